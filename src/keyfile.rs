@@ -1,0 +1,334 @@
+//! Passphrase-protected key files in the age format (scrypt recipient, ASCII armour), so
+//! that an operator can open them with the standard `age` tool in an emergency. Used for
+//! the venue key file and the health authority's key file. See docs/protocol.md,
+//! "Venue key file".
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use age::secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::crypto::{CryptoError, SealSecretKey, SigningKey};
+
+/// The scrypt work factor written (2^18: about half a second on a slow PC in release).
+pub const WORK_FACTOR: u8 = 18;
+/// The largest work factor accepted when opening, so that files made elsewhere with the
+/// age tool's calibrated factor still open on a slow PC.
+pub const MAX_WORK_FACTOR: u8 = 22;
+/// Minimum passphrase length in characters, in addition to the strength estimate.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("the passphrase is too weak: {0}")]
+    WeakPassphrase(String),
+    #[error("the passphrase is wrong for this key file")]
+    WrongPassphrase,
+    #[error("this file is not a key file in the age format, or it is damaged")]
+    NotAKeyFile,
+    #[error("the key file is damaged: {0}")]
+    Corrupt(String),
+    #[error("the key file needs more work to open (2^{required}) than this PC allows (2^{max}); it was not made by Tresen")]
+    TooExpensive { required: u8, max: u8 },
+    #[error("{} already exists; choose another file name (an existing key file is never overwritten)", .0.display())]
+    Exists(PathBuf),
+    #[error("could not read {}: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("could not write {}: {source} (is the medium full, read-only or removed?)", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("the copy at {} does not match the original byte for byte; the medium may be faulty", .0.display())]
+    CopyMismatch(PathBuf),
+    #[error("encryption failed: {0}")]
+    Encrypt(String),
+}
+
+/// A passphrase held only in memory and zeroized on drop.
+pub struct Passphrase(SecretString);
+
+impl Passphrase {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(SecretString::from(s.into()))
+    }
+
+    fn expose(&self) -> &str {
+        use age::secrecy::ExposeSecret;
+        self.0.expose_secret()
+    }
+
+    /// Reads a passphrase from the first line of a file (for scripts).
+    pub fn from_file(path: &Path) -> Result<Self, KeyFileError> {
+        let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?);
+        Ok(Self::new(text.lines().next().unwrap_or("").to_string()))
+    }
+}
+
+/// Checks that a new passphrase is long and hard enough to guess.
+pub fn check_strength(pass: &Passphrase, context: &[&str]) -> Result<(), KeyFileError> {
+    let p = pass.expose();
+    if p.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(KeyFileError::WeakPassphrase(format!(
+            "use at least {MIN_PASSPHRASE_CHARS} characters, for example four unrelated words"
+        )));
+    }
+    let est = zxcvbn::zxcvbn(p, context);
+    if u8::from(est.score()) < 3 {
+        let hint = est
+            .feedback()
+            .map(|f| {
+                let mut parts: Vec<String> = f.warning().map(|w| w.to_string()).into_iter().collect();
+                parts.extend(f.suggestions().iter().map(|s| s.to_string()));
+                parts.join(" ")
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "add more unrelated words".into());
+        return Err(KeyFileError::WeakPassphrase(hint));
+    }
+    Ok(())
+}
+
+/// Encrypts a text with the passphrase (scrypt, fixed work factor) as armoured age.
+pub fn encrypt_text(pass: &Passphrase, text: &str) -> Result<String, KeyFileError> {
+    let mut r = age::scrypt::Recipient::new(pass.0.clone());
+    r.set_work_factor(WORK_FACTOR);
+    age::encrypt_and_armor(&r, text.as_bytes()).map_err(|e| KeyFileError::Encrypt(e.to_string()))
+}
+
+/// Decrypts an age file made with a passphrase.
+pub fn decrypt_text(pass: &Passphrase, data: &[u8]) -> Result<Zeroizing<String>, KeyFileError> {
+    let mut id = age::scrypt::Identity::new(pass.0.clone());
+    id.set_max_work_factor(MAX_WORK_FACTOR);
+    let plain = age::decrypt(&id, data).map_err(|e| match e {
+        age::DecryptError::DecryptionFailed
+        | age::DecryptError::KeyDecryptionFailed
+        | age::DecryptError::NoMatchingKeys => KeyFileError::WrongPassphrase,
+        age::DecryptError::ExcessiveWork { required, .. } => KeyFileError::TooExpensive {
+            required,
+            max: MAX_WORK_FACTOR,
+        },
+        age::DecryptError::InvalidHeader | age::DecryptError::UnknownFormat => {
+            KeyFileError::NotAKeyFile
+        }
+        other => KeyFileError::Corrupt(other.to_string()),
+    })?;
+    let plain = Zeroizing::new(plain);
+    String::from_utf8(plain.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| KeyFileError::Corrupt("the content is not text".into()))
+}
+
+/// Reads a key file's bytes, refusing anything implausibly large.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, KeyFileError> {
+    let err = |source| KeyFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = fs::metadata(path).map_err(err)?;
+    if meta.len() > MAX_KEY_FILE_BYTES {
+        return Err(KeyFileError::NotAKeyFile);
+    }
+    fs::read(path).map_err(err)
+}
+
+/// Writes a new file durably and atomically (temporary file, fsync, rename, fsync of the
+/// folder). Never replaces an existing file; on any error nothing is left behind.
+pub fn write_new_file(path: &Path, data: &[u8]) -> Result<(), KeyFileError> {
+    if path.exists() {
+        return Err(KeyFileError::Exists(path.to_path_buf()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let werr = |source| KeyFileError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = tempfile_in(&dir).map_err(werr)?;
+    let result = (|| {
+        tmp.1.write_all(data)?;
+        tmp.1.sync_all()?;
+        // hard_link fails if the target exists, unlike rename: no race with another writer.
+        fs::hard_link(&tmp.0, path)?;
+        fs::File::open(&dir)?.sync_all()
+    })();
+    let _ = fs::remove_file(&tmp.0);
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(KeyFileError::Exists(path.to_path_buf()))
+        }
+        Err(e) => Err(werr(e)),
+    }
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
+    let name = format!(
+        ".tresen-tmp-{}",
+        crate::textcode::encode_base32(&crate::crypto::random_bytes::<10>())
+    );
+    let p = dir.join(name);
+    let f = fs::OpenOptions::new().write(true).create_new(true).open(&p)?;
+    Ok((p, f))
+}
+
+/// Copies a key file to a second medium and checks the copy byte for byte.
+pub fn copy_verified(from: &Path, to: &Path) -> Result<(), KeyFileError> {
+    let data = read_bytes(from)?;
+    if !data.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----") && !data.starts_with(b"age-encryption.org/") {
+        return Err(KeyFileError::NotAKeyFile);
+    }
+    write_new_file(to, &data)?;
+    if read_bytes(to)? != data {
+        return Err(KeyFileError::CopyMismatch(to.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// Parses `key: value` lines after a fixed first line, as used inside key files.
+pub fn parse_fields<'a>(
+    text: &'a str,
+    header: &str,
+) -> Result<Vec<(&'a str, &'a str)>, KeyFileError> {
+    let mut lines = text.lines();
+    if lines.next() != Some(header) {
+        return Err(KeyFileError::Corrupt(format!(
+            "expected a '{header}' file"
+        )));
+    }
+    lines
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.split_once(": ")
+                .ok_or_else(|| KeyFileError::Corrupt("a line is not 'name: value'".into()))
+        })
+        .collect()
+}
+
+pub fn field<'a>(fields: &[(&str, &'a str)], name: &str) -> Result<&'a str, KeyFileError> {
+    fields
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| KeyFileError::Corrupt(format!("the field '{name}' is missing")))
+}
+
+pub fn field_bytes(fields: &[(&str, &str)], name: &str) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(field(fields, name)?)
+        .map(Zeroizing::new)
+        .map_err(|_| KeyFileError::Corrupt(format!("the field '{name}' is not valid base64")))
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+const VENUE_HEADER: &str = "tresen-venue-key v1";
+
+/// The venue's private keys: X25519 (opening check-ins) and Ed25519 (signing answers).
+pub struct VenueSecretKeys {
+    pub seal: SealSecretKey,
+    pub sign: SigningKey,
+}
+
+/// The venue's public keys, which the kiosk keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenuePublicKeys {
+    pub seal: [u8; 32],
+    pub sign: [u8; 32],
+}
+
+impl VenuePublicKeys {
+    /// SHA-256 over both public keys; see docs/protocol.md, "Fingerprints".
+    pub fn fingerprint(&self) -> [u8; 32] {
+        crate::crypto::sha256(&[b"tresen/venue-key/v1", &self.seal, &self.sign])
+    }
+
+    /// The fingerprint as shown to people: 20 base-32 characters in groups of four.
+    pub fn fingerprint_text(&self) -> String {
+        fingerprint_text(&self.fingerprint())
+    }
+}
+
+pub fn fingerprint_text(fp: &[u8; 32]) -> String {
+    let s = crate::textcode::encode_base32(&fp[..15]);
+    crate::textcode::group4(&s[..20])
+}
+
+impl VenueSecretKeys {
+    pub fn generate() -> Self {
+        let (seal, _) = SealSecretKey::generate();
+        Self {
+            seal,
+            sign: SigningKey::generate(),
+        }
+    }
+
+    pub fn public(&self) -> VenuePublicKeys {
+        VenuePublicKeys {
+            seal: self.seal.public_key(),
+            sign: self.sign.public_key(),
+        }
+    }
+
+    fn to_text(&self, created: &str) -> Zeroizing<String> {
+        Zeroizing::new(format!(
+            "{VENUE_HEADER}\n# Tresen venue private key. Keep it secret; never share it.\nfingerprint: {}\ncreated: {created}\nx25519-secret: {}\ned25519-secret: {}\n",
+            self.public().fingerprint_text(),
+            b64(&self.seal.to_bytes()[..]),
+            b64(&self.sign.to_bytes()[..]),
+        ))
+    }
+
+    fn from_text(text: &str) -> Result<Self, KeyFileError> {
+        let f = parse_fields(text, VENUE_HEADER)?;
+        let bad = |e: CryptoError| KeyFileError::Corrupt(e.to_string());
+        let keys = Self {
+            seal: SealSecretKey::from_bytes(&field_bytes(&f, "x25519-secret")?).map_err(bad)?,
+            sign: SigningKey::from_bytes(&field_bytes(&f, "ed25519-secret")?).map_err(bad)?,
+        };
+        if field(&f, "fingerprint")? != keys.public().fingerprint_text() {
+            return Err(KeyFileError::Corrupt(
+                "the fingerprint does not match the keys".into(),
+            ));
+        }
+        Ok(keys)
+    }
+
+    /// The armoured, passphrase-encrypted key file content.
+    pub fn encrypt(&self, pass: &Passphrase, created: &str) -> Result<String, KeyFileError> {
+        encrypt_text(pass, &self.to_text(created))
+    }
+
+    pub fn decrypt(pass: &Passphrase, data: &[u8]) -> Result<Self, KeyFileError> {
+        Self::from_text(&decrypt_text(pass, data)?)
+    }
+
+    /// Writes a new key file and reads it back to prove it opens.
+    pub fn write_key_file(
+        &self,
+        path: &Path,
+        pass: &Passphrase,
+        created: &str,
+    ) -> Result<(), KeyFileError> {
+        let data = self.encrypt(pass, created)?;
+        write_new_file(path, data.as_bytes())?;
+        let back = Self::read_key_file(path, pass)?;
+        if back.public() != self.public() {
+            return Err(KeyFileError::CopyMismatch(path.to_path_buf()));
+        }
+        Ok(())
+    }
+
+    pub fn read_key_file(path: &Path, pass: &Passphrase) -> Result<Self, KeyFileError> {
+        Self::decrypt(pass, &read_bytes(path)?)
+    }
+}

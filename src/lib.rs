@@ -1,0 +1,20 @@
+//! Tresen core: guest codes, venue codes, sealed check-ins in a durable store, the venue
+//! key file and the health authority's trust file. Knows nothing of Tauri.
+#![forbid(unsafe_code)]
+
+pub mod authority;
+pub mod checkin_record;
+pub mod contact;
+pub mod crypto;
+pub mod guest_code;
+pub mod keyboard_layout;
+pub mod keyfile;
+pub mod kiosk;
+pub mod local_secret;
+pub mod settings;
+pub mod store;
+pub mod textcode;
+pub mod trust;
+pub mod venue_code;
+
+pub use kiosk::{Error, Kiosk};

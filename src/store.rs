@@ -1,0 +1,186 @@
+//! The SQLite database: opening with durable settings (WAL, synchronous=FULL,
+//! secure_delete) and the versioned schema migrations.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+pub const DB_FILE: &str = "tresen.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the disk is full: nothing was saved; free some space and try again")]
+    DiskFull,
+    #[error("the database is busy in another Tresen process; close it and try again")]
+    Busy,
+    #[error("the database file is damaged or not a Tresen database: {0}")]
+    Corrupt(String),
+    #[error("the database was made by a newer version of Tresen (schema {found}, this version knows {known}); please update")]
+    TooNew { found: i64, known: i64 },
+    #[error("could not create the data folder {}: {source}", .path.display())]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Busy,
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
+                StoreError::Corrupt(e.to_string())
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE venue (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE venue_keys (
+    id INTEGER PRIMARY KEY,
+    seal_pk BLOB NOT NULL,
+    sign_pk BLOB NOT NULL,
+    fingerprint BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    retired_at INTEGER
+);
+CREATE TABLE key_backups (
+    id INTEGER PRIMARY KEY,
+    venue_key_id INTEGER NOT NULL REFERENCES venue_keys(id),
+    event TEXT NOT NULL CHECK (event IN ('copied', 'verified')),
+    at INTEGER NOT NULL,
+    place TEXT NOT NULL
+);
+CREATE TABLE trust (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    root_key BLOB NOT NULL,
+    serial INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    imported_at INTEGER NOT NULL
+);
+CREATE TABLE contact_keys (
+    key_id BLOB PRIMARY KEY,
+    public_key BLOB NOT NULL,
+    first_seen INTEGER NOT NULL
+);
+CREATE TABLE locations (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE areas (
+    id INTEGER PRIMARY KEY,
+    location_id INTEGER NOT NULL REFERENCES locations(id),
+    name TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed', 'archived')),
+    max_stay_secs INTEGER NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 1,
+    code_replaced_at INTEGER,
+    created_at INTEGER NOT NULL,
+    archived_at INTEGER
+);
+CREATE UNIQUE INDEX areas_live_name ON areas(location_id, name) WHERE state <> 'archived';
+CREATE TABLE area_tables (
+    area_id INTEGER NOT NULL REFERENCES areas(id),
+    number INTEGER NOT NULL CHECK (number BETWEEN 1 AND 65535),
+    generation INTEGER NOT NULL DEFAULT 1,
+    code_replaced_at INTEGER,
+    PRIMARY KEY (area_id, number)
+);
+CREATE TABLE checkins (
+    id BLOB NOT NULL UNIQUE,
+    area_id INTEGER NOT NULL REFERENCES areas(id),
+    venue_key_id INTEGER NOT NULL REFERENCES venue_keys(id),
+    checked_in_at INTEGER NOT NULL,
+    checked_out_at INTEGER,
+    checkout_reason TEXT,
+    pseudonym BLOB,
+    last_read_at INTEGER NOT NULL,
+    guest_seal BLOB NOT NULL,
+    table_seal BLOB NOT NULL
+);
+CREATE INDEX checkins_pseudonym ON checkins(pseudonym) WHERE pseudonym IS NOT NULL;
+CREATE INDEX checkins_open ON checkins(area_id) WHERE checked_out_at IS NULL;
+CREATE INDEX checkins_time ON checkins(checked_in_at);
+"#,
+];
+
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+pub fn open(data_dir: &Path) -> Result<Connection, StoreError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    restrict_dir(data_dir);
+    let conn = Connection::open(data_dir.join(DB_FILE))?;
+    configure(&conn)?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// The data folder holds only sealed data, but there is no reason for others to list it.
+fn restrict_dir(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+}
+
+pub fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt(format!(
+            "could not switch to WAL mode (got {mode})"
+        )));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA secure_delete = ON;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = schema_version();
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Makes deleted data unrecoverable from the write-ahead log as well.
+pub fn checkpoint(conn: &Connection) -> Result<(), StoreError> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+pub fn integrity_ok(conn: &Connection) -> Result<bool, StoreError> {
+    let s: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    Ok(s == "ok")
+}
