@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Size of the padded plaintext sealed inside a guest code.
-pub const PLAINTEXT_LEN: usize = 240;
+pub const PLAINTEXT_LEN: usize = 184;
 const FORMAT_VERSION: u8 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]

@@ -7,8 +7,8 @@ use crate::crypto::{self, CryptoError, SealSecretKey, SEAL_OVERHEAD};
 use crate::textcode::{self, CodeTextError, Kind};
 
 pub const VERSION: u8 = 1;
-pub const KEY_ID_LEN: usize = 8;
-pub const CODE_ID_LEN: usize = 16;
+pub const KEY_ID_LEN: usize = 4;
+pub const CODE_ID_LEN: usize = 12;
 /// The sealed contact data: HPKE `enc || ciphertext` of the padded plaintext.
 pub const SEALED_LEN: usize = PLAINTEXT_LEN + SEAL_OVERHEAD;
 /// Key id plus sealed contact data: the part a check-in keeps for the health office.

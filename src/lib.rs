@@ -4,6 +4,7 @@
 
 pub mod authority;
 pub mod checkin_record;
+pub mod cli;
 pub mod contact;
 pub mod crypto;
 pub mod guest_code;

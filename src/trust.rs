@@ -58,7 +58,7 @@ pub struct TrustBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContactKeyEntry {
-    /// Hex of the 8-byte key id.
+    /// Hex of the 4-byte key id.
     pub key_id: String,
     /// X25519 public key, base64.
     pub public_key: String,

@@ -1,1 +1,777 @@
-fn main(){}
+//! `tresen`: the venue kiosk from the command line — setup, areas and tables, check-in,
+//! key backups and retention, all without the GUI.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tresen::checkin_record::Method;
+use tresen::cli::{now, PassphraseSource};
+use tresen::contact::ContactData;
+use tresen::kiosk::{format_time, Error, Kiosk, Refusal, RecordId, ScanOutcome, VenueSetup};
+use tresen::local_secret::SecretStore;
+
+#[derive(Parser)]
+#[command(name = "tresen", version, about = "Tresen venue kiosk: guest registration for contact tracing")]
+struct Cli {
+    /// Data folder (default: the user's data directory).
+    #[arg(long, global = true, env = "TRESEN_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Set up or show the venue.
+    #[command(subcommand)]
+    Venue(VenueCmd),
+    /// Show the venue's state, present guests and any warnings.
+    Status,
+    /// Show or update the health authority's trust file.
+    #[command(subcommand)]
+    Trust(TrustCmd),
+    /// Locations (branches) of the venue.
+    #[command(subcommand)]
+    Location(LocationCmd),
+    /// Areas of a location.
+    #[command(subcommand)]
+    Area(AreaCmd),
+    /// Numbered tables of an area.
+    #[command(subcommand)]
+    Table(TableCmd),
+    /// Scan guest codes at an area: check in, check out, or move.
+    Checkin(CheckinArgs),
+    /// Check guests out by hand or at closing time.
+    Checkout(CheckoutArgs),
+    /// Guests without a code, and codes for key fobs.
+    #[command(subcommand)]
+    Guest(GuestCmd),
+    /// Present guests per area.
+    Present,
+    /// The venue key file: backups, verification, replacement.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Delete check-ins and archived areas past the retention period now.
+    Purge,
+    /// Show or change settings.
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+}
+
+#[derive(Subcommand)]
+enum VenueCmd {
+    /// Create the venue, its key pair and the passphrase-protected key file.
+    Init {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        address: String,
+        /// The health authority's trust file.
+        #[arg(long, value_name = "FILE")]
+        trust: PathBuf,
+        /// The authority's published root fingerprint, to check the trust file against.
+        #[arg(long, value_name = "FINGERPRINT")]
+        expect_root: Option<String>,
+        /// Where to write the venue's private key file (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        /// Where the kiosk keeps its local secret: the OS keychain, or (explicitly) a file.
+        #[arg(long, default_value = "keyring", value_parser = ["keyring", "file"])]
+        secret_store: String,
+        #[command(flatten)]
+        pass: PassphraseSource,
+    },
+    /// Show the venue's name, address and key fingerprint.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum TrustCmd {
+    Show,
+    /// Install a newer trust file signed by the same authority root.
+    Update { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum LocationCmd {
+    Add { name: String },
+    List,
+    Rename { old: String, new: String },
+}
+
+#[derive(Subcommand)]
+enum AreaCmd {
+    /// Add an area to a location (the location is created if it does not exist).
+    Add {
+        name: String,
+        #[arg(long)]
+        location: String,
+        /// Maximum stay in minutes (default: the venue setting).
+        #[arg(long, value_name = "MINUTES")]
+        max_stay: Option<u32>,
+        /// Tables to create, e.g. `1-12` or `1,2,5`.
+        #[arg(long)]
+        tables: Option<String>,
+    },
+    List,
+    Rename { area: String, new: String },
+    /// Close for new check-ins (check-outs still work).
+    Close { area: String },
+    Reopen { area: String },
+    /// Delete: archived, closed to check-ins, purged after the retention period.
+    Delete { area: String },
+    /// Replace the area's code; the old one is refused from now on.
+    ReplaceCode { area: String },
+    MaxStay { area: String, minutes: u32 },
+    /// Print the area's (or a table's) code text.
+    Code {
+        area: String,
+        #[arg(long)]
+        table: Option<u16>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TableCmd {
+    /// Add tables, e.g. `1-12` or `1,2,5`.
+    Add { area: String, numbers: String },
+    ReplaceCode { area: String, table: u16 },
+    Code { area: String, table: u16 },
+}
+
+#[derive(clap::Args)]
+struct CheckinArgs {
+    #[arg(long)]
+    area: String,
+    #[arg(long)]
+    table: Option<u16>,
+    /// How the code was presented.
+    #[arg(long, default_value = "fob", value_parser = ["fob", "app"])]
+    method: String,
+    /// The scanned code text; `-` reads one code per line from standard input.
+    code: Option<String>,
+    /// Read one code per line from this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "code")]
+    codes_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct CheckoutArgs {
+    /// The check-in id (from `tresen checkin` or the open list).
+    #[arg(long, conflicts_with = "all")]
+    record: Option<String>,
+    /// Check out everyone (at closing time), or everyone in --area.
+    #[arg(long)]
+    all: bool,
+    #[arg(long)]
+    area: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ContactArgs {
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    street: String,
+    #[arg(long)]
+    postcode: String,
+    #[arg(long)]
+    city: String,
+    #[arg(long)]
+    phone: String,
+    #[arg(long, default_value = "")]
+    email: String,
+}
+
+impl ContactArgs {
+    fn contact(&self) -> ContactData {
+        ContactData {
+            name: self.name.clone(),
+            street: self.street.clone(),
+            postcode: self.postcode.clone(),
+            city: self.city.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum GuestCmd {
+    /// Register and check in a guest without a code; prints the new code for a fob.
+    Register {
+        #[arg(long)]
+        area: String,
+        #[arg(long)]
+        table: Option<u16>,
+        #[command(flatten)]
+        contact: ContactArgs,
+    },
+    /// Make a guest code (for a key fob or card); nothing is stored.
+    Code {
+        #[command(flatten)]
+        contact: ContactArgs,
+    },
+    /// List open check-ins (ids and times; the kiosk never sees names).
+    Open {
+        #[arg(long)]
+        area: Option<String>,
+    },
+    /// Assign a table to an open check-in.
+    AssignTable { record: String, table: u16 },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Backup state and warnings.
+    Status,
+    /// Copy the key file to a second medium and prove the copy opens.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        #[command(flatten)]
+        pass: PassphraseSource,
+    },
+    /// Load a key file with its passphrase and check it holds the venue's key.
+    Verify {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        pass: PassphraseSource,
+    },
+    /// The key file is lost: make a new key pair for future check-ins.
+    Replace {
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        #[command(flatten)]
+        pass: PassphraseSource,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCmd {
+    Show,
+    Set { key: String, value: String },
+}
+
+/// Exit codes: 0 done, 1 error, 2 usage, 3 a scan was refused.
+const EXIT_REFUSED: u8 = 3;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRESEN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tresen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn data_dir(cli: &Cli) -> Result<PathBuf> {
+    match &cli.data_dir {
+        Some(d) => Ok(d.clone()),
+        None => tresen::kiosk::default_data_dir()
+            .ok_or_else(|| "no user data directory is known; use --data-dir DIR".into()),
+    }
+}
+
+fn parse_numbers(s: &str) -> Result<Vec<u16>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("'{part}' is not a table number or range like 1-12");
+        if let Some((a, b)) = part.split_once('-') {
+            let a: u16 = a.trim().parse().map_err(|_| bad())?;
+            let b: u16 = b.trim().parse().map_err(|_| bad())?;
+            if a == 0 || b < a || b - a > 999 {
+                return Err(bad().into());
+            }
+            out.extend(a..=b);
+        } else {
+            out.push(part.parse().map_err(|_| bad())?);
+        }
+    }
+    Ok(out)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let dir = data_dir(&cli)?;
+    if let Command::Venue(VenueCmd::Init {
+        name,
+        address,
+        trust,
+        expect_root,
+        key_file,
+        secret_store,
+        pass,
+    }) = &cli.command
+    {
+        let trust_text = std::fs::read_to_string(trust)
+            .map_err(|e| format!("could not read the trust file {}: {e}", trust.display()))?;
+        let passphrase = pass.read("New passphrase for the venue key file", true)?;
+        let store = SecretStore::parse(secret_store).unwrap_or(SecretStore::Keyring);
+        let kiosk = Kiosk::init(
+            &dir,
+            &VenueSetup {
+                name,
+                address,
+                trust_file: &trust_text,
+                expect_root: expect_root.as_deref(),
+                key_file,
+                passphrase: &passphrase,
+                secret_store: store,
+            },
+            now(),
+        )?;
+        let t = kiosk.trust()?;
+        println!("Venue '{}' is set up in {}.", kiosk.venue_name()?, dir.display());
+        println!("Venue key fingerprint: {}", kiosk.fingerprint());
+        println!(
+            "Health authority: {} (root fingerprint {})",
+            t.body.authority,
+            t.root_fingerprint()
+        );
+        println!("Key file written to {}.", key_file.display());
+        if let Some(w) = kiosk.secret_warning() {
+            println!("WARNING: {w}.");
+        }
+        println!(
+            "Next: save a second copy on another medium: tresen key backup --from {} --to COPY",
+            key_file.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut k = Kiosk::open(&dir, now())?;
+    let code = match cli.command {
+        Command::Venue(VenueCmd::Init { .. }) => ExitCode::SUCCESS,
+        Command::Venue(VenueCmd::Show) => {
+            println!("name:        {}", k.venue_name()?);
+            println!("address:     {}", k.venue_address()?);
+            println!("fingerprint: {}", k.fingerprint());
+            println!("data folder: {}", k.data_dir().display());
+            ExitCode::SUCCESS
+        }
+        Command::Status => {
+            status(&mut k)?;
+            ExitCode::SUCCESS
+        }
+        Command::Trust(TrustCmd::Show) => {
+            let t = k.trust()?;
+            println!("authority:        {}", t.body.authority);
+            println!("root fingerprint: {}", t.root_fingerprint());
+            println!("serial:           {}", t.body.serial);
+            println!("contact key id:   {}", tresen::trust::hex(&t.contact_key.key_id));
+            ExitCode::SUCCESS
+        }
+        Command::Trust(TrustCmd::Update { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("could not read {}: {e}", file.display()))?;
+            let t = k.update_trust(&text, now())?;
+            println!("Trust file updated to serial {}.", t.body.serial);
+            ExitCode::SUCCESS
+        }
+        Command::Location(c) => {
+            match c {
+                LocationCmd::Add { name } => {
+                    k.add_location(&name, now())?;
+                    println!("Location '{}' added.", name.trim());
+                }
+                LocationCmd::List => {
+                    for l in k.locations()? {
+                        println!("{}", l.name);
+                    }
+                }
+                LocationCmd::Rename { old, new } => {
+                    let id = k.location_id(&old)?;
+                    k.rename_location(id, &new)?;
+                    println!("Location renamed.");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Area(c) => {
+            area_cmd(&mut k, c)?;
+            ExitCode::SUCCESS
+        }
+        Command::Table(c) => {
+            match c {
+                TableCmd::Add { area, numbers } => {
+                    let id = k.area_id(&area)?;
+                    let nums = parse_numbers(&numbers)?;
+                    k.add_tables(id, &nums)?;
+                    println!("{} table(s) added.", nums.len());
+                }
+                TableCmd::ReplaceCode { area, table } => {
+                    let id = k.area_id(&area)?;
+                    let code = k.replace_table_code(id, table, now())?;
+                    println!("The code of table {table} was replaced; reprint its card. New code:\n{code}");
+                }
+                TableCmd::Code { area, table } => {
+                    let id = k.area_id(&area)?;
+                    println!("{}", k.table_code(id, table)?);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Checkin(a) => checkin(&mut k, a)?,
+        Command::Checkout(a) => {
+            if let Some(r) = a.record {
+                let id = RecordId::parse(&r).ok_or("that is not a check-in id")?;
+                k.check_out_record(id, now())?;
+                println!("checked-out {id}");
+            } else if a.all {
+                let area = a.area.as_deref().map(|s| k.area_id(s)).transpose()?;
+                let n = k.close_all(area, now())?;
+                println!("{n} guest(s) checked out.");
+            } else {
+                return Err("say which check-in (--record ID) or --all".into());
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Guest(c) => guest_cmd(&mut k, c)?,
+        Command::Present => {
+            let n = now();
+            for (a, count) in k.present(n)? {
+                println!("{:>5}  {}/{}", count, a.location, a.name);
+            }
+            println!("{:>5}  total", k.present_total(n)?);
+            ExitCode::SUCCESS
+        }
+        Command::Key(c) => key_cmd(&mut k, c)?,
+        Command::Purge => {
+            let r = k.purge(now())?;
+            println!(
+                "Deleted {} check-in(s) and {} archived area(s); cleared {} old pseudonym(s); {} stay(s) closed at their maximum.",
+                r.checkins_deleted, r.areas_deleted, r.pseudonyms_cleared, r.auto_checked_out
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Settings(SettingsCmd::Show) => {
+            for (key, min, max, what) in tresen::settings::KEYS {
+                let v = k.settings().get(key).unwrap_or_default();
+                println!("{key:<26} {v:>6}   ({what}; {min}..{max})");
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Settings(SettingsCmd::Set { key, value }) => {
+            k.set_setting(&key, &value)?;
+            println!("{key} = {}", value.trim());
+            ExitCode::SUCCESS
+        }
+    };
+    Ok(code)
+}
+
+fn status(k: &mut Kiosk) -> Result<()> {
+    let n = now();
+    println!("venue:        {}", k.venue_name()?);
+    println!("fingerprint:  {}", k.fingerprint());
+    println!("data folder:  {}", k.data_dir().display());
+    println!("local secret: {}", k.secret_store().as_str());
+    let t = k.trust()?;
+    println!("authority:    {} (trust serial {})", t.body.authority, t.body.serial);
+    println!("retention:    {} days", k.settings().retention_days);
+    println!("present:      {}", k.present_total(n)?);
+    let b = k.backup_status(n)?;
+    match b.verified_at {
+        Some(v) => println!("key backup:   verified {}", format_time(v)),
+        None => println!("key backup:   not verified"),
+    }
+    if let Some(w) = b.warning {
+        println!("WARNING: {w}");
+    }
+    if let Some(w) = k.secret_warning() {
+        println!("WARNING: {w}");
+    }
+    Ok(())
+}
+
+fn area_cmd(k: &mut Kiosk, c: AreaCmd) -> Result<()> {
+    let n = now();
+    match c {
+        AreaCmd::Add {
+            name,
+            location,
+            max_stay,
+            tables,
+        } => {
+            let loc = match k.location_id(&location) {
+                Ok(id) => id,
+                Err(Error::UnknownLocation(_)) => k.add_location(&location, n)?,
+                Err(e) => return Err(e.into()),
+            };
+            let id = k.add_area(loc, &name, max_stay, n)?;
+            if let Some(t) = tables {
+                k.add_tables(id, &parse_numbers(&t)?)?;
+            }
+            println!("Area '{}' added to '{}'.", name.trim(), location.trim());
+        }
+        AreaCmd::List => {
+            for a in k.areas()? {
+                let tables = if a.tables.is_empty() {
+                    String::new()
+                } else {
+                    format!(", tables {}", ranges(&a.tables))
+                };
+                println!(
+                    "{}/{}  [{:?}] max stay {} min, {} present{}",
+                    a.location,
+                    a.name,
+                    a.state,
+                    a.max_stay_secs / 60,
+                    a.present,
+                    tables
+                );
+            }
+        }
+        AreaCmd::Rename { area, new } => {
+            let id = k.area_id(&area)?;
+            k.rename_area(id, &new)?;
+            println!("Area renamed.");
+        }
+        AreaCmd::Close { area } => {
+            let id = k.area_id(&area)?;
+            k.close_area(id)?;
+            println!("Area closed for new check-ins.");
+        }
+        AreaCmd::Reopen { area } => {
+            let id = k.area_id(&area)?;
+            k.reopen_area(id)?;
+            println!("Area open again.");
+        }
+        AreaCmd::Delete { area } => {
+            let id = k.area_id(&area)?;
+            let closed = k.archive_area(id, n)?;
+            println!(
+                "Area deleted: it takes no new check-ins; its data is kept {} days for health-office requests, then purged. {closed} guest(s) were checked out.",
+                k.settings().retention_days
+            );
+        }
+        AreaCmd::ReplaceCode { area } => {
+            let id = k.area_id(&area)?;
+            let code = k.replace_area_code(id, n)?;
+            println!("The area's code was replaced; the old poster is refused from now on. Reprint the poster. New code:\n{code}");
+        }
+        AreaCmd::MaxStay { area, minutes } => {
+            let id = k.area_id(&area)?;
+            k.set_max_stay(id, minutes)?;
+            println!("Maximum stay set to {minutes} minutes.");
+        }
+        AreaCmd::Code { area, table } => {
+            let id = k.area_id(&area)?;
+            match table {
+                Some(t) => println!("{}", k.table_code(id, t)?),
+                None => println!("{}", k.area_code(id)?),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ranges(nums: &[u16]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < nums.len() {
+        let start = nums[i];
+        let mut end = start;
+        while i + 1 < nums.len() && nums[i + 1] == end + 1 {
+            i += 1;
+            end = nums[i];
+        }
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    out.join(",")
+}
+
+fn describe(k: &Kiosk, o: &ScanOutcome) -> String {
+    let name = |id: i64| k.area(id).map(|a| a.name).unwrap_or_else(|_| format!("#{id}"));
+    match o {
+        ScanOutcome::CheckedIn { record, area, table } => format!(
+            "checked-in {record} area={}{}",
+            name(*area),
+            table.map(|t| format!(" table={t}")).unwrap_or_default()
+        ),
+        ScanOutcome::CheckedOut { record, area, .. } => {
+            format!("checked-out {record} area={}", name(*area))
+        }
+        ScanOutcome::Moved {
+            record,
+            from_area,
+            to_area,
+            ..
+        } => format!(
+            "moved {record} from={} area={}",
+            name(*from_area),
+            name(*to_area)
+        ),
+        ScanOutcome::DoubleRead { area } => format!("double-read area={} (ignored)", name(*area)),
+    }
+}
+
+fn checkin(k: &mut Kiosk, a: CheckinArgs) -> Result<ExitCode> {
+    let area = k.area_id(&a.area)?;
+    let method = Method::parse(&a.method).unwrap_or(Method::Fob);
+    let scan = |k: &mut Kiosk, text: &str| -> Result<bool> {
+        match k.scan_guest(text, area, a.table, method, now()) {
+            Ok(o) => {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{}", describe(k, &o))?;
+                out.flush()?;
+                Ok(true)
+            }
+            Err(Error::Refused(r)) => {
+                println!("refused: {r}");
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    };
+    let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match (&a.code, &a.codes_file) {
+        (Some(c), _) if c != "-" => return Ok(if scan(k, c)? { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REFUSED) }),
+        (_, Some(f)) => Box::new(std::io::BufReader::new(open(f)?).lines()),
+        _ => Box::new(std::io::stdin().lock().lines()),
+    };
+    let mut refused = 0usize;
+    for line in lines {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if !scan(k, &line)? {
+            refused += 1;
+        }
+    }
+    Ok(if refused == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_REFUSED)
+    })
+}
+
+fn open(p: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(p).map_err(|e| format!("could not read {}: {e}", p.display()).into())
+}
+
+fn guest_cmd(k: &mut Kiosk, c: GuestCmd) -> Result<ExitCode> {
+    match c {
+        GuestCmd::Register {
+            area,
+            table,
+            contact,
+        } => {
+            let id = k.area_id(&area)?;
+            match k.register_guest(&contact.contact(), id, table, now()) {
+                Ok((code, o)) => {
+                    println!("{}", describe(k, &o));
+                    println!("guest code (print it on a fob card):\n{}", code.to_text());
+                }
+                Err(Error::Refused(r)) => {
+                    println!("refused: {r}");
+                    return Ok(ExitCode::from(EXIT_REFUSED));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        GuestCmd::Code { contact } => {
+            println!("{}", k.make_guest_code(&contact.contact())?.to_text());
+        }
+        GuestCmd::Open { area } => {
+            let area = area.as_deref().map(|s| k.area_id(s)).transpose()?;
+            for o in k.open_checkins(area, now())? {
+                let name = k.area(o.area).map(|a| a.name).unwrap_or_default();
+                println!("{}  {}  {}", o.record, format_time(o.checked_in_at), name);
+            }
+        }
+        GuestCmd::AssignTable { record, table } => {
+            let id = RecordId::parse(&record).ok_or("that is not a check-in id")?;
+            match k.assign_table(id, table) {
+                Ok(()) => println!("Table {table} assigned."),
+                Err(Error::Refused(Refusal::NoSuchTable(a, t))) => {
+                    return Err(format!("area '{a}' has no table {t}").into())
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_cmd(k: &mut Kiosk, c: KeyCmd) -> Result<ExitCode> {
+    let n = now();
+    match c {
+        KeyCmd::Status => {
+            let b = k.backup_status(n)?;
+            println!("fingerprint: {}", b.fingerprint);
+            if let Some(hint) = k.key_file_hint()? {
+                println!("key file:    {hint} (written at setup)");
+            }
+            println!(
+                "copied:      {}",
+                b.copied_at.map(format_time).unwrap_or_else(|| "never".into())
+            );
+            println!(
+                "verified:    {}",
+                b.verified_at.map(format_time).unwrap_or_else(|| "never".into())
+            );
+            if let Some(d) = b.due_at {
+                println!("next check:  {}", format_time(d));
+            }
+            if let Some(w) = b.warning {
+                println!("WARNING: {w}");
+            }
+        }
+        KeyCmd::Backup { from, to, pass } => {
+            let p = pass.read("Passphrase of the venue key file", false)?;
+            k.backup_key_file(&from, &to, &p, n)?;
+            println!(
+                "The copy at {} is verified: it opens with the passphrase and holds the venue key {}. Keep it on another medium, away from this PC.",
+                to.display(),
+                k.fingerprint()
+            );
+        }
+        KeyCmd::Verify { file, pass } => {
+            let p = pass.read("Passphrase of the venue key file", false)?;
+            k.verify_key_file(&file, &p, n)?;
+            println!(
+                "{} opens with the passphrase and holds the venue key {}.",
+                file.display(),
+                k.fingerprint()
+            );
+        }
+        KeyCmd::Replace { key_file, pass } => {
+            let p = pass.read("New passphrase for the new venue key file", true)?;
+            let r = k.replace_key(&key_file, &p, n)?;
+            println!("New venue key {} written to {}.", r.new_fingerprint, key_file.display());
+            match (r.unanswerable_from, r.unanswerable_until) {
+                (Some(a), Some(b)) => println!(
+                    "{} check-in(s) from {} to {} are sealed to the old key {} and can be answered only if its key file is found. They are deleted when their retention period ends.",
+                    r.unanswerable_checkins,
+                    format_time(a),
+                    format_time(b),
+                    r.old_fingerprint
+                ),
+                _ => println!("No check-ins were sealed to the old key {}.", r.old_fingerprint),
+            }
+            println!("Save a second copy of the new key file: tresen key backup --from {} --to COPY", key_file.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

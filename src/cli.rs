@@ -1,0 +1,62 @@
+//! Helpers shared by the command-line tools: passphrase input and time formatting.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+use crate::keyfile::{KeyFileError, Passphrase};
+
+/// Where a command takes a passphrase from.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PassphraseSource {
+    /// Read the passphrase from the first line of this file (for scripts).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_stdin")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from the first line of standard input (for scripts).
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error("could not read the passphrase: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("no terminal to ask for the passphrase: use --passphrase-file FILE or --passphrase-stdin")]
+    NoTerminal,
+    #[error("the two passphrases differ; nothing was changed")]
+    Mismatch,
+}
+
+impl PassphraseSource {
+    /// Reads the passphrase; `confirm` asks twice on a terminal (for a new passphrase).
+    pub fn read(&self, prompt: &str, confirm: bool) -> Result<Passphrase, InputError> {
+        if let Some(f) = &self.passphrase_file {
+            return Ok(Passphrase::from_file(f)?);
+        }
+        if self.passphrase_stdin {
+            let mut line = Zeroizing::new(String::new());
+            std::io::stdin().lock().read_line(&mut line)?;
+            return Ok(Passphrase::new(
+                line.trim_end_matches(['\r', '\n']).to_string(),
+            ));
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(InputError::NoTerminal);
+        }
+        let first = Zeroizing::new(rpassword::prompt_password(format!("{prompt}: "))?);
+        if confirm {
+            let second = Zeroizing::new(rpassword::prompt_password("Repeat the passphrase: ")?);
+            if *first != *second {
+                return Err(InputError::Mismatch);
+            }
+        }
+        Ok(Passphrase::new(first.to_string()))
+    }
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
