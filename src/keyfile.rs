@@ -19,6 +19,8 @@ pub const WORK_FACTOR: u8 = 18;
 pub const MAX_WORK_FACTOR: u8 = 22;
 /// Minimum passphrase length in characters, in addition to the strength estimate.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
+/// Minimum estimated guesses (log10) by zxcvbn: the key file can be attacked offline.
+pub const MIN_GUESSES_LOG10: f64 = 12.0;
 const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,8 +78,10 @@ pub fn check_strength(pass: &Passphrase, context: &[&str]) -> Result<(), KeyFile
             "use at least {MIN_PASSPHRASE_CHARS} characters, for example four unrelated words"
         )));
     }
-    let est = zxcvbn::zxcvbn(p, context);
-    if u8::from(est.score()) < 3 {
+    let words = context_words(context);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let est = zxcvbn::zxcvbn(p, &words);
+    if est.guesses_log10() < MIN_GUESSES_LOG10 {
         let hint = est
             .feedback()
             .map(|f| {
@@ -90,6 +94,39 @@ pub fn check_strength(pass: &Passphrase, context: &[&str]) -> Result<(), KeyFile
         return Err(KeyFileError::WeakPassphrase(hint));
     }
     Ok(())
+}
+
+/// The venue's own name, its words and their ASCII spellings ("Mönch" -> "moench"):
+/// the first things an attacker who knows the venue would try.
+fn context_words(context: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in context {
+        let lower = c.to_lowercase();
+        let ascii: String = lower
+            .chars()
+            .flat_map(|ch| match ch {
+                'ä' => "ae".chars().collect::<Vec<_>>(),
+                'ö' => "oe".chars().collect(),
+                'ü' => "ue".chars().collect(),
+                'ß' => "ss".chars().collect(),
+                'é' | 'è' | 'ê' => vec!['e'],
+                'á' | 'à' | 'â' => vec!['a'],
+                other => vec![other],
+            })
+            .collect();
+        for variant in [lower, ascii] {
+            let words: Vec<&str> = variant
+                .split(|ch: char| !ch.is_alphanumeric())
+                .filter(|w| w.len() >= 3)
+                .collect();
+            out.push(words.concat());
+            out.extend(words.iter().map(|w| w.to_string()));
+            out.push(variant.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Encrypts a text with the passphrase (scrypt, fixed work factor) as armoured age.

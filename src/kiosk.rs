@@ -1295,6 +1295,7 @@ impl Kiosk {
         drop(keys);
         let old = self.venue_key;
         let tx = self.conn.unchecked_transaction()?;
+        close_overdue(&tx, now)?;
         let (count, from, until): (u64, Option<i64>, Option<i64>) = tx.query_row(
             "SELECT COUNT(*), MIN(checked_in_at), MAX(COALESCE(checked_out_at, ?2)) FROM checkins WHERE venue_key_id = ?1",
             params![old.id, now],

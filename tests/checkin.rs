@@ -1,0 +1,388 @@
+//! Check-in, check-out, moves, double reads, business days, maximum stay, areas and
+//! codes, retention — against a real database.
+
+mod common;
+
+use common::{at, contact, venue};
+use tresen::checkin_record::Method;
+use tresen::guest_code::GuestCode;
+use tresen::keyfile::VenueSecretKeys;
+use tresen::kiosk::{AreaState, Error, Refusal, ScanOutcome, Scanned};
+use tresen::textcode::CodeTextError;
+
+fn guest(v: &common::Venue, i: usize) -> String {
+    GuestCode::create(&contact(i), &v.authority.contact_key())
+        .unwrap()
+        .to_text()
+}
+
+fn refusal(e: Error) -> Refusal {
+    match e {
+        Error::Refused(r) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn count(v: &common::Venue, sql: &str) -> i64 {
+    v.kiosk.connection().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn check_in_out_move_and_double_read() {
+    let t0 = at(2026, 11, 20, 18, 0);
+    let mut v = venue(t0);
+    let (ter, bar) = (v.terrasse, v.bar);
+    let g = guest(&v, 1);
+    let o = v.kiosk.scan_guest(&g, ter, Some(4), Method::Fob, t0).unwrap();
+    assert!(matches!(o, ScanOutcome::CheckedIn { table: Some(4), .. }));
+    // A second read within the window is ignored and changes nothing.
+    let o = v.kiosk.scan_guest(&g, ter, None, Method::Fob, t0 + 2).unwrap();
+    assert_eq!(o, ScanOutcome::DoubleRead { area: ter });
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 1);
+    // At another area: moved.
+    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0 + 600).unwrap();
+    assert!(matches!(o, ScanOutcome::Moved { from_area, to_area, .. } if from_area == ter && to_area == bar));
+    assert_eq!(v.kiosk.present_total(t0 + 600).unwrap(), 1);
+    // At the same area again: checked out.
+    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0 + 1200).unwrap();
+    assert!(matches!(o, ScanOutcome::CheckedOut { area, checked_in_at, .. } if area == bar && checked_in_at == t0 + 600));
+    assert_eq!(v.kiosk.present_total(t0 + 1200).unwrap(), 0);
+    // The checkout scan read twice is a double read, not a new check-in.
+    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0 + 1201).unwrap();
+    assert_eq!(o, ScanOutcome::DoubleRead { area: bar });
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 2);
+}
+
+#[test]
+fn business_day_ends_at_five_so_a_night_at_the_bar_is_one_visit() {
+    let t0 = at(2026, 11, 20, 23, 30);
+    let mut v = venue(t0);
+    let bar = v.bar;
+    let g = guest(&v, 2);
+    v.kiosk.set_setting("default-max-stay-minutes", "600").unwrap();
+    v.kiosk.set_max_stay(bar, 600).unwrap();
+    v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0).unwrap();
+    // 02:00 the next calendar day, same business day: checks out.
+    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, at(2026, 11, 21, 2, 0)).unwrap();
+    assert!(matches!(o, ScanOutcome::CheckedOut { .. }));
+    // 06:00: a new business day, so the same code checks in anew.
+    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, at(2026, 11, 21, 6, 0)).unwrap();
+    assert!(matches!(o, ScanOutcome::CheckedIn { .. }));
+}
+
+#[test]
+fn maximum_stay_and_closing_time_close_open_check_ins() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let (ter, bar) = (v.terrasse, v.bar);
+    v.kiosk.set_max_stay(ter, 60).unwrap();
+    v.kiosk.scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0).unwrap();
+    v.kiosk.scan_guest(&guest(&v, 2), bar, None, Method::Fob, t0).unwrap();
+    v.kiosk.scan_guest(&guest(&v, 3), bar, None, Method::Fob, t0).unwrap();
+    assert_eq!(v.kiosk.present_total(t0 + 3599).unwrap(), 3);
+    assert_eq!(v.kiosk.present_total(t0 + 3600).unwrap(), 2);
+    let closed_at: i64 = v
+        .kiosk
+        .connection()
+        .query_row("SELECT checked_out_at FROM checkins WHERE area_id = ?1", [ter], |r| r.get(0))
+        .unwrap();
+    assert_eq!(closed_at, t0 + 3600, "closed when the stay ended, not when noticed");
+    assert_eq!(v.kiosk.close_all(None, t0 + 4000).unwrap(), 2);
+    assert_eq!(v.kiosk.present_total(t0 + 4000).unwrap(), 0);
+}
+
+#[test]
+fn check_ins_hold_no_contact_data_or_code_id_in_clear() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let mut c = contact(1);
+    c.name = "Zacharias Quellenberg".into();
+    c.email = "zq@beispiel.de".into();
+    let code = GuestCode::create(&c, &v.authority.contact_key()).unwrap();
+    let text = code.to_text();
+    v.kiosk.scan_guest(&text, ter, Some(3), Method::Fob, t0).unwrap();
+    let (reg, _) = v.kiosk.register_guest(&contact(99), ter, None, t0 + 10).unwrap();
+    let dir = v.data_dir();
+    drop(v.kiosk);
+    let mut all = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        all.extend(std::fs::read(e.unwrap().path()).unwrap());
+    }
+    let contains = |needle: &[u8]| all.windows(needle.len()).any(|w| w == needle);
+    for needle in [
+        &b"Zacharias"[..],
+        b"Quellenberg",
+        b"beispiel",
+        b"Gast Nummer 99",
+        b"Lindenstra",
+        &code.code_id[..],
+        &reg.code_id[..],
+        &code.sealed[..32],
+        &text.as_bytes()[..40],
+    ] {
+        assert!(!contains(needle), "found {needle:?} in the data folder");
+    }
+}
+
+#[test]
+fn the_counter_cannot_open_check_ins_but_the_key_file_can() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let code = GuestCode::create(&contact(5), &v.authority.contact_key()).unwrap();
+    let ScanOutcome::CheckedIn { record, .. } = v
+        .kiosk
+        .scan_guest(&code.to_text(), ter, None, Method::AppCode, t0)
+        .unwrap()
+    else {
+        panic!("not checked in")
+    };
+    v.kiosk.assign_table(record, 7).unwrap();
+    // Any key the counter could make up fails.
+    let stranger = VenueSecretKeys::generate();
+    assert!(v.kiosk.open_checkin(record, &stranger).is_err());
+    // The operator's key file opens it; the contact blob inside opens only for the authority.
+    let keys = VenueSecretKeys::read_key_file(&v.key_file, &common::pass()).unwrap();
+    let opened = v.kiosk.open_checkin(record, &keys).unwrap();
+    assert_eq!(opened.table, Some(7));
+    assert_eq!(opened.method, Method::AppCode);
+    assert_eq!(opened.contact_blob, code.contact_blob());
+    let c = tresen::guest_code::open_contact_blob(&opened.contact_blob, &v.authority.contact).unwrap();
+    assert_eq!(c.name, "Gast Nummer 5");
+}
+
+#[test]
+fn table_must_exist_and_scans_are_classified() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let (ter, bar) = (v.terrasse, v.bar);
+    let g = guest(&v, 1);
+    assert_eq!(
+        refusal(v.kiosk.scan_guest(&g, ter, Some(11), Method::Fob, t0).unwrap_err()),
+        Refusal::NoSuchTable("Terrasse".into(), 11)
+    );
+    let area_code = v.kiosk.area_code(bar).unwrap();
+    let table_code = v.kiosk.table_code(ter, 3).unwrap();
+    assert_eq!(v.kiosk.classify(&area_code).unwrap(), Scanned::Area(bar));
+    assert_eq!(v.kiosk.classify(&table_code).unwrap(), Scanned::Table(ter, 3));
+    assert!(matches!(v.kiosk.classify(&g).unwrap(), Scanned::Guest(_)));
+    assert_eq!(
+        refusal(v.kiosk.scan_guest(&table_code, ter, None, Method::Fob, t0).unwrap_err()),
+        Refusal::NotAGuestCode
+    );
+    assert_eq!(
+        refusal(v.kiosk.classify("]Q1 https://example.org").unwrap_err()),
+        Refusal::Code(CodeTextError::Foreign)
+    );
+    let mut bad = g.clone().into_bytes();
+    bad[200] = if bad[200] == b'7' { b'8' } else { b'7' };
+    assert_eq!(
+        refusal(v.kiosk.classify(std::str::from_utf8(&bad).unwrap()).unwrap_err()),
+        Refusal::Code(CodeTextError::Misread)
+    );
+}
+
+#[test]
+fn foreign_venue_and_other_authority_are_refused() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let other = venue(t0);
+    let ter = v.terrasse;
+    let foreign_area = other.kiosk.area_code(other.bar).unwrap();
+    assert_eq!(refusal(v.kiosk.classify(&foreign_area).unwrap_err()), Refusal::ForeignVenue);
+    let other_authority_code = guest(&other, 1);
+    assert_eq!(
+        refusal(v.kiosk.scan_guest(&other_authority_code, ter, None, Method::Fob, t0).unwrap_err()),
+        Refusal::OtherAuthority
+    );
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 0);
+}
+
+#[test]
+fn a_replaced_code_is_refused_with_a_clear_message() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let (ter, bar) = (v.terrasse, v.bar);
+    let old_area = v.kiosk.area_code(bar).unwrap();
+    let old_table = v.kiosk.table_code(ter, 2).unwrap();
+    let new_area = v.kiosk.replace_area_code(bar, t0 + 60).unwrap();
+    let new_table = v.kiosk.replace_table_code(ter, 2, t0 + 60).unwrap();
+    assert_ne!(old_area, new_area);
+    let when = tresen::kiosk::format_time(t0 + 60);
+    assert_eq!(refusal(v.kiosk.classify(&old_area).unwrap_err()), Refusal::ReplacedCode(when.clone()));
+    assert_eq!(refusal(v.kiosk.classify(&old_table).unwrap_err()), Refusal::ReplacedCode(when.clone()));
+    assert!(refusal(v.kiosk.classify(&old_area).unwrap_err()).to_string().contains("replaced"));
+    assert_eq!(v.kiosk.classify(&new_area).unwrap(), Scanned::Area(bar));
+    assert_eq!(v.kiosk.classify(&new_table).unwrap(), Scanned::Table(ter, 2));
+    // Other tables keep their codes.
+    let t3 = v.kiosk.table_code(ter, 3).unwrap();
+    assert_eq!(v.kiosk.classify(&t3).unwrap(), Scanned::Table(ter, 3));
+}
+
+#[test]
+fn closed_and_archived_areas_refuse_check_ins_and_archived_ones_are_kept_until_purge() {
+    let t0 = at(2026, 11, 1, 12, 0);
+    let mut v = venue(t0);
+    let (ter, bar) = (v.terrasse, v.bar);
+    let g1 = guest(&v, 1);
+    v.kiosk.scan_guest(&g1, bar, None, Method::Fob, t0).unwrap();
+    v.kiosk.close_area(ter).unwrap();
+    assert_eq!(
+        refusal(v.kiosk.scan_guest(&guest(&v, 2), ter, None, Method::Fob, t0).unwrap_err()),
+        Refusal::AreaClosed("Terrasse".into())
+    );
+    v.kiosk.reopen_area(ter).unwrap();
+    v.kiosk.scan_guest(&guest(&v, 2), ter, None, Method::Fob, t0).unwrap();
+    // Guest 1 leaves the bar while... the bar is deleted: checked out, archived, kept.
+    let code = v.kiosk.area_code(bar).unwrap();
+    assert_eq!(v.kiosk.archive_area(bar, t0 + 3600).unwrap(), 1);
+    assert_eq!(
+        refusal(v.kiosk.scan_guest(&guest(&v, 3), bar, None, Method::Fob, t0 + 3700).unwrap_err()),
+        Refusal::AreaArchived("Bar".into())
+    );
+    assert_eq!(refusal(v.kiosk.classify(&code).unwrap_err()), Refusal::AreaArchived("Bar".into()));
+    assert!(matches!(v.kiosk.area_id("Bar"), Err(Error::UnknownArea(_))));
+    // A new "Bar" may be made while the old one is archived.
+    let loc = v.kiosk.location_id("Filiale 1").unwrap();
+    let bar2 = v.kiosk.add_area(loc, "Bar", None, t0 + 3800).unwrap();
+    assert_ne!(bar2, bar);
+    // Still there 27 days later (kept for requests), with its check-in.
+    v.kiosk.purge(t0 + 27 * 86_400).unwrap();
+    let a = v.kiosk.area(bar).unwrap();
+    assert_eq!(a.state, AreaState::Archived);
+    assert_eq!(count(&v, &format!("SELECT COUNT(*) FROM checkins WHERE area_id = {bar}")), 1);
+    // Gone once the retention period has passed.
+    v.kiosk.purge(t0 + 3600 + 28 * 86_400 + 1).unwrap();
+    assert!(v.kiosk.area(bar).is_err());
+    assert_eq!(count(&v, &format!("SELECT COUNT(*) FROM checkins WHERE area_id = {bar}")), 0);
+}
+
+#[test]
+fn retention_purges_exactly_what_is_due() {
+    let now = at(2026, 11, 30, 12, 0);
+    let start = now - 40 * 86_400;
+    let mut v = venue(start);
+    let ter = v.terrasse;
+    v.kiosk.set_setting("retention-days", "7").unwrap();
+    v.kiosk.set_max_stay(ter, 60).unwrap();
+    // One check-in every 12 hours for 40 days, each checked out after 30 minutes.
+    let mut ends = Vec::new();
+    for i in 0..80 {
+        let t = start + i * 43_200;
+        let g = guest(&v, i as usize);
+        v.kiosk.scan_guest(&g, ter, None, Method::Fob, t).unwrap();
+        v.kiosk.scan_guest(&g, ter, None, Method::Fob, t + 1800).unwrap();
+        ends.push(t + 1800);
+    }
+    let cutoff = now - 7 * 86_400;
+    let due = ends.iter().filter(|&&e| e < cutoff).count() as u64;
+    let report = v.kiosk.purge(now).unwrap();
+    assert_eq!(report.checkins_deleted, due);
+    let remaining: Vec<i64> = {
+        let mut st = v.kiosk.connection().prepare("SELECT checked_out_at FROM checkins ORDER BY 1").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let want: Vec<i64> = ends.iter().copied().filter(|&e| e >= cutoff).collect();
+    assert_eq!(remaining, want);
+    // Past business days' pseudonyms are cleared: they can never match again.
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins WHERE pseudonym IS NOT NULL"), 0);
+    // A second purge finds nothing more.
+    assert_eq!(v.kiosk.purge(now).unwrap().checkins_deleted, 0);
+    // Settings refuse values outside their range.
+    assert!(v.kiosk.set_setting("retention-days", "0").is_err());
+    assert!(v.kiosk.set_setting("retention-days", "abc").is_err());
+    assert!(v.kiosk.set_setting("no-such-setting", "1").is_err());
+}
+
+#[test]
+fn purged_data_is_gone_from_the_database_file() {
+    let t0 = at(2026, 10, 1, 12, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let code = GuestCode::create(&contact(1), &v.authority.contact_key()).unwrap();
+    let ScanOutcome::CheckedIn { record, .. } = v.kiosk.scan_guest(&code.to_text(), ter, None, Method::Fob, t0).unwrap() else {
+        panic!()
+    };
+    let seal: Vec<u8> = v
+        .kiosk
+        .connection()
+        .query_row("SELECT guest_seal FROM checkins", [], |r| r.get(0))
+        .unwrap();
+    v.kiosk.close_all(None, t0 + 60).unwrap();
+    assert_eq!(v.kiosk.purge(t0 + 30 * 86_400).unwrap().checkins_deleted, 1);
+    let dir = v.data_dir();
+    drop(v.kiosk);
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        assert!(!bytes.windows(48).any(|w| w == &seal[..48]), "sealed data survived");
+        assert!(!bytes.windows(16).any(|w| w == record.0), "record id survived");
+    }
+}
+
+#[test]
+fn register_guest_without_code_validates_and_seals_at_once() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let mut bad = contact(1);
+    bad.phone = "12".into();
+    assert!(matches!(
+        v.kiosk.register_guest(&bad, ter, None, t0),
+        Err(Error::Contact(tresen::contact::ContactError::BadPhone))
+    ));
+    bad = contact(1);
+    bad.name = "Mallory\u{1b}[31m".into();
+    assert!(matches!(v.kiosk.register_guest(&bad, ter, None, t0), Err(Error::Contact(_))));
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 0);
+    let (code, o) = v.kiosk.register_guest(&contact(1), ter, Some(1), t0).unwrap();
+    assert!(matches!(o, ScanOutcome::CheckedIn { table: Some(1), .. }));
+    // The printed fob works for check-out.
+    let o = v.kiosk.scan_guest(&code.to_text(), ter, None, Method::Fob, t0 + 100).unwrap();
+    assert!(matches!(o, ScanOutcome::CheckedOut { .. }));
+}
+
+#[test]
+fn names_are_validated() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let loc = v.kiosk.location_id("Filiale 1").unwrap();
+    assert!(matches!(v.kiosk.add_area(loc, "  ", None, t0), Err(Error::InvalidName(_))));
+    assert!(matches!(v.kiosk.add_area(loc, "a\u{0}b", None, t0), Err(Error::InvalidName(_))));
+    assert!(matches!(v.kiosk.add_area(loc, &"x".repeat(121), None, t0), Err(Error::InvalidName(_))));
+    assert!(matches!(v.kiosk.add_area(loc, "Bar", None, t0), Err(Error::Duplicate(_))));
+    let long = "Ä".repeat(120);
+    let id = v.kiosk.add_area(loc, &long, None, t0).unwrap();
+    assert_eq!(v.kiosk.area(id).unwrap().name, long);
+    assert!(matches!(v.kiosk.add_tables(id, &[0]), Err(Error::InvalidName(_))));
+}
+
+#[test]
+fn a_full_disk_gives_a_clear_error_and_changes_nothing() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    v.kiosk.scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0).unwrap();
+    // SQLite reports a full disk (SQLITE_FULL) when it cannot grow the file; cap the
+    // file at its current size to reach the same path deterministically.
+    let pages: i64 = count(&v, "PRAGMA page_count");
+    v.kiosk
+        .connection()
+        .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+        .unwrap();
+    let mut full = None;
+    for i in 2..2000 {
+        match v.kiosk.scan_guest(&guest(&v, i), ter, None, Method::Fob, t0 + i as i64) {
+            Ok(_) => continue,
+            Err(e) => {
+                full = Some((i, e));
+                break;
+            }
+        }
+    }
+    let (i, e) = full.expect("the database never filled up");
+    assert!(matches!(e, Error::Store(tresen::store::StoreError::DiskFull)), "{e:?}");
+    assert!(e.to_string().contains("disk is full"));
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), (i - 1) as i64);
+    assert!(tresen::store::integrity_ok(v.kiosk.connection()).unwrap());
+}

@@ -1,0 +1,74 @@
+//! The local secret in a real Secret Service keyring (gnome-keyring in a private D-Bus
+//! session, started by .ci/run). Without a session bus the test says so and is skipped,
+//! unless TRESEN_REQUIRE_KEYRING=1 (as in CI), where it fails.
+
+mod common;
+
+use common::{at, contact, pass};
+use tresen::authority::AuthorityKeys;
+use tresen::checkin_record::Method;
+use tresen::guest_code::GuestCode;
+use tresen::kiosk::{Error, Kiosk, ScanOutcome, VenueSetup};
+use tresen::local_secret::{LocalSecret, SecretError, SecretStore};
+
+fn keyring_expected() -> bool {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("TRESEN_REQUIRE_KEYRING").as_deref() != Ok("1"),
+        "TRESEN_REQUIRE_KEYRING=1 but there is no D-Bus session bus"
+    );
+    eprintln!("skipped: no D-Bus session bus (run through .ci/run for the real keyring)");
+    false
+}
+
+#[test]
+fn the_local_secret_lives_in_the_real_keyring() {
+    if !keyring_expected() {
+        return;
+    }
+    let t0 = at(2026, 11, 20, 12, 0);
+    let auth = AuthorityKeys::generate("Amt");
+    let trust = auth.trust_file(1, t0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let p = pass();
+    let mut k = Kiosk::init(
+        &data,
+        &VenueSetup {
+            name: "Café Keyring",
+            address: "Weg 1",
+            trust_file: &trust,
+            expect_root: None,
+            key_file: &dir.path().join("k.age"),
+            passphrase: &p,
+            secret_store: SecretStore::Keyring,
+        },
+        t0,
+    )
+    .expect("init with the Secret Service keyring");
+    assert!(!data.join(tresen::local_secret::SECRET_FILE).exists());
+    assert_eq!(k.secret_warning(), None);
+    let loc = k.add_location("L", t0).unwrap();
+    let area = k.add_area(loc, "A", None, t0).unwrap();
+    let code = GuestCode::create(&contact(1), &auth.contact_key()).unwrap().to_text();
+    k.scan_guest(&code, area, None, Method::Fob, t0).unwrap();
+    drop(k);
+    // A new process (here: a new Kiosk) finds the same secret, so the check-out matches.
+    let mut k = Kiosk::open(&data, t0 + 60).unwrap();
+    let o = k.scan_guest(&code, area, None, Method::Fob, t0 + 60).unwrap();
+    assert!(matches!(o, ScanOutcome::CheckedOut { .. }), "{o:?}");
+    let install_id: String = k
+        .connection()
+        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| r.get(0))
+        .unwrap();
+    drop(k);
+    // A keyring that lost the secret is reported plainly.
+    LocalSecret::delete(SecretStore::Keyring, &data, &install_id).unwrap();
+    match Kiosk::open(&data, t0 + 120) {
+        Err(Error::Secret(SecretError::Missing)) => {}
+        Err(other) => panic!("unexpected error {other:?}"),
+        Ok(_) => panic!("opened without its secret"),
+    }
+}

@@ -1,0 +1,296 @@
+//! The venue key file, its backups and replacement, and the trust file: opened by the
+//! standard age tool, refused with a clear error when wrong, never changed by a failure.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{at, pass, venue};
+use tresen::authority::AuthorityKeys;
+use tresen::checkin_record::Method;
+use tresen::guest_code::GuestCode;
+use tresen::keyfile::{self, KeyFileError, Passphrase, VenueSecretKeys};
+use tresen::kiosk::{Error, Kiosk, VenueSetup};
+use tresen::local_secret::SecretStore;
+use tresen::trust::{self, TrustError};
+
+/// Decrypts with the standard `age` tool, typing the passphrase into its terminal prompt
+/// through a pseudo-terminal (`script`), as a person would.
+fn age_decrypt(path: &std::path::Path, passphrase: &str) -> (bool, String) {
+    let out = path.with_extension("decrypted");
+    let _ = std::fs::remove_file(&out);
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("age -d -o '{}' '{}'", out.display(), path.display()), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script(1) from util-linux and age must be installed (see .ci/run)");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = writeln!(stdin, "{passphrase}");
+    drop(stdin);
+    let ok = child.wait().unwrap().success();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    (ok && !text.is_empty(), text)
+}
+
+#[test]
+fn the_key_file_opens_with_the_age_tool_and_holds_the_venue_key() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let v = venue(t0);
+    let head = std::fs::read_to_string(&v.key_file).unwrap();
+    assert!(head.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    let (ok, text) = age_decrypt(&v.key_file, common::PASS);
+    assert!(ok, "age could not open the key file");
+    assert!(text.starts_with("tresen-venue-key v1\n"));
+    assert!(text.contains(&format!("fingerprint: {}", v.kiosk.fingerprint())));
+    let (ok, _) = age_decrypt(&v.key_file, "not the passphrase at all");
+    assert!(!ok, "age opened the key file with a wrong passphrase");
+}
+
+#[test]
+fn weak_passphrases_are_refused_and_nothing_is_created() {
+    let auth = AuthorityKeys::generate("Amt");
+    let trust = auth.trust_file(1, 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for weak in ["kurz", "passwort1234", "cafemoench2026"] {
+        let p = Passphrase::new(weak);
+        let key_file = dir.path().join("k.age");
+        let err = Kiosk::init(
+            &dir.path().join("data"),
+            &VenueSetup {
+                name: "Café Mönch",
+                address: "Hauptstraße 1",
+                trust_file: &trust,
+                expect_root: None,
+                key_file: &key_file,
+                passphrase: &p,
+                secret_store: SecretStore::File,
+            },
+            0,
+        )
+        .err()
+        .expect("weak passphrase accepted");
+        assert!(matches!(err, Error::KeyFile(KeyFileError::WeakPassphrase(_))), "{weak}: {err}");
+        assert!(!key_file.exists());
+        assert!(!Kiosk::is_initialized(&dir.path().join("data")));
+    }
+}
+
+#[test]
+fn backup_must_be_copied_and_verified_and_is_due_again_after_the_interval() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let s = v.kiosk.backup_status(t0).unwrap();
+    assert!(s.warning.as_deref().unwrap().contains("second copy"));
+    // Verifying the original alone does not prove a second copy.
+    v.kiosk.verify_key_file(&v.key_file.clone(), &pass(), t0).unwrap();
+    assert!(v.kiosk.backup_status(t0).unwrap().warning.is_some());
+    let stick = v.dir.path().join("usb-stick");
+    std::fs::create_dir(&stick).unwrap();
+    let copy = stick.join("venue-key.age");
+    v.kiosk.backup_key_file(&v.key_file.clone(), &copy, &pass(), t0 + 60).unwrap();
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&v.key_file).unwrap());
+    let s = v.kiosk.backup_status(t0 + 120).unwrap();
+    assert_eq!(s.warning, None);
+    assert_eq!(s.verified_at, Some(t0 + 60));
+    // 90 days later the check is due again.
+    let later = t0 + 60 + 90 * 86_400;
+    assert!(v.kiosk.backup_status(later).unwrap().warning.unwrap().contains("last verified"));
+    v.kiosk.verify_key_file(&copy, &pass(), later).unwrap();
+    assert_eq!(v.kiosk.backup_status(later).unwrap().warning, None);
+    // A backup never overwrites an existing file.
+    assert!(matches!(
+        v.kiosk.backup_key_file(&v.key_file.clone(), &copy, &pass(), later),
+        Err(Error::KeyFile(KeyFileError::Exists(_)))
+    ));
+}
+
+#[test]
+fn wrong_passphrase_and_corrupted_key_files_are_refused_and_change_nothing() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let before = v.kiosk.backup_status(t0).unwrap();
+    let wrong = Passphrase::new("this is not the right passphrase");
+    let e = v.kiosk.verify_key_file(&v.key_file.clone(), &wrong, t0).unwrap_err();
+    assert!(matches!(e, Error::KeyFile(KeyFileError::WrongPassphrase)), "{e:?}");
+    assert_eq!(e.to_string(), "the passphrase is wrong for this key file");
+
+    let original = std::fs::read(&v.key_file).unwrap();
+    let damaged = v.dir.path().join("damaged.age");
+    // A flipped character in the body, a truncated file, an empty file, and something else.
+    let mut flipped = original.clone();
+    let mid = original.len() / 2;
+    flipped[mid] = if flipped[mid] == b'A' { b'B' } else { b'A' };
+    let cases: Vec<Vec<u8>> = vec![
+        flipped,
+        original[..original.len() / 3].to_vec(),
+        Vec::new(),
+        b"tresen-venue-key v1\nfingerprint: x\n".to_vec(),
+    ];
+    for bytes in cases {
+        let _ = std::fs::remove_file(&damaged);
+        std::fs::write(&damaged, &bytes).unwrap();
+        let e = v.kiosk.verify_key_file(&damaged, &pass(), t0).unwrap_err();
+        match &e {
+            Error::KeyFile(KeyFileError::NotAKeyFile)
+            | Error::KeyFile(KeyFileError::Corrupt(_))
+            | Error::KeyFile(KeyFileError::WrongPassphrase) => {}
+            other => panic!("unexpected error {other:?}"),
+        }
+        assert!(!e.to_string().is_empty());
+        let e2 = v.kiosk.backup_key_file(&damaged, &v.dir.path().join("never.age"), &pass(), t0);
+        assert!(e2.is_err());
+        assert!(!v.dir.path().join("never.age").exists());
+    }
+    assert_eq!(v.kiosk.backup_status(t0).unwrap(), before);
+    assert_eq!(std::fs::read(&v.key_file).unwrap(), original);
+}
+
+#[test]
+fn a_key_file_of_another_venue_is_refused() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let other = venue(t0);
+    let e = v.kiosk.verify_key_file(&other.key_file, &pass(), t0).unwrap_err();
+    assert!(matches!(e, Error::KeyMismatch { .. }), "{e:?}");
+    assert!(v.kiosk.backup_status(t0).unwrap().verified_at.is_none());
+}
+
+#[test]
+fn writing_to_an_unwritable_medium_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    // /dev/full accepts opens and fails every write with "no space left on device".
+    let e = keyfile::write_new_file(std::path::Path::new("/dev/full"), b"x").unwrap_err();
+    assert!(matches!(e, KeyFileError::Exists(_)));
+    let missing = ro.join("no/such/folder/key.age");
+    let e = keyfile::write_new_file(&missing, b"data").unwrap_err();
+    assert!(e.to_string().contains("could not write"), "{e}");
+    assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0, "nothing left behind");
+}
+
+#[test]
+fn a_lost_key_is_replaced_and_the_unanswerable_period_is_reported() {
+    let t0 = at(2026, 11, 10, 12, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let old_fp = v.kiosk.fingerprint();
+    let old_area_code = v.kiosk.area_code(ter).unwrap();
+    for i in 0..3 {
+        let g = GuestCode::create(&common::contact(i), &v.authority.contact_key()).unwrap();
+        v.kiosk.scan_guest(&g.to_text(), ter, None, Method::Fob, t0 + i as i64 * 3600).unwrap();
+    }
+    let new_file = v.dir.path().join("new-key.age");
+    let now = t0 + 86_400;
+    let r = v.kiosk.replace_key(&new_file, &pass(), now).unwrap();
+    assert_eq!(r.old_fingerprint, old_fp);
+    assert_ne!(r.new_fingerprint, old_fp);
+    assert_eq!(v.kiosk.fingerprint(), r.new_fingerprint);
+    assert_eq!(r.unanswerable_checkins, 3);
+    assert_eq!(r.unanswerable_from, Some(t0));
+    assert_eq!(r.unanswerable_until, Some(t0 + 2 * 3600 + 4 * 3600), "open stays end at their maximum");
+    // New check-ins are sealed to the new key; the old key file cannot open them.
+    let g = GuestCode::create(&common::contact(9), &v.authority.contact_key()).unwrap();
+    let tresen::kiosk::ScanOutcome::CheckedIn { record, .. } =
+        v.kiosk.scan_guest(&g.to_text(), ter, None, Method::Fob, now).unwrap()
+    else {
+        panic!()
+    };
+    let old_keys = VenueSecretKeys::read_key_file(&v.key_file, &pass()).unwrap();
+    let new_keys = VenueSecretKeys::read_key_file(&new_file, &pass()).unwrap();
+    assert!(v.kiosk.open_checkin(record, &old_keys).is_err());
+    assert!(v.kiosk.open_checkin(record, &new_keys).is_ok());
+    // Posters printed before the replacement still work; the backup state starts over.
+    assert!(v.kiosk.classify(&old_area_code).is_ok());
+    assert!(v.kiosk.backup_status(now).unwrap().warning.is_some());
+    assert!(matches!(
+        v.kiosk.verify_key_file(&v.key_file.clone(), &pass(), now),
+        Err(Error::RetiredKey(_))
+    ));
+}
+
+#[test]
+fn trust_files_forged_unsigned_foreign_or_older_are_refused() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let root = v.kiosk.trust().unwrap().root_key;
+    // Unsigned.
+    let mut env: serde_json::Value = serde_json::from_str(&v.trust).unwrap();
+    env["signature"] = "".into();
+    assert_eq!(trust::verify(&env.to_string(), None).unwrap_err(), TrustError::Unsigned);
+    // Altered body (another contact key slipped in), signature kept.
+    let mut env: serde_json::Value = serde_json::from_str(&v.trust).unwrap();
+    let other = AuthorityKeys::generate("Fälscher");
+    let forged_text = other.trust_file(2, t0).unwrap();
+    let forged: serde_json::Value = serde_json::from_str(&forged_text).unwrap();
+    env["body"] = forged["body"].clone();
+    assert_eq!(trust::verify(&env.to_string(), None).unwrap_err(), TrustError::BadSignature);
+    // Validly signed, but by another root.
+    let e = v.kiosk.update_trust(&forged_text, t0).unwrap_err();
+    assert!(matches!(e, Error::Trust(TrustError::RootMismatch { .. })), "{e:?}");
+    // Same root, not newer.
+    let same = v.authority.trust_file(1, t0).unwrap();
+    assert!(matches!(
+        v.kiosk.update_trust(&same, t0).unwrap_err(),
+        Error::Trust(TrustError::NotNewer { have: 1, got: 1 })
+    ));
+    // Garbage.
+    assert!(matches!(trust::verify("{]", None).unwrap_err(), TrustError::Malformed(_)));
+    assert_eq!(v.kiosk.trust().unwrap().body.serial, 1);
+    assert_eq!(v.kiosk.trust().unwrap().root_key, root);
+    // A newer file from the same root is taken.
+    let newer = v.authority.trust_file(2, t0).unwrap();
+    assert_eq!(v.kiosk.update_trust(&newer, t0).unwrap().body.serial, 2);
+}
+
+#[test]
+fn a_rotated_contact_key_still_accepts_older_guest_codes() {
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let old_code = GuestCode::create(&common::contact(1), &v.authority.contact_key()).unwrap();
+    let rotated = AuthorityKeys {
+        name: v.authority.name.clone(),
+        root: tresen::crypto::SigningKey::from_bytes(&v.authority.root.to_bytes()[..]).unwrap(),
+        contact: tresen::crypto::SealSecretKey::generate().0,
+    };
+    v.kiosk.update_trust(&rotated.trust_file(2, t0).unwrap(), t0).unwrap();
+    assert_eq!(v.kiosk.contact_key().public_key, rotated.contact.public_key());
+    v.kiosk.scan_guest(&old_code.to_text(), ter, None, Method::Fob, t0).unwrap();
+    let (new_code, _) = v.kiosk.register_guest(&common::contact(2), ter, None, t0).unwrap();
+    assert!(rotated.open_guest_code(&new_code).is_ok());
+}
+
+#[test]
+fn an_unexpected_root_fingerprint_stops_setup() {
+    let auth = AuthorityKeys::generate("Amt");
+    let trust_text = auth.trust_file(1, 0).unwrap();
+    let fp = trust::verify(&trust_text, None).unwrap().root_fingerprint();
+    let dir = tempfile::tempdir().unwrap();
+    let p = pass();
+    let setup = |expect: &'static str, key: &'static str| {
+        Kiosk::init(
+            &dir.path().join(key),
+            &VenueSetup {
+                name: "Café",
+                address: "Weg 1",
+                trust_file: &trust_text,
+                expect_root: Some(expect),
+                key_file: &dir.path().join(format!("{key}.age")),
+                passphrase: &p,
+                secret_store: SecretStore::File,
+            },
+            0,
+        )
+    };
+    let e = setup("AAAA-BBBB-CCCC-DDDD-EEEE", "a").err().unwrap();
+    assert!(matches!(e, Error::RootNotExpected { .. }));
+    assert!(!dir.path().join("a.age").exists());
+    let lower: &'static str = Box::leak(fp.to_lowercase().replace('-', " ").into_boxed_str());
+    assert!(setup(lower, "b").is_ok());
+}
