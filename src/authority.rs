@@ -26,7 +26,10 @@ pub enum AuthorityError {
     #[error("{} already holds an authority; choose an empty folder", .0.display())]
     Exists(PathBuf),
     #[error("could not create {}: {source}", .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub struct AuthorityKeys {
@@ -65,11 +68,8 @@ impl AuthorityKeys {
             name: keyfile::field(&f, "name")?.to_string(),
             root: SigningKey::from_bytes(&keyfile::field_bytes(&f, "root-ed25519-secret")?)
                 .map_err(corrupt)?,
-            contact: SealSecretKey::from_bytes(&keyfile::field_bytes(
-                &f,
-                "contact-x25519-secret",
-            )?)
-            .map_err(corrupt)?,
+            contact: SealSecretKey::from_bytes(&keyfile::field_bytes(&f, "contact-x25519-secret")?)
+                .map_err(corrupt)?,
         })
     }
 

@@ -24,7 +24,9 @@ pub enum InputError {
     KeyFile(#[from] KeyFileError),
     #[error("could not read the passphrase: {0}")]
     Io(#[from] std::io::Error),
-    #[error("no terminal to ask for the passphrase: use --passphrase-file FILE or --passphrase-stdin")]
+    #[error(
+        "no terminal to ask for the passphrase: use --passphrase-file FILE or --passphrase-stdin"
+    )]
     NoTerminal,
     #[error("the two passphrases differ; nothing was changed")]
     Mismatch,

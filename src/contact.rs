@@ -139,7 +139,10 @@ impl ContactData {
     }
 
     fn encoded_len(&self) -> usize {
-        1 + LIMITS.iter().map(|(f, _)| 1 + self.get(*f).len()).sum::<usize>()
+        1 + LIMITS
+            .iter()
+            .map(|(f, _)| 1 + self.get(*f).len())
+            .sum::<usize>()
     }
 
     /// The fixed-size plaintext: version, then each field as length byte + UTF-8, then
@@ -246,16 +249,26 @@ pub(crate) mod tests {
 
     #[test]
     fn refuses_bad_input() {
-        let cases: Vec<(fn(&mut ContactData), ContactError)> = vec![
+        type Change = fn(&mut ContactData);
+        let cases: Vec<(Change, ContactError)> = vec![
             (|c| c.name = " ".into(), ContactError::Missing(Field::Name)),
-            (|c| c.city = "Ber\u{7}lin".into(), ContactError::ControlCharacter(Field::City)),
-            (|c| c.name = "a\nb".into(), ContactError::ControlCharacter(Field::Name)),
+            (
+                |c| c.city = "Ber\u{7}lin".into(),
+                ContactError::ControlCharacter(Field::City),
+            ),
+            (
+                |c| c.name = "a\nb".into(),
+                ContactError::ControlCharacter(Field::Name),
+            ),
             (|c| c.phone = "12345".into(), ContactError::BadPhone),
             (|c| c.phone = "0301234x".into(), ContactError::BadPhone),
             (|c| c.phone = "".into(), ContactError::Missing(Field::Phone)),
             (|c| c.email = "no-at-sign".into(), ContactError::BadEmail),
             (|c| c.postcode = "1011;5".into(), ContactError::BadPostcode),
-            (|c| c.name = "x".repeat(65), ContactError::TooLong(Field::Name, 64)),
+            (
+                |c| c.name = "x".repeat(65),
+                ContactError::TooLong(Field::Name, 64),
+            ),
             (
                 |c| {
                     c.street = "s".repeat(64);
@@ -278,6 +291,9 @@ pub(crate) mod tests {
         let mut p = sample().validated().unwrap().to_padded().unwrap();
         p[PLAINTEXT_LEN - 1] = 1;
         assert_eq!(ContactData::from_padded(&p), Err(ContactError::Malformed));
-        assert_eq!(ContactData::from_padded(&p[..10]), Err(ContactError::Malformed));
+        assert_eq!(
+            ContactData::from_padded(&p[..10]),
+            Err(ContactError::Malformed)
+        );
     }
 }

@@ -3,8 +3,8 @@
 
 use ed25519_dalek::Signer;
 use hpke::{
-    aead::ChaCha20Poly1305, kdf::HkdfSha256, kem::X25519HkdfSha256, Deserializable, Kem,
-    OpModeR, OpModeS, Serializable,
+    aead::ChaCha20Poly1305, kdf::HkdfSha256, kem::X25519HkdfSha256, Deserializable, Kem, OpModeR,
+    OpModeS, Serializable,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -169,9 +169,10 @@ pub fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), CryptoError> {
-    let key =
-        ed25519_dalek::VerifyingKey::from_bytes(public_key).map_err(|_| CryptoError::BadPublicKey)?;
-    let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(public_key)
+        .map_err(|_| CryptoError::BadPublicKey)?;
+    let sig =
+        ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
     let mut m = Vec::with_capacity(context.len() + message.len());
     m.extend_from_slice(context);
     m.extend_from_slice(message);
@@ -189,12 +190,18 @@ mod tests {
         let sealed = seal(&pk, b"info", b"aad", b"hello").unwrap();
         assert_eq!(sealed.len(), 5 + SEAL_OVERHEAD);
         assert_eq!(&sk.open(b"info", b"aad", &sealed).unwrap()[..], b"hello");
-        assert_eq!(sk.open(b"info", b"other", &sealed), Err(CryptoError::OpenFailed));
+        assert_eq!(
+            sk.open(b"info", b"other", &sealed),
+            Err(CryptoError::OpenFailed)
+        );
         let mut bad = sealed.clone();
         bad[40] ^= 1;
         assert_eq!(sk.open(b"info", b"aad", &bad), Err(CryptoError::OpenFailed));
         let (other, _) = SealSecretKey::generate();
-        assert_eq!(other.open(b"info", b"aad", &sealed), Err(CryptoError::OpenFailed));
+        assert_eq!(
+            other.open(b"info", b"aad", &sealed),
+            Err(CryptoError::OpenFailed)
+        );
         let again = SealSecretKey::from_bytes(&sk.to_bytes()[..]).unwrap();
         assert_eq!(again.public_key(), pk);
     }

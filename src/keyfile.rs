@@ -38,9 +38,15 @@ pub enum KeyFileError {
     #[error("{} already exists; choose another file name (an existing key file is never overwritten)", .0.display())]
     Exists(PathBuf),
     #[error("could not read {}: {source}", .path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("could not write {}: {source} (is the medium full, read-only or removed?)", .path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the copy at {} does not match the original byte for byte; the medium may be faulty", .0.display())]
     CopyMismatch(PathBuf),
     #[error("encryption failed: {0}")]
@@ -62,10 +68,13 @@ impl Passphrase {
 
     /// Reads a passphrase from the first line of a file (for scripts).
     pub fn from_file(path: &Path) -> Result<Self, KeyFileError> {
-        let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?);
+        let text =
+            Zeroizing::new(
+                fs::read_to_string(path).map_err(|source| KeyFileError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?,
+            );
         Ok(Self::new(text.lines().next().unwrap_or("").to_string()))
     }
 }
@@ -85,7 +94,8 @@ pub fn check_strength(pass: &Passphrase, context: &[&str]) -> Result<(), KeyFile
         let hint = est
             .feedback()
             .map(|f| {
-                let mut parts: Vec<String> = f.warning().map(|w| w.to_string()).into_iter().collect();
+                let mut parts: Vec<String> =
+                    f.warning().map(|w| w.to_string()).into_iter().collect();
                 parts.extend(f.suggestions().iter().map(|s| s.to_string()));
                 parts.join(" ")
             })
@@ -210,14 +220,19 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
         crate::textcode::encode_base32(&crate::crypto::random_bytes::<10>())
     );
     let p = dir.join(name);
-    let f = fs::OpenOptions::new().write(true).create_new(true).open(&p)?;
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&p)?;
     Ok((p, f))
 }
 
 /// Copies a key file to a second medium and checks the copy byte for byte.
 pub fn copy_verified(from: &Path, to: &Path) -> Result<(), KeyFileError> {
     let data = read_bytes(from)?;
-    if !data.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----") && !data.starts_with(b"age-encryption.org/") {
+    if !data.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+        && !data.starts_with(b"age-encryption.org/")
+    {
         return Err(KeyFileError::NotAKeyFile);
     }
     write_new_file(to, &data)?;
@@ -234,9 +249,7 @@ pub fn parse_fields<'a>(
 ) -> Result<Vec<(&'a str, &'a str)>, KeyFileError> {
     let mut lines = text.lines();
     if lines.next() != Some(header) {
-        return Err(KeyFileError::Corrupt(format!(
-            "expected a '{header}' file"
-        )));
+        return Err(KeyFileError::Corrupt(format!("expected a '{header}' file")));
     }
     lines
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -255,7 +268,10 @@ pub fn field<'a>(fields: &[(&str, &'a str)], name: &str) -> Result<&'a str, KeyF
         .ok_or_else(|| KeyFileError::Corrupt(format!("the field '{name}' is missing")))
 }
 
-pub fn field_bytes(fields: &[(&str, &str)], name: &str) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+pub fn field_bytes(
+    fields: &[(&str, &str)],
+    name: &str,
+) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .decode(field(fields, name)?)

@@ -59,7 +59,9 @@ pub enum Error {
     InvalidName(String),
     #[error("there is no check-in with id {0}")]
     UnknownRecord(String),
-    #[error("this key file holds another key (fingerprint {got}); the venue's current key is {want}")]
+    #[error(
+        "this key file holds another key (fingerprint {got}); the venue's current key is {want}"
+    )]
     KeyMismatch { got: String, want: String },
     #[error("this key file holds the venue's old key {0}, which was replaced; verify the backup of the current key instead")]
     RetiredKey(String),
@@ -310,7 +312,10 @@ pub fn format_time(t: i64) -> String {
 }
 
 fn unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation))
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ConstraintViolation)
+    )
 }
 
 impl Kiosk {
@@ -369,7 +374,10 @@ impl Kiosk {
                 ("secret_store", setup.secret_store.as_str()),
                 ("key_file", &setup.key_file.display().to_string()),
             ] {
-                tx.execute("INSERT INTO meta(key, value) VALUES (?1, ?2)", params![k, v])?;
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )?;
             }
             tx.execute(
                 "INSERT INTO venue_keys(seal_pk, sign_pk, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -514,10 +522,10 @@ impl Kiosk {
 
     pub fn rename_location(&mut self, id: i64, name: &str) -> Result<(), Error> {
         let name = valid_name(name)?;
-        match self
-            .conn
-            .execute("UPDATE locations SET name = ?1 WHERE id = ?2", params![name, id])
-        {
+        match self.conn.execute(
+            "UPDATE locations SET name = ?1 WHERE id = ?2",
+            params![name, id],
+        ) {
             Ok(0) => Err(Error::UnknownLocation(id.to_string())),
             Ok(_) => Ok(()),
             Err(e) if unique_violation(&e) => Err(Error::Duplicate(name)),
@@ -526,7 +534,9 @@ impl Kiosk {
     }
 
     pub fn locations(&self) -> Result<Vec<Location>, Error> {
-        let mut st = self.conn.prepare("SELECT id, name FROM locations ORDER BY id")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id, name FROM locations ORDER BY id")?;
         let rows = st.query_map([], |r| {
             Ok(Location {
                 id: r.get(0)?,
@@ -566,7 +576,11 @@ impl Kiosk {
         }
         let exists: bool = self
             .conn
-            .query_row("SELECT 1 FROM locations WHERE id = ?1", [location_id], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM locations WHERE id = ?1",
+                [location_id],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some();
         if !exists {
@@ -664,10 +678,10 @@ impl Kiosk {
     pub fn rename_area(&mut self, id: i64, name: &str) -> Result<(), Error> {
         self.live_area(id)?;
         let name = valid_name(name)?;
-        match self
-            .conn
-            .execute("UPDATE areas SET name = ?1 WHERE id = ?2", params![name, id])
-        {
+        match self.conn.execute(
+            "UPDATE areas SET name = ?1 WHERE id = ?2",
+            params![name, id],
+        ) {
             Ok(_) => Ok(()),
             Err(e) if unique_violation(&e) => Err(Error::Duplicate(name)),
             Err(e) => Err(e.into()),
@@ -1012,7 +1026,11 @@ impl Kiosk {
             }
         };
         tx.commit()?;
-        tracing::info!(event = "checkin.scan", area, outcome = outcome_name(&outcome));
+        tracing::info!(
+            event = "checkin.scan",
+            area,
+            outcome = outcome_name(&outcome)
+        );
         Ok(outcome)
     }
 
@@ -1094,7 +1112,11 @@ impl Kiosk {
     }
 
     /// Open check-ins (newest first), for staff to check a guest out by hand.
-    pub fn open_checkins(&mut self, area: Option<i64>, now: i64) -> Result<Vec<OpenCheckin>, Error> {
+    pub fn open_checkins(
+        &mut self,
+        area: Option<i64>,
+        now: i64,
+    ) -> Result<Vec<OpenCheckin>, Error> {
         close_overdue(&self.conn, now)?;
         let mut st = self.conn.prepare(
             "SELECT id, area_id, checked_in_at FROM checkins
@@ -1171,7 +1193,9 @@ impl Kiosk {
     pub fn key_file_hint(&self) -> Result<Option<String>, Error> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'key_file'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'key_file'", [], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 
@@ -1239,7 +1263,12 @@ impl Kiosk {
     /// Loads a key file with the passphrase and checks that it holds the venue's current
     /// key; records the verification. A file other than the one written at setup also
     /// counts as the second copy.
-    pub fn verify_key_file(&mut self, path: &Path, pass: &Passphrase, now: i64) -> Result<(), Error> {
+    pub fn verify_key_file(
+        &mut self,
+        path: &Path,
+        pass: &Passphrase,
+        now: i64,
+    ) -> Result<(), Error> {
         let keys = VenueSecretKeys::read_key_file(path, pass)?;
         self.check_key_matches(&keys)?;
         drop(keys);
@@ -1403,7 +1432,11 @@ fn store_trust(conn: &Connection, t: &TrustList, now: i64) -> Result<(), Error> 
     )?;
     conn.execute(
         "INSERT OR IGNORE INTO contact_keys(key_id, public_key, first_seen) VALUES (?1, ?2, ?3)",
-        params![&t.contact_key.key_id[..], &t.contact_key.public_key[..], now],
+        params![
+            &t.contact_key.key_id[..],
+            &t.contact_key.public_key[..],
+            now
+        ],
     )?;
     Ok(())
 }

@@ -46,14 +46,21 @@ pub enum SecretError {
     #[error("the local secret file {} is damaged", .0.display())]
     FileCorrupt(PathBuf),
     #[error("could not access the local secret file {}: {source}", .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub struct LocalSecret(Zeroizing<[u8; 32]>);
 
 impl LocalSecret {
     /// Creates a new secret in the chosen store, replacing any earlier one.
-    pub fn create(store: SecretStore, data_dir: &Path, install_id: &str) -> Result<Self, SecretError> {
+    pub fn create(
+        store: SecretStore,
+        data_dir: &Path,
+        install_id: &str,
+    ) -> Result<Self, SecretError> {
         let secret = Zeroizing::new(crate::crypto::random_bytes::<32>());
         match store {
             SecretStore::Keyring => {
@@ -68,7 +75,11 @@ impl LocalSecret {
         Self::load(store, data_dir, install_id)
     }
 
-    pub fn load(store: SecretStore, data_dir: &Path, install_id: &str) -> Result<Self, SecretError> {
+    pub fn load(
+        store: SecretStore,
+        data_dir: &Path,
+        install_id: &str,
+    ) -> Result<Self, SecretError> {
         let bytes = match store {
             SecretStore::Keyring => match entry(install_id)?.get_secret() {
                 Ok(b) => Zeroizing::new(b),
@@ -84,8 +95,17 @@ impl LocalSecret {
         Ok(Self(Zeroizing::new(arr)))
     }
 
+    /// A secret from known bytes (test vectors).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
     /// Removes the secret from its store (when the data folder is deleted).
-    pub fn delete(store: SecretStore, data_dir: &Path, install_id: &str) -> Result<(), SecretError> {
+    pub fn delete(
+        store: SecretStore,
+        data_dir: &Path,
+        install_id: &str,
+    ) -> Result<(), SecretError> {
         match store {
             SecretStore::Keyring => match entry(install_id)?.delete_credential() {
                 Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
@@ -138,7 +158,8 @@ fn write_file(path: &Path, secret: &[u8]) -> Result<(), SecretError> {
     #[cfg(unix)]
     opts.mode(0o600);
     let mut f = opts.open(path).map_err(io)?;
-    f.write_all(crate::keyfile::b64(secret).as_bytes()).map_err(io)?;
+    f.write_all(crate::keyfile::b64(secret).as_bytes())
+        .map_err(io)?;
     f.sync_all().map_err(io)
 }
 

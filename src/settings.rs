@@ -32,11 +32,36 @@ impl Default for Settings {
 
 /// (name, min, max, description)
 pub const KEYS: &[(&str, u32, u32, &str)] = &[
-    ("retention-days", 1, 365, "days check-ins are kept before deletion"),
-    ("default-max-stay-minutes", 5, 24 * 60, "maximum stay of new areas, in minutes"),
-    ("business-day-end-hour", 0, 23, "local hour at which a business day ends"),
-    ("double-read-seconds", 0, 60, "seconds within which a repeated scan is ignored"),
-    ("backup-interval-days", 1, 3650, "days after which the key backup must be verified again"),
+    (
+        "retention-days",
+        1,
+        365,
+        "days check-ins are kept before deletion",
+    ),
+    (
+        "default-max-stay-minutes",
+        5,
+        24 * 60,
+        "maximum stay of new areas, in minutes",
+    ),
+    (
+        "business-day-end-hour",
+        0,
+        23,
+        "local hour at which a business day ends",
+    ),
+    (
+        "double-read-seconds",
+        0,
+        60,
+        "seconds within which a repeated scan is ignored",
+    ),
+    (
+        "backup-interval-days",
+        1,
+        3650,
+        "days after which the key backup must be verified again",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,10 @@ pub enum StoreError {
     #[error("the database was made by a newer version of Tresen (schema {found}, this version knows {known}); please update")]
     TooNew { found: i64, known: i64 },
     #[error("could not create the data folder {}: {source}", .path.display())]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
 }

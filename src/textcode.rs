@@ -190,7 +190,10 @@ mod tests {
     fn foreign_and_misread() {
         assert_eq!(unframe("https://example.org"), Err(CodeTextError::Foreign));
         assert_eq!(unframe(""), Err(CodeTextError::Empty));
-        assert_eq!(unframe("TRG9AAAA"), Err(CodeTextError::UnsupportedVersion('9')));
+        assert_eq!(
+            unframe("TRG9AAAA"),
+            Err(CodeTextError::UnsupportedVersion('9'))
+        );
         let mut t = frame(Kind::Guest, 1, b"abc").into_bytes();
         let last = t.len() - 3;
         t[last] = if t[last] == b'A' { b'B' } else { b'A' };

@@ -151,8 +151,7 @@ pub fn verify(text: &str, current: Option<(&[u8; 32], u64)>) -> Result<TrustList
 
 /// Makes and signs a trust file (the authority's side).
 pub fn sign(root: &SigningKey, body: &TrustBody) -> Result<String, TrustError> {
-    let body_bytes =
-        serde_json::to_vec(body).map_err(|e| TrustError::Malformed(e.to_string()))?;
+    let body_bytes = serde_json::to_vec(body).map_err(|e| TrustError::Malformed(e.to_string()))?;
     let sig = root.sign(SIGNING_CONTEXT, &body_bytes);
     let env = Envelope {
         format: FORMAT.into(),

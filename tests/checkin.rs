@@ -24,7 +24,10 @@ fn refusal(e: Error) -> Refusal {
 }
 
 fn count(v: &common::Venue, sql: &str) -> i64 {
-    v.kiosk.connection().query_row(sql, [], |r| r.get(0)).unwrap()
+    v.kiosk
+        .connection()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
 }
 
 #[test]
@@ -33,22 +36,41 @@ fn check_in_out_move_and_double_read() {
     let mut v = venue(t0);
     let (ter, bar) = (v.terrasse, v.bar);
     let g = guest(&v, 1);
-    let o = v.kiosk.scan_guest(&g, ter, Some(4), Method::Fob, t0).unwrap();
+    let o = v
+        .kiosk
+        .scan_guest(&g, ter, Some(4), Method::Fob, t0)
+        .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedIn { table: Some(4), .. }));
     // A second read within the window is ignored and changes nothing.
-    let o = v.kiosk.scan_guest(&g, ter, None, Method::Fob, t0 + 2).unwrap();
+    let o = v
+        .kiosk
+        .scan_guest(&g, ter, None, Method::Fob, t0 + 2)
+        .unwrap();
     assert_eq!(o, ScanOutcome::DoubleRead { area: ter });
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 1);
     // At another area: moved.
-    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0 + 600).unwrap();
-    assert!(matches!(o, ScanOutcome::Moved { from_area, to_area, .. } if from_area == ter && to_area == bar));
+    let o = v
+        .kiosk
+        .scan_guest(&g, bar, None, Method::Fob, t0 + 600)
+        .unwrap();
+    assert!(
+        matches!(o, ScanOutcome::Moved { from_area, to_area, .. } if from_area == ter && to_area == bar)
+    );
     assert_eq!(v.kiosk.present_total(t0 + 600).unwrap(), 1);
     // At the same area again: checked out.
-    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0 + 1200).unwrap();
-    assert!(matches!(o, ScanOutcome::CheckedOut { area, checked_in_at, .. } if area == bar && checked_in_at == t0 + 600));
+    let o = v
+        .kiosk
+        .scan_guest(&g, bar, None, Method::Fob, t0 + 1200)
+        .unwrap();
+    assert!(
+        matches!(o, ScanOutcome::CheckedOut { area, checked_in_at, .. } if area == bar && checked_in_at == t0 + 600)
+    );
     assert_eq!(v.kiosk.present_total(t0 + 1200).unwrap(), 0);
     // The checkout scan read twice is a double read, not a new check-in.
-    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0 + 1201).unwrap();
+    let o = v
+        .kiosk
+        .scan_guest(&g, bar, None, Method::Fob, t0 + 1201)
+        .unwrap();
     assert_eq!(o, ScanOutcome::DoubleRead { area: bar });
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 2);
 }
@@ -59,14 +81,22 @@ fn business_day_ends_at_five_so_a_night_at_the_bar_is_one_visit() {
     let mut v = venue(t0);
     let bar = v.bar;
     let g = guest(&v, 2);
-    v.kiosk.set_setting("default-max-stay-minutes", "600").unwrap();
+    v.kiosk
+        .set_setting("default-max-stay-minutes", "600")
+        .unwrap();
     v.kiosk.set_max_stay(bar, 600).unwrap();
     v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0).unwrap();
     // 02:00 the next calendar day, same business day: checks out.
-    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, at(2026, 11, 21, 2, 0)).unwrap();
+    let o = v
+        .kiosk
+        .scan_guest(&g, bar, None, Method::Fob, at(2026, 11, 21, 2, 0))
+        .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedOut { .. }));
     // 06:00: a new business day, so the same code checks in anew.
-    let o = v.kiosk.scan_guest(&g, bar, None, Method::Fob, at(2026, 11, 21, 6, 0)).unwrap();
+    let o = v
+        .kiosk
+        .scan_guest(&g, bar, None, Method::Fob, at(2026, 11, 21, 6, 0))
+        .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedIn { .. }));
 }
 
@@ -76,17 +106,31 @@ fn maximum_stay_and_closing_time_close_open_check_ins() {
     let mut v = venue(t0);
     let (ter, bar) = (v.terrasse, v.bar);
     v.kiosk.set_max_stay(ter, 60).unwrap();
-    v.kiosk.scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0).unwrap();
-    v.kiosk.scan_guest(&guest(&v, 2), bar, None, Method::Fob, t0).unwrap();
-    v.kiosk.scan_guest(&guest(&v, 3), bar, None, Method::Fob, t0).unwrap();
+    v.kiosk
+        .scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0)
+        .unwrap();
+    v.kiosk
+        .scan_guest(&guest(&v, 2), bar, None, Method::Fob, t0)
+        .unwrap();
+    v.kiosk
+        .scan_guest(&guest(&v, 3), bar, None, Method::Fob, t0)
+        .unwrap();
     assert_eq!(v.kiosk.present_total(t0 + 3599).unwrap(), 3);
     assert_eq!(v.kiosk.present_total(t0 + 3600).unwrap(), 2);
     let closed_at: i64 = v
         .kiosk
         .connection()
-        .query_row("SELECT checked_out_at FROM checkins WHERE area_id = ?1", [ter], |r| r.get(0))
+        .query_row(
+            "SELECT checked_out_at FROM checkins WHERE area_id = ?1",
+            [ter],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert_eq!(closed_at, t0 + 3600, "closed when the stay ended, not when noticed");
+    assert_eq!(
+        closed_at,
+        t0 + 3600,
+        "closed when the stay ended, not when noticed"
+    );
     assert_eq!(v.kiosk.close_all(None, t0 + 4000).unwrap(), 2);
     assert_eq!(v.kiosk.present_total(t0 + 4000).unwrap(), 0);
 }
@@ -101,8 +145,13 @@ fn check_ins_hold_no_contact_data_or_code_id_in_clear() {
     c.email = "zq@beispiel.de".into();
     let code = GuestCode::create(&c, &v.authority.contact_key()).unwrap();
     let text = code.to_text();
-    v.kiosk.scan_guest(&text, ter, Some(3), Method::Fob, t0).unwrap();
-    let (reg, _) = v.kiosk.register_guest(&contact(99), ter, None, t0 + 10).unwrap();
+    v.kiosk
+        .scan_guest(&text, ter, Some(3), Method::Fob, t0)
+        .unwrap();
+    let (reg, _) = v
+        .kiosk
+        .register_guest(&contact(99), ter, None, t0 + 10)
+        .unwrap();
     let dir = v.data_dir();
     drop(v.kiosk);
     let mut all = Vec::new();
@@ -148,7 +197,8 @@ fn the_counter_cannot_open_check_ins_but_the_key_file_can() {
     assert_eq!(opened.table, Some(7));
     assert_eq!(opened.method, Method::AppCode);
     assert_eq!(opened.contact_blob, code.contact_blob());
-    let c = tresen::guest_code::open_contact_blob(&opened.contact_blob, &v.authority.contact).unwrap();
+    let c =
+        tresen::guest_code::open_contact_blob(&opened.contact_blob, &v.authority.contact).unwrap();
     assert_eq!(c.name, "Gast Nummer 5");
 }
 
@@ -159,16 +209,27 @@ fn table_must_exist_and_scans_are_classified() {
     let (ter, bar) = (v.terrasse, v.bar);
     let g = guest(&v, 1);
     assert_eq!(
-        refusal(v.kiosk.scan_guest(&g, ter, Some(11), Method::Fob, t0).unwrap_err()),
+        refusal(
+            v.kiosk
+                .scan_guest(&g, ter, Some(11), Method::Fob, t0)
+                .unwrap_err()
+        ),
         Refusal::NoSuchTable("Terrasse".into(), 11)
     );
     let area_code = v.kiosk.area_code(bar).unwrap();
     let table_code = v.kiosk.table_code(ter, 3).unwrap();
     assert_eq!(v.kiosk.classify(&area_code).unwrap(), Scanned::Area(bar));
-    assert_eq!(v.kiosk.classify(&table_code).unwrap(), Scanned::Table(ter, 3));
+    assert_eq!(
+        v.kiosk.classify(&table_code).unwrap(),
+        Scanned::Table(ter, 3)
+    );
     assert!(matches!(v.kiosk.classify(&g).unwrap(), Scanned::Guest(_)));
     assert_eq!(
-        refusal(v.kiosk.scan_guest(&table_code, ter, None, Method::Fob, t0).unwrap_err()),
+        refusal(
+            v.kiosk
+                .scan_guest(&table_code, ter, None, Method::Fob, t0)
+                .unwrap_err()
+        ),
         Refusal::NotAGuestCode
     );
     assert_eq!(
@@ -178,7 +239,11 @@ fn table_must_exist_and_scans_are_classified() {
     let mut bad = g.clone().into_bytes();
     bad[200] = if bad[200] == b'7' { b'8' } else { b'7' };
     assert_eq!(
-        refusal(v.kiosk.classify(std::str::from_utf8(&bad).unwrap()).unwrap_err()),
+        refusal(
+            v.kiosk
+                .classify(std::str::from_utf8(&bad).unwrap())
+                .unwrap_err()
+        ),
         Refusal::Code(CodeTextError::Misread)
     );
 }
@@ -190,10 +255,17 @@ fn foreign_venue_and_other_authority_are_refused() {
     let other = venue(t0);
     let ter = v.terrasse;
     let foreign_area = other.kiosk.area_code(other.bar).unwrap();
-    assert_eq!(refusal(v.kiosk.classify(&foreign_area).unwrap_err()), Refusal::ForeignVenue);
+    assert_eq!(
+        refusal(v.kiosk.classify(&foreign_area).unwrap_err()),
+        Refusal::ForeignVenue
+    );
     let other_authority_code = guest(&other, 1);
     assert_eq!(
-        refusal(v.kiosk.scan_guest(&other_authority_code, ter, None, Method::Fob, t0).unwrap_err()),
+        refusal(
+            v.kiosk
+                .scan_guest(&other_authority_code, ter, None, Method::Fob, t0)
+                .unwrap_err()
+        ),
         Refusal::OtherAuthority
     );
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 0);
@@ -210,11 +282,22 @@ fn a_replaced_code_is_refused_with_a_clear_message() {
     let new_table = v.kiosk.replace_table_code(ter, 2, t0 + 60).unwrap();
     assert_ne!(old_area, new_area);
     let when = tresen::kiosk::format_time(t0 + 60);
-    assert_eq!(refusal(v.kiosk.classify(&old_area).unwrap_err()), Refusal::ReplacedCode(when.clone()));
-    assert_eq!(refusal(v.kiosk.classify(&old_table).unwrap_err()), Refusal::ReplacedCode(when.clone()));
-    assert!(refusal(v.kiosk.classify(&old_area).unwrap_err()).to_string().contains("replaced"));
+    assert_eq!(
+        refusal(v.kiosk.classify(&old_area).unwrap_err()),
+        Refusal::ReplacedCode(when.clone())
+    );
+    assert_eq!(
+        refusal(v.kiosk.classify(&old_table).unwrap_err()),
+        Refusal::ReplacedCode(when.clone())
+    );
+    assert!(refusal(v.kiosk.classify(&old_area).unwrap_err())
+        .to_string()
+        .contains("replaced"));
     assert_eq!(v.kiosk.classify(&new_area).unwrap(), Scanned::Area(bar));
-    assert_eq!(v.kiosk.classify(&new_table).unwrap(), Scanned::Table(ter, 2));
+    assert_eq!(
+        v.kiosk.classify(&new_table).unwrap(),
+        Scanned::Table(ter, 2)
+    );
     // Other tables keep their codes.
     let t3 = v.kiosk.table_code(ter, 3).unwrap();
     assert_eq!(v.kiosk.classify(&t3).unwrap(), Scanned::Table(ter, 3));
@@ -229,19 +312,32 @@ fn closed_and_archived_areas_refuse_check_ins_and_archived_ones_are_kept_until_p
     v.kiosk.scan_guest(&g1, bar, None, Method::Fob, t0).unwrap();
     v.kiosk.close_area(ter).unwrap();
     assert_eq!(
-        refusal(v.kiosk.scan_guest(&guest(&v, 2), ter, None, Method::Fob, t0).unwrap_err()),
+        refusal(
+            v.kiosk
+                .scan_guest(&guest(&v, 2), ter, None, Method::Fob, t0)
+                .unwrap_err()
+        ),
         Refusal::AreaClosed("Terrasse".into())
     );
     v.kiosk.reopen_area(ter).unwrap();
-    v.kiosk.scan_guest(&guest(&v, 2), ter, None, Method::Fob, t0).unwrap();
+    v.kiosk
+        .scan_guest(&guest(&v, 2), ter, None, Method::Fob, t0)
+        .unwrap();
     // Guest 1 leaves the bar while... the bar is deleted: checked out, archived, kept.
     let code = v.kiosk.area_code(bar).unwrap();
     assert_eq!(v.kiosk.archive_area(bar, t0 + 3600).unwrap(), 1);
     assert_eq!(
-        refusal(v.kiosk.scan_guest(&guest(&v, 3), bar, None, Method::Fob, t0 + 3700).unwrap_err()),
+        refusal(
+            v.kiosk
+                .scan_guest(&guest(&v, 3), bar, None, Method::Fob, t0 + 3700)
+                .unwrap_err()
+        ),
         Refusal::AreaArchived("Bar".into())
     );
-    assert_eq!(refusal(v.kiosk.classify(&code).unwrap_err()), Refusal::AreaArchived("Bar".into()));
+    assert_eq!(
+        refusal(v.kiosk.classify(&code).unwrap_err()),
+        Refusal::AreaArchived("Bar".into())
+    );
     assert!(matches!(v.kiosk.area_id("Bar"), Err(Error::UnknownArea(_))));
     // A new "Bar" may be made while the old one is archived.
     let loc = v.kiosk.location_id("Filiale 1").unwrap();
@@ -251,11 +347,23 @@ fn closed_and_archived_areas_refuse_check_ins_and_archived_ones_are_kept_until_p
     v.kiosk.purge(t0 + 27 * 86_400).unwrap();
     let a = v.kiosk.area(bar).unwrap();
     assert_eq!(a.state, AreaState::Archived);
-    assert_eq!(count(&v, &format!("SELECT COUNT(*) FROM checkins WHERE area_id = {bar}")), 1);
+    assert_eq!(
+        count(
+            &v,
+            &format!("SELECT COUNT(*) FROM checkins WHERE area_id = {bar}")
+        ),
+        1
+    );
     // Gone once the retention period has passed.
     v.kiosk.purge(t0 + 3600 + 28 * 86_400 + 1).unwrap();
     assert!(v.kiosk.area(bar).is_err());
-    assert_eq!(count(&v, &format!("SELECT COUNT(*) FROM checkins WHERE area_id = {bar}")), 0);
+    assert_eq!(
+        count(
+            &v,
+            &format!("SELECT COUNT(*) FROM checkins WHERE area_id = {bar}")
+        ),
+        0
+    );
 }
 
 #[test]
@@ -272,7 +380,9 @@ fn retention_purges_exactly_what_is_due() {
         let t = start + i * 43_200;
         let g = guest(&v, i as usize);
         v.kiosk.scan_guest(&g, ter, None, Method::Fob, t).unwrap();
-        v.kiosk.scan_guest(&g, ter, None, Method::Fob, t + 1800).unwrap();
+        v.kiosk
+            .scan_guest(&g, ter, None, Method::Fob, t + 1800)
+            .unwrap();
         ends.push(t + 1800);
     }
     let cutoff = now - 7 * 86_400;
@@ -280,13 +390,26 @@ fn retention_purges_exactly_what_is_due() {
     let report = v.kiosk.purge(now).unwrap();
     assert_eq!(report.checkins_deleted, due);
     let remaining: Vec<i64> = {
-        let mut st = v.kiosk.connection().prepare("SELECT checked_out_at FROM checkins ORDER BY 1").unwrap();
-        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        let mut st = v
+            .kiosk
+            .connection()
+            .prepare("SELECT checked_out_at FROM checkins ORDER BY 1")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     let want: Vec<i64> = ends.iter().copied().filter(|&e| e >= cutoff).collect();
     assert_eq!(remaining, want);
     // Past business days' pseudonyms are cleared: they can never match again.
-    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins WHERE pseudonym IS NOT NULL"), 0);
+    assert_eq!(
+        count(
+            &v,
+            "SELECT COUNT(*) FROM checkins WHERE pseudonym IS NOT NULL"
+        ),
+        0
+    );
     // A second purge finds nothing more.
     assert_eq!(v.kiosk.purge(now).unwrap().checkins_deleted, 0);
     // Settings refuse values outside their range.
@@ -301,7 +424,11 @@ fn purged_data_is_gone_from_the_database_file() {
     let mut v = venue(t0);
     let ter = v.terrasse;
     let code = GuestCode::create(&contact(1), &v.authority.contact_key()).unwrap();
-    let ScanOutcome::CheckedIn { record, .. } = v.kiosk.scan_guest(&code.to_text(), ter, None, Method::Fob, t0).unwrap() else {
+    let ScanOutcome::CheckedIn { record, .. } = v
+        .kiosk
+        .scan_guest(&code.to_text(), ter, None, Method::Fob, t0)
+        .unwrap()
+    else {
         panic!()
     };
     let seal: Vec<u8> = v
@@ -315,8 +442,14 @@ fn purged_data_is_gone_from_the_database_file() {
     drop(v.kiosk);
     for e in std::fs::read_dir(&dir).unwrap() {
         let bytes = std::fs::read(e.unwrap().path()).unwrap();
-        assert!(!bytes.windows(48).any(|w| w == &seal[..48]), "sealed data survived");
-        assert!(!bytes.windows(16).any(|w| w == record.0), "record id survived");
+        assert!(
+            !bytes.windows(48).any(|w| w == &seal[..48]),
+            "sealed data survived"
+        );
+        assert!(
+            !bytes.windows(16).any(|w| w == record.0),
+            "record id survived"
+        );
     }
 }
 
@@ -333,12 +466,21 @@ fn register_guest_without_code_validates_and_seals_at_once() {
     ));
     bad = contact(1);
     bad.name = "Mallory\u{1b}[31m".into();
-    assert!(matches!(v.kiosk.register_guest(&bad, ter, None, t0), Err(Error::Contact(_))));
+    assert!(matches!(
+        v.kiosk.register_guest(&bad, ter, None, t0),
+        Err(Error::Contact(_))
+    ));
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 0);
-    let (code, o) = v.kiosk.register_guest(&contact(1), ter, Some(1), t0).unwrap();
+    let (code, o) = v
+        .kiosk
+        .register_guest(&contact(1), ter, Some(1), t0)
+        .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedIn { table: Some(1), .. }));
     // The printed fob works for check-out.
-    let o = v.kiosk.scan_guest(&code.to_text(), ter, None, Method::Fob, t0 + 100).unwrap();
+    let o = v
+        .kiosk
+        .scan_guest(&code.to_text(), ter, None, Method::Fob, t0 + 100)
+        .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedOut { .. }));
 }
 
@@ -347,14 +489,29 @@ fn names_are_validated() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let loc = v.kiosk.location_id("Filiale 1").unwrap();
-    assert!(matches!(v.kiosk.add_area(loc, "  ", None, t0), Err(Error::InvalidName(_))));
-    assert!(matches!(v.kiosk.add_area(loc, "a\u{0}b", None, t0), Err(Error::InvalidName(_))));
-    assert!(matches!(v.kiosk.add_area(loc, &"x".repeat(121), None, t0), Err(Error::InvalidName(_))));
-    assert!(matches!(v.kiosk.add_area(loc, "Bar", None, t0), Err(Error::Duplicate(_))));
+    assert!(matches!(
+        v.kiosk.add_area(loc, "  ", None, t0),
+        Err(Error::InvalidName(_))
+    ));
+    assert!(matches!(
+        v.kiosk.add_area(loc, "a\u{0}b", None, t0),
+        Err(Error::InvalidName(_))
+    ));
+    assert!(matches!(
+        v.kiosk.add_area(loc, &"x".repeat(121), None, t0),
+        Err(Error::InvalidName(_))
+    ));
+    assert!(matches!(
+        v.kiosk.add_area(loc, "Bar", None, t0),
+        Err(Error::Duplicate(_))
+    ));
     let long = "Ä".repeat(120);
     let id = v.kiosk.add_area(loc, &long, None, t0).unwrap();
     assert_eq!(v.kiosk.area(id).unwrap().name, long);
-    assert!(matches!(v.kiosk.add_tables(id, &[0]), Err(Error::InvalidName(_))));
+    assert!(matches!(
+        v.kiosk.add_tables(id, &[0]),
+        Err(Error::InvalidName(_))
+    ));
 }
 
 #[test]
@@ -362,7 +519,9 @@ fn a_full_disk_gives_a_clear_error_and_changes_nothing() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let ter = v.terrasse;
-    v.kiosk.scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0).unwrap();
+    v.kiosk
+        .scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0)
+        .unwrap();
     // SQLite reports a full disk (SQLITE_FULL) when it cannot grow the file; cap the
     // file at its current size to reach the same path deterministically.
     let pages: i64 = count(&v, "PRAGMA page_count");
@@ -372,7 +531,10 @@ fn a_full_disk_gives_a_clear_error_and_changes_nothing() {
         .unwrap();
     let mut full = None;
     for i in 2..2000 {
-        match v.kiosk.scan_guest(&guest(&v, i), ter, None, Method::Fob, t0 + i as i64) {
+        match v
+            .kiosk
+            .scan_guest(&guest(&v, i), ter, None, Method::Fob, t0 + i as i64)
+        {
             Ok(_) => continue,
             Err(e) => {
                 full = Some((i, e));
@@ -381,8 +543,79 @@ fn a_full_disk_gives_a_clear_error_and_changes_nothing() {
         }
     }
     let (i, e) = full.expect("the database never filled up");
-    assert!(matches!(e, Error::Store(tresen::store::StoreError::DiskFull)), "{e:?}");
+    assert!(
+        matches!(e, Error::Store(tresen::store::StoreError::DiskFull)),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("disk is full"));
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), (i - 1) as i64);
     assert!(tresen::store::integrity_ok(v.kiosk.connection()).unwrap());
+}
+
+#[test]
+fn a_really_full_disk_loses_nothing_and_recovers() {
+    let Some(fs) = common::tiny_tmpfs(2048) else {
+        return;
+    };
+    let t0 = at(2026, 11, 20, 12, 0);
+    let auth = tresen::authority::AuthorityKeys::generate("Amt");
+    let trust = auth.trust_file(1, t0).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let data = fs.path.join("data");
+    let p = common::pass();
+    let mut k = tresen::kiosk::Kiosk::init(
+        &data,
+        &tresen::kiosk::VenueSetup {
+            name: "Café Voll",
+            address: "Weg 1",
+            trust_file: &trust,
+            expect_root: None,
+            key_file: &outside.path().join("k.age"),
+            passphrase: &p,
+            secret_store: tresen::local_secret::SecretStore::File,
+        },
+        t0,
+    )
+    .unwrap();
+    let loc = k.add_location("L", t0).unwrap();
+    let area = k.add_area(loc, "A", None, t0).unwrap();
+    let code = |i| {
+        GuestCode::create(&contact(i), &auth.contact_key())
+            .unwrap()
+            .to_text()
+    };
+    k.scan_guest(&code(0), area, None, Method::Fob, t0).unwrap();
+    let filler = common::fill(&fs.path);
+    let mut confirmed = 1;
+    let err = loop {
+        match k.scan_guest(
+            &code(confirmed),
+            area,
+            None,
+            Method::Fob,
+            t0 + confirmed as i64,
+        ) {
+            Ok(_) => confirmed += 1,
+            Err(e) => break e,
+        }
+        assert!(confirmed < 5000, "the disk never filled up");
+    };
+    assert!(
+        matches!(err, Error::Store(tresen::store::StoreError::DiskFull)),
+        "{err:?}"
+    );
+    drop(k);
+    std::fs::remove_file(filler).unwrap();
+    let mut k = tresen::kiosk::Kiosk::open(&data, t0 + 10_000).unwrap();
+    let n: i64 = k
+        .connection()
+        .query_row("SELECT COUNT(*) FROM checkins", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        n, confirmed as i64,
+        "every confirmed check-in survived, the failed one left no trace"
+    );
+    assert!(tresen::store::integrity_ok(k.connection()).unwrap());
+    k.scan_guest(&code(9999), area, None, Method::Fob, t0 + 10_001)
+        .unwrap();
 }

@@ -25,26 +25,83 @@ fn office(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn setup(dir: &Path) {
     std::fs::write(dir.join("pass"), format!("{PASS}\n")).unwrap();
-    let o = office(dir, &["authority", "init", "--dir", "auth", "--name", "Gesundheitsamt Mitte", "--passphrase-file", "pass"]);
+    let o = office(
+        dir,
+        &[
+            "authority",
+            "init",
+            "--dir",
+            "auth",
+            "--name",
+            "Gesundheitsamt Mitte",
+            "--passphrase-file",
+            "pass",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let o = tresen(dir, &[
-        "venue", "init", "--name", "Café Mönch", "--address", "Hauptstraße 1, Berlin",
-        "--trust", "auth/trust.json", "--key-file", "venue.age", "--secret-store", "file",
-        "--passphrase-file", "pass",
-    ]);
+    let o = tresen(
+        dir,
+        &[
+            "venue",
+            "init",
+            "--name",
+            "Café Mönch",
+            "--address",
+            "Hauptstraße 1, Berlin",
+            "--trust",
+            "auth/trust.json",
+            "--key-file",
+            "venue.age",
+            "--secret-store",
+            "file",
+            "--passphrase-file",
+            "pass",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("Venue key fingerprint"));
-    let o = tresen(dir, &["area", "add", "Terrasse", "--location", "Filiale 1", "--tables", "1-4"]);
+    let o = tresen(
+        dir,
+        &[
+            "area",
+            "add",
+            "Terrasse",
+            "--location",
+            "Filiale 1",
+            "--tables",
+            "1-4",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
 }
 
 fn guest_code(dir: &Path, name: &str) -> String {
-    let o = tresen(dir, &["guest", "code", "--name", name, "--street", "Weg 1", "--postcode", "10115", "--city", "Berlin", "--phone", "030 1234567"]);
+    let o = tresen(
+        dir,
+        &[
+            "guest",
+            "code",
+            "--name",
+            name,
+            "--street",
+            "Weg 1",
+            "--postcode",
+            "10115",
+            "--city",
+            "Berlin",
+            "--phone",
+            "030 1234567",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     String::from_utf8(o.stdout).unwrap().trim().to_string()
 }
@@ -55,17 +112,44 @@ fn a_venue_is_set_up_and_runs_from_the_command_line() {
     let dir = d.path();
     setup(dir);
     let code = guest_code(dir, "Erika Mustermann");
-    let o = tresen(dir, &["checkin", "--area", "Terrasse", "--table", "2", &code]);
+    let o = tresen(
+        dir,
+        &["checkin", "--area", "Terrasse", "--table", "2", &code],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).starts_with("checked-in "));
     let o = tresen(dir, &["present"]);
     assert!(text(&o).contains("1  Filiale 1/Terrasse"), "{}", text(&o));
     // The health authority opens the guest code; the venue cannot.
-    let o = office(dir, &["guest-code", "open", "--dir", "auth", "--passphrase-file", "pass", &code]);
+    let o = office(
+        dir,
+        &[
+            "guest-code",
+            "open",
+            "--dir",
+            "auth",
+            "--passphrase-file",
+            "pass",
+            &code,
+        ],
+    );
     assert!(text(&o).contains("Erika Mustermann"), "{}", text(&o));
     // Status shows the backup warning until a copy is verified.
-    assert!(text(&tresen(dir, &["status"])).contains("WARNING: the venue key file has no verified second copy"));
-    let o = tresen(dir, &["key", "backup", "--from", "venue.age", "--to", "copy.age", "--passphrase-file", "pass"]);
+    assert!(text(&tresen(dir, &["status"]))
+        .contains("WARNING: the venue key file has no verified second copy"));
+    let o = tresen(
+        dir,
+        &[
+            "key",
+            "backup",
+            "--from",
+            "venue.age",
+            "--to",
+            "copy.age",
+            "--passphrase-file",
+            "pass",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&tresen(dir, &["status"])).contains("second copy"));
     // Code replacement prints the new code; the old one is refused with exit code 3.
@@ -74,9 +158,17 @@ fn a_venue_is_set_up_and_runs_from_the_command_line() {
     assert!(o.status.success());
     let o = tresen(dir, &["checkin", "--area", "Terrasse", old.trim()]);
     assert_eq!(o.status.code(), Some(3));
-    assert!(text(&o).contains("refused: this code was replaced on"), "{}", text(&o));
+    assert!(
+        text(&o).contains("refused: this code was replaced on"),
+        "{}",
+        text(&o)
+    );
     let o = tresen(dir, &["area", "delete", "Terrasse"]);
-    assert!(text(&o).contains("1 guest(s) were checked out"), "{}", text(&o));
+    assert!(
+        text(&o).contains("1 guest(s) were checked out"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -85,24 +177,67 @@ fn bad_input_gets_a_clear_message_and_exit_code() {
     let dir = d.path();
     let o = tresen(dir, &["status"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("run `tresen venue init` first"), "{}", text(&o));
+    assert!(
+        text(&o).contains("run `tresen venue init` first"),
+        "{}",
+        text(&o)
+    );
     setup(dir);
-    let o = tresen(dir, &["checkin", "--area", "Terrasse", "https://example.org"]);
+    let o = tresen(
+        dir,
+        &["checkin", "--area", "Terrasse", "https://example.org"],
+    );
     assert_eq!(o.status.code(), Some(3));
     assert!(text(&o).contains("not a Tresen code"));
     let o = tresen(dir, &["checkin", "--area", "Keller", "x"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("there is no area 'Keller'"));
     std::fs::write(dir.join("wrong"), "not the right passphrase here\n").unwrap();
-    let o = tresen(dir, &["key", "verify", "--file", "venue.age", "--passphrase-file", "wrong"]);
+    let o = tresen(
+        dir,
+        &[
+            "key",
+            "verify",
+            "--file",
+            "venue.age",
+            "--passphrase-file",
+            "wrong",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("the passphrase is wrong"), "{}", text(&o));
     let o = tresen(dir, &["key", "verify", "--file", "venue.age"]);
-    assert!(text(&o).contains("--passphrase-file"), "no terminal: {}", text(&o));
-    let o = tresen(dir, &["venue", "init", "--name", "X", "--address", "Y", "--trust", "auth/trust.json", "--key-file", "v2.age", "--secret-store", "file", "--passphrase-file", "pass"]);
+    assert!(
+        text(&o).contains("--passphrase-file"),
+        "no terminal: {}",
+        text(&o)
+    );
+    let o = tresen(
+        dir,
+        &[
+            "venue",
+            "init",
+            "--name",
+            "X",
+            "--address",
+            "Y",
+            "--trust",
+            "auth/trust.json",
+            "--key-file",
+            "v2.age",
+            "--secret-store",
+            "file",
+            "--passphrase-file",
+            "pass",
+        ],
+    );
     assert!(text(&o).contains("already set up"), "{}", text(&o));
     let o = tresen(dir, &["settings", "set", "retention-days", "0"]);
-    assert!(text(&o).contains("retention-days must be a whole number from 1 to 365"), "{}", text(&o));
+    assert!(
+        text(&o).contains("retention-days must be a whole number from 1 to 365"),
+        "{}",
+        text(&o)
+    );
     let o = tresen(dir, &["--help"]);
     assert!(o.status.success());
     assert!(text(&o).contains("checkin"));
@@ -113,11 +248,43 @@ fn without_a_keychain_setup_refuses_unless_the_file_secret_is_chosen() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     std::fs::write(dir.join("pass"), format!("{PASS}\n")).unwrap();
-    assert!(office(dir, &["authority", "init", "--dir", "auth", "--name", "Amt", "--passphrase-file", "pass"]).status.success());
+    assert!(office(
+        dir,
+        &[
+            "authority",
+            "init",
+            "--dir",
+            "auth",
+            "--name",
+            "Amt",
+            "--passphrase-file",
+            "pass"
+        ]
+    )
+    .status
+    .success());
     let o = Command::new(env!("CARGO_BIN_EXE_tresen"))
         .current_dir(dir)
-        .args(["--data-dir", "data", "venue", "init", "--name", "Café", "--address", "Weg 1", "--trust", "auth/trust.json", "--key-file", "venue.age", "--passphrase-file", "pass"])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/tresen-test-bus")
+        .args([
+            "--data-dir",
+            "data",
+            "venue",
+            "init",
+            "--name",
+            "Café",
+            "--address",
+            "Weg 1",
+            "--trust",
+            "auth/trust.json",
+            "--key-file",
+            "venue.age",
+            "--passphrase-file",
+            "pass",
+        ])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/tresen-test-bus",
+        )
         .env_remove("DISPLAY")
         .output()
         .unwrap();
@@ -125,6 +292,9 @@ fn without_a_keychain_setup_refuses_unless_the_file_secret_is_chosen() {
     let t = text(&o);
     assert!(t.contains("no OS keychain is available"), "{t}");
     assert!(t.contains("--secret-store file"), "{t}");
-    assert!(!dir.join("venue.age").exists(), "no key file for a venue that was not set up");
+    assert!(
+        !dir.join("venue.age").exists(),
+        "no key file for a venue that was not set up"
+    );
     assert!(text(&tresen(dir, &["status"])).contains("venue init"));
 }

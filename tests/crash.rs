@@ -51,17 +51,26 @@ fn sigkill_mid_burst_loses_no_confirmed_check_in() {
         confirmed.extend(lines.map_while(Result::ok));
         child.wait().unwrap();
         assert!(confirmed.len() >= kill_after);
-        assert!(confirmed.len() < 1500 * 2, "the burst finished before the kill");
+        assert!(
+            confirmed.len() < 1500 * 2,
+            "the burst finished before the kill"
+        );
 
         let conn = rusqlite::Connection::open(data.join(tresen::store::DB_FILE)).unwrap();
-        let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(ok, "ok");
         for line in &confirmed {
             assert!(line.starts_with("checked-in "), "{line}");
             let id = line.split_whitespace().nth(1).unwrap();
             let rid = RecordId::parse(id).unwrap_or_else(|| panic!("bad line {line}"));
             let n: i64 = conn
-                .query_row("SELECT COUNT(*) FROM checkins WHERE id = ?1", [&rid.0[..]], |r| r.get(0))
+                .query_row(
+                    "SELECT COUNT(*) FROM checkins WHERE id = ?1",
+                    [&rid.0[..]],
+                    |r| r.get(0),
+                )
                 .unwrap();
             assert_eq!(n, 1, "confirmed check-in {id} was lost");
         }

@@ -33,7 +33,11 @@ fn layout_swaps_and_caps_lock_are_recovered() {
     let (_, code, text) = code();
     for (scanner, pc) in [(Layout::Us, Layout::De), (Layout::De, Layout::Us)] {
         let typed = retype(&text, scanner, pc);
-        assert_eq!(GuestCode::parse(&typed).unwrap(), code, "{scanner:?} -> {pc:?}");
+        assert_eq!(
+            GuestCode::parse(&typed).unwrap(),
+            code,
+            "{scanner:?} -> {pc:?}"
+        );
         let typed_terminated = format!("{}\n", retype(&text.to_lowercase(), scanner, pc));
         assert_eq!(GuestCode::parse(&typed_terminated).unwrap(), code);
     }
@@ -86,14 +90,18 @@ fn foreign_codes_get_their_own_reason() {
         GuestCode::parse("4006381333931").unwrap_err(),
         CodeTextError::Foreign.into()
     );
-    assert_eq!(GuestCode::parse("\r\n").unwrap_err(), CodeTextError::Empty.into());
+    assert_eq!(
+        GuestCode::parse("\r\n").unwrap_err(),
+        CodeTextError::Empty.into()
+    );
 }
 
 #[test]
 fn fits_a_fob_qr_code_of_version_12_or_less_at_medium_correction() {
     // The longest contact data that validates still gives the same code length.
     let (_, _, text) = code();
-    let qr = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).unwrap();
+    let qr =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).unwrap();
     match qr.version() {
         qrcode::Version::Normal(v) => assert!(v <= 12, "QR version {v}"),
         other => panic!("unexpected {other:?}"),
@@ -105,6 +113,12 @@ fn fits_a_fob_qr_code_of_version_12_or_less_at_medium_correction() {
     long.city = "C".repeat(30);
     long.postcode = "12345".into();
     long.email = "ab@x.de".into();
-    let t2 = GuestCode::create(&long, &auth.contact_key()).unwrap().to_text();
-    assert_eq!(t2.len(), text.len(), "all codes have one length: padding hides content");
+    let t2 = GuestCode::create(&long, &auth.contact_key())
+        .unwrap()
+        .to_text();
+    assert_eq!(
+        t2.len(),
+        text.len(),
+        "all codes have one length: padding hides content"
+    );
 }

@@ -52,16 +52,22 @@ fn the_local_secret_lives_in_the_real_keyring() {
     assert_eq!(k.secret_warning(), None);
     let loc = k.add_location("L", t0).unwrap();
     let area = k.add_area(loc, "A", None, t0).unwrap();
-    let code = GuestCode::create(&contact(1), &auth.contact_key()).unwrap().to_text();
+    let code = GuestCode::create(&contact(1), &auth.contact_key())
+        .unwrap()
+        .to_text();
     k.scan_guest(&code, area, None, Method::Fob, t0).unwrap();
     drop(k);
     // A new process (here: a new Kiosk) finds the same secret, so the check-out matches.
     let mut k = Kiosk::open(&data, t0 + 60).unwrap();
-    let o = k.scan_guest(&code, area, None, Method::Fob, t0 + 60).unwrap();
+    let o = k
+        .scan_guest(&code, area, None, Method::Fob, t0 + 60)
+        .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedOut { .. }), "{o:?}");
     let install_id: String = k
         .connection()
-        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     drop(k);
     // A keyring that lost the secret is reported plainly.

@@ -20,7 +20,11 @@ fn age_decrypt(path: &std::path::Path, passphrase: &str) -> (bool, String) {
     let out = path.with_extension("decrypted");
     let _ = std::fs::remove_file(&out);
     let mut child = Command::new("script")
-        .args(["-qec", &format!("age -d -o '{}' '{}'", out.display(), path.display()), "/dev/null"])
+        .args([
+            "-qec",
+            &format!("age -d -o '{}' '{}'", out.display(), path.display()),
+            "/dev/null",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -74,7 +78,10 @@ fn weak_passphrases_are_refused_and_nothing_is_created() {
         )
         .err()
         .expect("weak passphrase accepted");
-        assert!(matches!(err, Error::KeyFile(KeyFileError::WeakPassphrase(_))), "{weak}: {err}");
+        assert!(
+            matches!(err, Error::KeyFile(KeyFileError::WeakPassphrase(_))),
+            "{weak}: {err}"
+        );
         assert!(!key_file.exists());
         assert!(!Kiosk::is_initialized(&dir.path().join("data")));
     }
@@ -87,24 +94,38 @@ fn backup_must_be_copied_and_verified_and_is_due_again_after_the_interval() {
     let s = v.kiosk.backup_status(t0).unwrap();
     assert!(s.warning.as_deref().unwrap().contains("second copy"));
     // Verifying the original alone does not prove a second copy.
-    v.kiosk.verify_key_file(&v.key_file.clone(), &pass(), t0).unwrap();
+    v.kiosk
+        .verify_key_file(&v.key_file.clone(), &pass(), t0)
+        .unwrap();
     assert!(v.kiosk.backup_status(t0).unwrap().warning.is_some());
     let stick = v.dir.path().join("usb-stick");
     std::fs::create_dir(&stick).unwrap();
     let copy = stick.join("venue-key.age");
-    v.kiosk.backup_key_file(&v.key_file.clone(), &copy, &pass(), t0 + 60).unwrap();
-    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&v.key_file).unwrap());
+    v.kiosk
+        .backup_key_file(&v.key_file.clone(), &copy, &pass(), t0 + 60)
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        std::fs::read(&v.key_file).unwrap()
+    );
     let s = v.kiosk.backup_status(t0 + 120).unwrap();
     assert_eq!(s.warning, None);
     assert_eq!(s.verified_at, Some(t0 + 60));
     // 90 days later the check is due again.
     let later = t0 + 60 + 90 * 86_400;
-    assert!(v.kiosk.backup_status(later).unwrap().warning.unwrap().contains("last verified"));
+    assert!(v
+        .kiosk
+        .backup_status(later)
+        .unwrap()
+        .warning
+        .unwrap()
+        .contains("last verified"));
     v.kiosk.verify_key_file(&copy, &pass(), later).unwrap();
     assert_eq!(v.kiosk.backup_status(later).unwrap().warning, None);
     // A backup never overwrites an existing file.
     assert!(matches!(
-        v.kiosk.backup_key_file(&v.key_file.clone(), &copy, &pass(), later),
+        v.kiosk
+            .backup_key_file(&v.key_file.clone(), &copy, &pass(), later),
         Err(Error::KeyFile(KeyFileError::Exists(_)))
     ));
 }
@@ -115,8 +136,14 @@ fn wrong_passphrase_and_corrupted_key_files_are_refused_and_change_nothing() {
     let mut v = venue(t0);
     let before = v.kiosk.backup_status(t0).unwrap();
     let wrong = Passphrase::new("this is not the right passphrase");
-    let e = v.kiosk.verify_key_file(&v.key_file.clone(), &wrong, t0).unwrap_err();
-    assert!(matches!(e, Error::KeyFile(KeyFileError::WrongPassphrase)), "{e:?}");
+    let e = v
+        .kiosk
+        .verify_key_file(&v.key_file.clone(), &wrong, t0)
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::KeyFile(KeyFileError::WrongPassphrase)),
+        "{e:?}"
+    );
     assert_eq!(e.to_string(), "the passphrase is wrong for this key file");
 
     let original = std::fs::read(&v.key_file).unwrap();
@@ -142,7 +169,9 @@ fn wrong_passphrase_and_corrupted_key_files_are_refused_and_change_nothing() {
             other => panic!("unexpected error {other:?}"),
         }
         assert!(!e.to_string().is_empty());
-        let e2 = v.kiosk.backup_key_file(&damaged, &v.dir.path().join("never.age"), &pass(), t0);
+        let e2 = v
+            .kiosk
+            .backup_key_file(&damaged, &v.dir.path().join("never.age"), &pass(), t0);
         assert!(e2.is_err());
         assert!(!v.dir.path().join("never.age").exists());
     }
@@ -155,23 +184,43 @@ fn a_key_file_of_another_venue_is_refused() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let other = venue(t0);
-    let e = v.kiosk.verify_key_file(&other.key_file, &pass(), t0).unwrap_err();
+    let e = v
+        .kiosk
+        .verify_key_file(&other.key_file, &pass(), t0)
+        .unwrap_err();
     assert!(matches!(e, Error::KeyMismatch { .. }), "{e:?}");
     assert!(v.kiosk.backup_status(t0).unwrap().verified_at.is_none());
 }
 
 #[test]
-fn writing_to_an_unwritable_medium_fails_cleanly() {
+fn a_key_file_on_a_full_medium_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let ro = dir.path().join("ro");
-    std::fs::create_dir(&ro).unwrap();
-    // /dev/full accepts opens and fails every write with "no space left on device".
-    let e = keyfile::write_new_file(std::path::Path::new("/dev/full"), b"x").unwrap_err();
-    assert!(matches!(e, KeyFileError::Exists(_)));
-    let missing = ro.join("no/such/folder/key.age");
+    let missing = dir.path().join("no/such/folder/key.age");
     let e = keyfile::write_new_file(&missing, b"data").unwrap_err();
     assert!(e.to_string().contains("could not write"), "{e}");
-    assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0, "nothing left behind");
+    let Some(fs) = common::tiny_tmpfs(256) else {
+        return;
+    };
+    let filler = common::fill(&fs.path);
+    let target = fs.path.join("venue-key.age");
+    let keys = VenueSecretKeys::generate();
+    let e = keys
+        .write_key_file(&target, &pass(), "2026-11-20T12:00:00Z")
+        .unwrap_err();
+    assert!(matches!(e, KeyFileError::Write { .. }), "{e:?}");
+    assert!(e.to_string().contains("is the medium full"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(&fs.path)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        left,
+        vec![filler.clone()],
+        "nothing but the filler is left behind"
+    );
+    std::fs::remove_file(filler).unwrap();
+    keys.write_key_file(&target, &pass(), "2026-11-20T12:00:00Z")
+        .unwrap();
 }
 
 #[test]
@@ -183,7 +232,9 @@ fn a_lost_key_is_replaced_and_the_unanswerable_period_is_reported() {
     let old_area_code = v.kiosk.area_code(ter).unwrap();
     for i in 0..3 {
         let g = GuestCode::create(&common::contact(i), &v.authority.contact_key()).unwrap();
-        v.kiosk.scan_guest(&g.to_text(), ter, None, Method::Fob, t0 + i as i64 * 3600).unwrap();
+        v.kiosk
+            .scan_guest(&g.to_text(), ter, None, Method::Fob, t0 + i as i64 * 3600)
+            .unwrap();
     }
     let new_file = v.dir.path().join("new-key.age");
     let now = t0 + 86_400;
@@ -193,11 +244,17 @@ fn a_lost_key_is_replaced_and_the_unanswerable_period_is_reported() {
     assert_eq!(v.kiosk.fingerprint(), r.new_fingerprint);
     assert_eq!(r.unanswerable_checkins, 3);
     assert_eq!(r.unanswerable_from, Some(t0));
-    assert_eq!(r.unanswerable_until, Some(t0 + 2 * 3600 + 4 * 3600), "open stays end at their maximum");
+    assert_eq!(
+        r.unanswerable_until,
+        Some(t0 + 2 * 3600 + 4 * 3600),
+        "open stays end at their maximum"
+    );
     // New check-ins are sealed to the new key; the old key file cannot open them.
     let g = GuestCode::create(&common::contact(9), &v.authority.contact_key()).unwrap();
-    let tresen::kiosk::ScanOutcome::CheckedIn { record, .. } =
-        v.kiosk.scan_guest(&g.to_text(), ter, None, Method::Fob, now).unwrap()
+    let tresen::kiosk::ScanOutcome::CheckedIn { record, .. } = v
+        .kiosk
+        .scan_guest(&g.to_text(), ter, None, Method::Fob, now)
+        .unwrap()
     else {
         panic!()
     };
@@ -222,17 +279,26 @@ fn trust_files_forged_unsigned_foreign_or_older_are_refused() {
     // Unsigned.
     let mut env: serde_json::Value = serde_json::from_str(&v.trust).unwrap();
     env["signature"] = "".into();
-    assert_eq!(trust::verify(&env.to_string(), None).unwrap_err(), TrustError::Unsigned);
+    assert_eq!(
+        trust::verify(&env.to_string(), None).unwrap_err(),
+        TrustError::Unsigned
+    );
     // Altered body (another contact key slipped in), signature kept.
     let mut env: serde_json::Value = serde_json::from_str(&v.trust).unwrap();
     let other = AuthorityKeys::generate("Fälscher");
     let forged_text = other.trust_file(2, t0).unwrap();
     let forged: serde_json::Value = serde_json::from_str(&forged_text).unwrap();
     env["body"] = forged["body"].clone();
-    assert_eq!(trust::verify(&env.to_string(), None).unwrap_err(), TrustError::BadSignature);
+    assert_eq!(
+        trust::verify(&env.to_string(), None).unwrap_err(),
+        TrustError::BadSignature
+    );
     // Validly signed, but by another root.
     let e = v.kiosk.update_trust(&forged_text, t0).unwrap_err();
-    assert!(matches!(e, Error::Trust(TrustError::RootMismatch { .. })), "{e:?}");
+    assert!(
+        matches!(e, Error::Trust(TrustError::RootMismatch { .. })),
+        "{e:?}"
+    );
     // Same root, not newer.
     let same = v.authority.trust_file(1, t0).unwrap();
     assert!(matches!(
@@ -240,7 +306,10 @@ fn trust_files_forged_unsigned_foreign_or_older_are_refused() {
         Error::Trust(TrustError::NotNewer { have: 1, got: 1 })
     ));
     // Garbage.
-    assert!(matches!(trust::verify("{]", None).unwrap_err(), TrustError::Malformed(_)));
+    assert!(matches!(
+        trust::verify("{]", None).unwrap_err(),
+        TrustError::Malformed(_)
+    ));
     assert_eq!(v.kiosk.trust().unwrap().body.serial, 1);
     assert_eq!(v.kiosk.trust().unwrap().root_key, root);
     // A newer file from the same root is taken.
@@ -259,10 +328,20 @@ fn a_rotated_contact_key_still_accepts_older_guest_codes() {
         root: tresen::crypto::SigningKey::from_bytes(&v.authority.root.to_bytes()[..]).unwrap(),
         contact: tresen::crypto::SealSecretKey::generate().0,
     };
-    v.kiosk.update_trust(&rotated.trust_file(2, t0).unwrap(), t0).unwrap();
-    assert_eq!(v.kiosk.contact_key().public_key, rotated.contact.public_key());
-    v.kiosk.scan_guest(&old_code.to_text(), ter, None, Method::Fob, t0).unwrap();
-    let (new_code, _) = v.kiosk.register_guest(&common::contact(2), ter, None, t0).unwrap();
+    v.kiosk
+        .update_trust(&rotated.trust_file(2, t0).unwrap(), t0)
+        .unwrap();
+    assert_eq!(
+        v.kiosk.contact_key().public_key,
+        rotated.contact.public_key()
+    );
+    v.kiosk
+        .scan_guest(&old_code.to_text(), ter, None, Method::Fob, t0)
+        .unwrap();
+    let (new_code, _) = v
+        .kiosk
+        .register_guest(&common::contact(2), ter, None, t0)
+        .unwrap();
     assert!(rotated.open_guest_code(&new_code).is_ok());
 }
 

@@ -11,7 +11,11 @@ use tresen::guest_code::GuestCode;
 use tresen::keyfile::{self, Passphrase};
 
 #[derive(Parser)]
-#[command(name = "health-office", version, about = "Tresen for health authorities and offices")]
+#[command(
+    name = "health-office",
+    version,
+    about = "Tresen for health authorities and offices"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -98,7 +102,10 @@ fn run(cli: Cli) -> Result<()> {
             let t = current_trust(&dir)?;
             println!("Authority '{}' created in {}.", keys.name, dir.display());
             println!("Root fingerprint (publish it): {}", t.root_fingerprint());
-            println!("Trust file for venues: {}", dir.join(authority::TRUST_FILE).display());
+            println!(
+                "Trust file for venues: {}",
+                dir.join(authority::TRUST_FILE).display()
+            );
         }
         Command::Authority(AuthorityCmd::ExportTrust { dir, out, pass }) => {
             let keys = open(&dir, &pass)?;
@@ -110,14 +117,20 @@ fn run(cli: Cli) -> Result<()> {
             let _ = std::fs::remove_file(&tmp);
             keyfile::write_new_file(&tmp, text.as_bytes())?;
             std::fs::rename(&tmp, &cur)?;
-            println!("Trust file with serial {serial} written to {}.", out.display());
+            println!(
+                "Trust file with serial {serial} written to {}.",
+                out.display()
+            );
         }
         Command::Authority(AuthorityCmd::Show { dir }) => {
             let t = current_trust(&dir)?;
             println!("authority:        {}", t.body.authority);
             println!("root fingerprint: {}", t.root_fingerprint());
             println!("serial:           {}", t.body.serial);
-            println!("contact key id:   {}", tresen::trust::hex(&t.contact_key.key_id));
+            println!(
+                "contact key id:   {}",
+                tresen::trust::hex(&t.contact_key.key_id)
+            );
         }
         Command::GuestCode(GuestCodeCmd::Open { dir, code, pass }) => {
             let code = GuestCode::parse(&code)?;

@@ -9,11 +9,15 @@ use clap::{Parser, Subcommand};
 use tresen::checkin_record::Method;
 use tresen::cli::{now, PassphraseSource};
 use tresen::contact::ContactData;
-use tresen::kiosk::{format_time, Error, Kiosk, Refusal, RecordId, ScanOutcome, VenueSetup};
+use tresen::kiosk::{format_time, Error, Kiosk, RecordId, Refusal, ScanOutcome, VenueSetup};
 use tresen::local_secret::SecretStore;
 
 #[derive(Parser)]
-#[command(name = "tresen", version, about = "Tresen venue kiosk: guest registration for contact tracing")]
+#[command(
+    name = "tresen",
+    version,
+    about = "Tresen venue kiosk: guest registration for contact tracing"
+)]
 struct Cli {
     /// Data folder (default: the user's data directory).
     #[arg(long, global = true, env = "TRESEN_DATA_DIR", value_name = "DIR")]
@@ -91,7 +95,9 @@ enum VenueCmd {
 enum TrustCmd {
     Show,
     /// Install a newer trust file signed by the same authority root.
-    Update { file: PathBuf },
+    Update {
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,15 +122,29 @@ enum AreaCmd {
         tables: Option<String>,
     },
     List,
-    Rename { area: String, new: String },
+    Rename {
+        area: String,
+        new: String,
+    },
     /// Close for new check-ins (check-outs still work).
-    Close { area: String },
-    Reopen { area: String },
+    Close {
+        area: String,
+    },
+    Reopen {
+        area: String,
+    },
     /// Delete: archived, closed to check-ins, purged after the retention period.
-    Delete { area: String },
+    Delete {
+        area: String,
+    },
     /// Replace the area's code; the old one is refused from now on.
-    ReplaceCode { area: String },
-    MaxStay { area: String, minutes: u32 },
+    ReplaceCode {
+        area: String,
+    },
+    MaxStay {
+        area: String,
+        minutes: u32,
+    },
     /// Print the area's (or a table's) code text.
     Code {
         area: String,
@@ -136,9 +156,18 @@ enum AreaCmd {
 #[derive(Subcommand)]
 enum TableCmd {
     /// Add tables, e.g. `1-12` or `1,2,5`.
-    Add { area: String, numbers: String },
-    ReplaceCode { area: String, table: u16 },
-    Code { area: String, table: u16 },
+    Add {
+        area: String,
+        numbers: String,
+    },
+    ReplaceCode {
+        area: String,
+        table: u16,
+    },
+    Code {
+        area: String,
+        table: u16,
+    },
 }
 
 #[derive(clap::Args)]
@@ -337,7 +366,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             now(),
         )?;
         let t = kiosk.trust()?;
-        println!("Venue '{}' is set up in {}.", kiosk.venue_name()?, dir.display());
+        println!(
+            "Venue '{}' is set up in {}.",
+            kiosk.venue_name()?,
+            dir.display()
+        );
         println!("Venue key fingerprint: {}", kiosk.fingerprint());
         println!(
             "Health authority: {} (root fingerprint {})",
@@ -373,7 +406,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("authority:        {}", t.body.authority);
             println!("root fingerprint: {}", t.root_fingerprint());
             println!("serial:           {}", t.body.serial);
-            println!("contact key id:   {}", tresen::trust::hex(&t.contact_key.key_id));
+            println!(
+                "contact key id:   {}",
+                tresen::trust::hex(&t.contact_key.key_id)
+            );
             ExitCode::SUCCESS
         }
         Command::Trust(TrustCmd::Update { file }) => {
@@ -482,7 +518,10 @@ fn status(k: &mut Kiosk) -> Result<()> {
     println!("data folder:  {}", k.data_dir().display());
     println!("local secret: {}", k.secret_store().as_str());
     let t = k.trust()?;
-    println!("authority:    {} (trust serial {})", t.body.authority, t.body.serial);
+    println!(
+        "authority:    {} (trust serial {})",
+        t.body.authority, t.body.serial
+    );
     println!("retention:    {} days", k.settings().retention_days);
     println!("present:      {}", k.present_total(n)?);
     let b = k.backup_status(n)?;
@@ -602,9 +641,17 @@ fn ranges(nums: &[u16]) -> String {
 }
 
 fn describe(k: &Kiosk, o: &ScanOutcome) -> String {
-    let name = |id: i64| k.area(id).map(|a| a.name).unwrap_or_else(|_| format!("#{id}"));
+    let name = |id: i64| {
+        k.area(id)
+            .map(|a| a.name)
+            .unwrap_or_else(|_| format!("#{id}"))
+    };
     match o {
-        ScanOutcome::CheckedIn { record, area, table } => format!(
+        ScanOutcome::CheckedIn {
+            record,
+            area,
+            table,
+        } => format!(
             "checked-in {record} area={}{}",
             name(*area),
             table.map(|t| format!(" table={t}")).unwrap_or_default()
@@ -645,7 +692,13 @@ fn checkin(k: &mut Kiosk, a: CheckinArgs) -> Result<ExitCode> {
         }
     };
     let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match (&a.code, &a.codes_file) {
-        (Some(c), _) if c != "-" => return Ok(if scan(k, c)? { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REFUSED) }),
+        (Some(c), _) if c != "-" => {
+            return Ok(if scan(k, c)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_REFUSED)
+            })
+        }
         (_, Some(f)) => Box::new(std::io::BufReader::new(open(f)?).lines()),
         _ => Box::new(std::io::stdin().lock().lines()),
     };
@@ -725,11 +778,15 @@ fn key_cmd(k: &mut Kiosk, c: KeyCmd) -> Result<ExitCode> {
             }
             println!(
                 "copied:      {}",
-                b.copied_at.map(format_time).unwrap_or_else(|| "never".into())
+                b.copied_at
+                    .map(format_time)
+                    .unwrap_or_else(|| "never".into())
             );
             println!(
                 "verified:    {}",
-                b.verified_at.map(format_time).unwrap_or_else(|| "never".into())
+                b.verified_at
+                    .map(format_time)
+                    .unwrap_or_else(|| "never".into())
             );
             if let Some(d) = b.due_at {
                 println!("next check:  {}", format_time(d));
@@ -759,7 +816,11 @@ fn key_cmd(k: &mut Kiosk, c: KeyCmd) -> Result<ExitCode> {
         KeyCmd::Replace { key_file, pass } => {
             let p = pass.read("New passphrase for the new venue key file", true)?;
             let r = k.replace_key(&key_file, &p, n)?;
-            println!("New venue key {} written to {}.", r.new_fingerprint, key_file.display());
+            println!(
+                "New venue key {} written to {}.",
+                r.new_fingerprint,
+                key_file.display()
+            );
             match (r.unanswerable_from, r.unanswerable_until) {
                 (Some(a), Some(b)) => println!(
                     "{} check-in(s) from {} to {} are sealed to the old key {} and can be answered only if its key file is found. They are deleted when their retention period ends.",
@@ -770,7 +831,10 @@ fn key_cmd(k: &mut Kiosk, c: KeyCmd) -> Result<ExitCode> {
                 ),
                 _ => println!("No check-ins were sealed to the old key {}.", r.old_fingerprint),
             }
-            println!("Save a second copy of the new key file: tresen key backup --from {} --to COPY", key_file.display());
+            println!(
+                "Save a second copy of the new key file: tresen key backup --from {} --to COPY",
+                key_file.display()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -101,3 +101,60 @@ pub fn contact(i: usize) -> ContactData {
         email: String::new(),
     }
 }
+
+/// A tiny tmpfs mounted for a test (needs root, as in CI); unmounted on drop.
+pub struct Tmpfs {
+    pub path: PathBuf,
+    _dir: TempDir,
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+/// Mounts a tmpfs of `kib` KiB, or says why not. With TRESEN_REQUIRE_TMPFS=1 (CI) a
+/// failure to mount fails the test instead of skipping it.
+pub fn tiny_tmpfs(kib: u32) -> Option<Tmpfs> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={kib}k,mode=0700"),
+            "tmpfs",
+        ])
+        .arg(dir.path())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        return Some(Tmpfs {
+            path: dir.path().to_path_buf(),
+            _dir: dir,
+        });
+    }
+    assert!(
+        std::env::var("TRESEN_REQUIRE_TMPFS").as_deref() != Ok("1"),
+        "could not mount a tmpfs for the full-disk test"
+    );
+    eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+    None
+}
+
+/// Fills a file system to the last byte.
+pub fn fill(dir: &std::path::Path) -> PathBuf {
+    use std::io::Write;
+    let p = dir.join("filler");
+    let mut f = std::fs::File::create(&p).expect("filler");
+    let block = vec![0xA5u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.write_all(&[0u8; 1]);
+    let _ = f.sync_all();
+    p
+}

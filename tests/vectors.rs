@@ -1,0 +1,301 @@
+//! The wire formats' test vectors (tests/vectors/v1.json), which docs/protocol.md quotes,
+//! and the RFC 9180 vector of the HPKE suite the formats use.
+//!
+//! `cargo test --test vectors -- --ignored generate` writes a fresh vector file; the
+//! normal tests check the stored one against the code and the documentation.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use tresen::checkin_record::{self, Method};
+use tresen::contact::ContactData;
+use tresen::crypto::{self, SealSecretKey, SigningKey};
+use tresen::guest_code::{self, ContactKey, GuestCode};
+use tresen::keyfile::{Passphrase, VenueSecretKeys};
+use tresen::local_secret::LocalSecret;
+use tresen::textcode::{self, Kind};
+use tresen::trust::{self, ContactKeyEntry, TrustBody};
+use tresen::venue_code::VenueCode;
+
+const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.json");
+const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.md");
+const PASS: &str = "correct horse battery staple tresen";
+
+fn hex(b: &[u8]) -> String {
+    trust::hex(b)
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn seed(label: &str) -> [u8; 32] {
+    crypto::sha256(&[b"tresen test vector ", label.as_bytes()])
+}
+
+fn vectors() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(FILE).expect("tests/vectors/v1.json")).unwrap()
+}
+
+fn s<'a>(v: &'a Value, path: &str) -> &'a str {
+    path.split('.')
+        .fold(v, |v, k| &v[k])
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} missing"))
+}
+
+fn contact() -> ContactData {
+    ContactData {
+        name: "Erika Mustermann".into(),
+        street: "Heidestraße 17".into(),
+        postcode: "51147".into(),
+        city: "Köln".into(),
+        phone: "+4922112345678".into(),
+        email: "erika@example.org".into(),
+    }
+}
+
+#[test]
+#[ignore = "writes tests/vectors/v1.json"]
+fn generate() {
+    let contact_sk = SealSecretKey::from_bytes(&seed("contact key")).unwrap();
+    let ck = ContactKey::new(contact_sk.public_key());
+    let code = GuestCode::create(&contact(), &ck).unwrap();
+    let venue = VenueSecretKeys {
+        seal: SealSecretKey::from_bytes(&seed("venue x25519")).unwrap(),
+        sign: SigningKey::from_bytes(&seed("venue ed25519")).unwrap(),
+    };
+    let public = venue.public();
+    let record: [u8; 16] = seed("record id")[..16].try_into().unwrap();
+    let guest_seal =
+        checkin_record::seal_guest(&public.seal, &record, Method::Fob, &code.contact_blob())
+            .unwrap();
+    let table_seal = checkin_record::seal_table(&public.seal, &record, Some(12)).unwrap();
+    let vc = VenueCode {
+        venue_tag: public.fingerprint()[..8].try_into().unwrap(),
+        area_id: 7,
+        table: 3,
+        generation: 2,
+    };
+    let secret = seed("local secret");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let pseudonym = LocalSecret::from_bytes(secret).pseudonym(&code.code_id, day);
+    let root = SigningKey::from_bytes(&seed("authority root")).unwrap();
+    let body = TrustBody {
+        authority: "Gesundheitsamt Beispielstadt".into(),
+        root_key: tresen::keyfile::b64(&root.public_key()),
+        serial: 1,
+        issued_at: 1_795_000_000,
+        contact_key: ContactKeyEntry {
+            key_id: hex(&ck.key_id),
+            public_key: tresen::keyfile::b64(&ck.public_key),
+        },
+        offices: vec![],
+    };
+    let trust_text = trust::sign(&root, &body).unwrap();
+    let key_file = venue
+        .encrypt(&Passphrase::new(PASS), "2026-11-20T12:00:00Z")
+        .unwrap();
+    let frame_body = b"Tresen";
+    let v = json!({
+        "code_text": {
+            "kind": "V", "version": 1,
+            "body_hex": hex(frame_body),
+            "text": textcode::frame(Kind::Venue, 1, frame_body),
+        },
+        "venue_code": {
+            "venue_tag_hex": hex(&vc.venue_tag), "area_id": 7, "table": 3, "generation": 2,
+            "text": vc.to_text(),
+        },
+        "guest_code": {
+            "contact_secret_hex": hex(&contact_sk.to_bytes()[..]),
+            "contact_public_hex": hex(&ck.public_key),
+            "key_id_hex": hex(&ck.key_id),
+            "code_id_hex": hex(&code.code_id),
+            "contact": contact(),
+            "contact_padded_hex": hex(&contact().to_padded().unwrap()),
+            "text": code.to_text(),
+        },
+        "venue_keys": {
+            "x25519_secret_hex": hex(&venue.seal.to_bytes()[..]),
+            "ed25519_secret_hex": hex(&venue.sign.to_bytes()[..]),
+            "seal_public_hex": hex(&public.seal),
+            "sign_public_hex": hex(&public.sign),
+            "fingerprint_hex": hex(&public.fingerprint()),
+            "fingerprint": public.fingerprint_text(),
+        },
+        "checkin": {
+            "record_id_hex": hex(&record),
+            "method": "fob", "table": 12,
+            "contact_blob_hex": hex(&code.contact_blob()),
+            "guest_seal_hex": hex(&guest_seal),
+            "table_seal_hex": hex(&table_seal),
+        },
+        "pseudonym": {
+            "secret_hex": hex(&secret),
+            "code_id_hex": hex(&code.code_id),
+            "business_day": "2026-11-20",
+            "pseudonym_hex": hex(&pseudonym),
+        },
+        "trust_file": {
+            "root_secret_hex": hex(&root.to_bytes()[..]),
+            "root_public_hex": hex(&root.public_key()),
+            "root_fingerprint": trust::root_fingerprint(&root.public_key()),
+            "text": trust_text,
+        },
+        "key_file": {
+            "passphrase": PASS,
+            "fingerprint": public.fingerprint_text(),
+            "text": key_file,
+        },
+    });
+    std::fs::write(FILE, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+}
+
+#[test]
+fn code_text_and_venue_code_vectors() {
+    let v = vectors();
+    let f = textcode::unframe(s(&v, "code_text.text")).unwrap();
+    assert_eq!(f.kind, Kind::Venue);
+    assert_eq!(hex(&f.body), s(&v, "code_text.body_hex"));
+    assert_eq!(
+        textcode::frame(Kind::Venue, 1, &f.body),
+        s(&v, "code_text.text")
+    );
+    let vc = VenueCode::parse(s(&v, "venue_code.text")).unwrap();
+    assert_eq!(hex(&vc.venue_tag), s(&v, "venue_code.venue_tag_hex"));
+    assert_eq!((vc.area_id, vc.table, vc.generation), (7, 3, 2));
+    assert_eq!(vc.to_text(), s(&v, "venue_code.text"));
+}
+
+#[test]
+fn guest_code_vector() {
+    let v = vectors();
+    let sk = SealSecretKey::from_bytes(&unhex(s(&v, "guest_code.contact_secret_hex"))).unwrap();
+    assert_eq!(
+        hex(&sk.public_key()),
+        s(&v, "guest_code.contact_public_hex")
+    );
+    let pk: [u8; 32] = unhex(s(&v, "guest_code.contact_public_hex"))
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        hex(&guest_code::key_id(&pk)),
+        s(&v, "guest_code.key_id_hex")
+    );
+    let code = GuestCode::parse(s(&v, "guest_code.text")).unwrap();
+    assert_eq!(hex(&code.key_id), s(&v, "guest_code.key_id_hex"));
+    assert_eq!(hex(&code.code_id), s(&v, "guest_code.code_id_hex"));
+    let c = guest_code::open_contact_blob(&code.contact_blob(), &sk).unwrap();
+    let want: ContactData = serde_json::from_value(v["guest_code"]["contact"].clone()).unwrap();
+    assert_eq!(c, want);
+    assert_eq!(
+        hex(&c.to_padded().unwrap()),
+        s(&v, "guest_code.contact_padded_hex")
+    );
+}
+
+#[test]
+fn venue_keys_check_in_and_pseudonym_vectors() {
+    let v = vectors();
+    let seal = SealSecretKey::from_bytes(&unhex(s(&v, "venue_keys.x25519_secret_hex"))).unwrap();
+    let sign = SigningKey::from_bytes(&unhex(s(&v, "venue_keys.ed25519_secret_hex"))).unwrap();
+    let keys = VenueSecretKeys { seal, sign };
+    let public = keys.public();
+    assert_eq!(hex(&public.seal), s(&v, "venue_keys.seal_public_hex"));
+    assert_eq!(hex(&public.sign), s(&v, "venue_keys.sign_public_hex"));
+    assert_eq!(
+        hex(&public.fingerprint()),
+        s(&v, "venue_keys.fingerprint_hex")
+    );
+    assert_eq!(public.fingerprint_text(), s(&v, "venue_keys.fingerprint"));
+    let opened = checkin_record::open(
+        &keys.seal,
+        &unhex(s(&v, "checkin.record_id_hex")),
+        &unhex(s(&v, "checkin.guest_seal_hex")),
+        &unhex(s(&v, "checkin.table_seal_hex")),
+    )
+    .unwrap();
+    assert_eq!(opened.method, Method::Fob);
+    assert_eq!(opened.table, Some(12));
+    assert_eq!(hex(&opened.contact_blob), s(&v, "checkin.contact_blob_hex"));
+    let secret: [u8; 32] = unhex(s(&v, "pseudonym.secret_hex")).try_into().unwrap();
+    let day =
+        chrono::NaiveDate::parse_from_str(s(&v, "pseudonym.business_day"), "%Y-%m-%d").unwrap();
+    let p = LocalSecret::from_bytes(secret).pseudonym(&unhex(s(&v, "pseudonym.code_id_hex")), day);
+    assert_eq!(hex(&p), s(&v, "pseudonym.pseudonym_hex"));
+}
+
+#[test]
+fn trust_and_key_file_vectors() {
+    let v = vectors();
+    let t = trust::verify(s(&v, "trust_file.text"), None).unwrap();
+    assert_eq!(hex(&t.root_key), s(&v, "trust_file.root_public_hex"));
+    assert_eq!(t.root_fingerprint(), s(&v, "trust_file.root_fingerprint"));
+    assert_eq!(hex(&t.contact_key.key_id), s(&v, "guest_code.key_id_hex"));
+    let keys = VenueSecretKeys::decrypt(
+        &Passphrase::new(s(&v, "key_file.passphrase")),
+        s(&v, "key_file.text").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        keys.public().fingerprint_text(),
+        s(&v, "key_file.fingerprint")
+    );
+}
+
+#[test]
+fn rfc9180_a_2_1_base_x25519_sha256_chacha20poly1305() {
+    let sk = SealSecretKey::from_bytes(&unhex(
+        "8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb",
+    ))
+    .unwrap();
+    assert_eq!(
+        hex(&sk.public_key()),
+        "4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a"
+    );
+    let mut sealed = unhex("1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a");
+    sealed.extend(unhex(
+        "1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28",
+    ));
+    let pt = sk
+        .open(
+            &unhex("4f6465206f6e2061204772656369616e2055726e"),
+            &unhex("436f756e742d30"),
+            &sealed,
+        )
+        .unwrap();
+    assert_eq!(&pt[..], b"Beauty is truth, truth beauty");
+}
+
+#[test]
+fn protocol_doc_quotes_every_vector() {
+    let doc = std::fs::read_to_string(DOC).expect("docs/protocol.md");
+    let flat: String = doc.split_whitespace().collect();
+    let mut strings = BTreeMap::new();
+    fn walk(path: String, v: &Value, out: &mut BTreeMap<String, String>) {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| walk(format!("{path}.{k}"), v, out)),
+            Value::String(s) => {
+                out.insert(path, s.clone());
+            }
+            Value::Number(n) => {
+                out.insert(path, n.to_string());
+            }
+            _ => {}
+        }
+    }
+    walk(String::new(), &vectors(), &mut strings);
+    for (path, value) in strings {
+        let needle: String = value.split_whitespace().collect();
+        assert!(
+            flat.contains(&needle),
+            "docs/protocol.md does not quote {path}"
+        );
+    }
+}
