@@ -261,6 +261,14 @@ pub struct VenueSetup<'a> {
     pub secret_store: SecretStore,
 }
 
+struct AreaRow {
+    name: String,
+    state: AreaState,
+    max_stay_secs: i64,
+    generation: u16,
+    code_replaced_at: Option<i64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct VenueKey {
     id: i64,
@@ -667,6 +675,34 @@ impl Kiosk {
         Ok(areas)
     }
 
+    /// The area's own columns, without tables and counts: cheap enough for every scan.
+    fn area_row(&self, id: i64) -> Result<AreaRow, Error> {
+        self.conn
+            .prepare_cached(
+                "SELECT name, state, max_stay_secs, generation, code_replaced_at FROM areas WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(AreaRow {
+                    name: r.get(0)?,
+                    state: AreaState::parse(&r.get::<_, String>(1)?),
+                    max_stay_secs: r.get(2)?,
+                    generation: r.get(3)?,
+                    code_replaced_at: r.get(4)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| Error::UnknownArea(format!("#{id}")))
+    }
+
+    fn has_table(&self, area: i64, table: u16) -> Result<bool, Error> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM area_tables WHERE area_id = ?1 AND number = ?2")?
+            .query_row(params![area, table], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     fn live_area(&self, id: i64) -> Result<Area, Error> {
         let a = self.area(id)?;
         if a.state == AreaState::Archived {
@@ -698,10 +734,17 @@ impl Kiosk {
             }
             .into());
         }
-        self.conn.execute(
+        let secs = i64::from(minutes) * 60;
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
             "UPDATE areas SET max_stay_secs = ?1 WHERE id = ?2",
-            params![i64::from(minutes) * 60, id],
+            params![secs, id],
         )?;
+        tx.execute(
+            "UPDATE checkins SET due_at = checked_in_at + ?1 WHERE area_id = ?2 AND checked_out_at IS NULL",
+            params![secs, id],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -854,7 +897,8 @@ impl Kiosk {
         if !ours {
             return Err(Refusal::ForeignVenue.into());
         }
-        let area = match self.area(i64::from(vc.area_id)) {
+        let area_id = i64::from(vc.area_id);
+        let area = match self.area_row(area_id) {
             Ok(a) => a,
             Err(Error::UnknownArea(_)) => return Err(Refusal::UnknownVenueCode.into()),
             Err(e) => return Err(e),
@@ -868,7 +912,7 @@ impl Kiosk {
             self.conn
                 .query_row(
                     "SELECT generation, code_replaced_at FROM area_tables WHERE area_id = ?1 AND number = ?2",
-                    params![area.id, vc.table],
+                    params![area_id, vc.table],
                     |r| Ok((r.get::<_, u16>(0)?, r.get::<_, Option<i64>>(1)?)),
                 )
                 .optional()?
@@ -882,9 +926,9 @@ impl Kiosk {
             return Err(Refusal::UnknownVenueCode.into());
         }
         Ok(if vc.table == 0 {
-            Scanned::Area(area.id)
+            Scanned::Area(area_id)
         } else {
-            Scanned::Table(area.id, vc.table)
+            Scanned::Table(area_id, vc.table)
         })
     }
 
@@ -934,9 +978,9 @@ impl Kiosk {
         if !self.known_contact_keys.contains(&code.key_id) {
             return Err(Refusal::OtherAuthority.into());
         }
-        let target = self.area(area)?;
+        let target = self.area_row(area)?;
         if let Some(t) = table {
-            if !target.tables.contains(&t) {
+            if !self.has_table(area, t)? {
                 return Err(Refusal::NoSuchTable(target.name, t).into());
             }
         }
@@ -998,14 +1042,15 @@ impl Kiosk {
                     .execute(params![now, rowid])?;
                 }
                 tx.prepare_cached(
-                    "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, pseudonym, last_read_at, guest_seal, table_seal)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7)",
+                    "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym, last_read_at, guest_seal, table_seal)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7, ?8)",
                 )?
                 .execute(params![
                     &record.0[..],
                     area,
                     key_id,
                     now,
+                    now + target.max_stay_secs,
                     &pseudonym[..],
                     guest_seal,
                     table_seal
@@ -1394,11 +1439,8 @@ fn outcome_name(o: &ScanOutcome) -> &'static str {
 fn close_overdue(conn: &Connection, now: i64) -> Result<u64, Error> {
     let n = conn
         .prepare_cached(
-            "UPDATE checkins SET
-                checked_out_at = checked_in_at + (SELECT max_stay_secs FROM areas a WHERE a.id = checkins.area_id),
-                checkout_reason = 'max-stay'
-             WHERE checked_out_at IS NULL
-               AND checked_in_at + (SELECT max_stay_secs FROM areas a WHERE a.id = checkins.area_id) <= ?1",
+            "UPDATE checkins SET checked_out_at = due_at, checkout_reason = 'max-stay'
+             WHERE checked_out_at IS NULL AND due_at <= ?1",
         )?
         .execute([now])?;
     Ok(n as u64)

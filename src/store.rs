@@ -107,6 +107,7 @@ CREATE TABLE checkins (
     area_id INTEGER NOT NULL REFERENCES areas(id),
     venue_key_id INTEGER NOT NULL REFERENCES venue_keys(id),
     checked_in_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
     checked_out_at INTEGER,
     checkout_reason TEXT,
     pseudonym BLOB,
@@ -116,6 +117,7 @@ CREATE TABLE checkins (
 );
 CREATE INDEX checkins_pseudonym ON checkins(pseudonym) WHERE pseudonym IS NOT NULL;
 CREATE INDEX checkins_open ON checkins(area_id) WHERE checked_out_at IS NULL;
+CREATE INDEX checkins_due ON checkins(due_at) WHERE checked_out_at IS NULL;
 CREATE INDEX checkins_time ON checkins(checked_in_at);
 "#,
 ];
