@@ -228,8 +228,22 @@ pub struct PurgeReport {
     pub auto_checked_out: u64,
 }
 
+/// The state of the key file backup, for the app to show in its own language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum BackupState {
+    /// No second copy has been made and verified.
+    NoCopy,
+    /// A copy exists but was never loaded again with the passphrase.
+    NotVerified,
+    /// The last verification is older than the backup interval.
+    Overdue { verified_at: i64 },
+    Ok,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BackupStatus {
+    pub state: BackupState,
     pub fingerprint: String,
     pub copied_at: Option<i64>,
     pub verified_at: Option<i64>,
@@ -1256,16 +1270,23 @@ impl Kiosk {
         let verified_at = last("verified")?;
         let interval = i64::from(self.settings.backup_interval_days) * 86_400;
         let due_at = verified_at.map(|v| v + interval);
-        let warning = match (copied_at, verified_at) {
-            (None, _) => Some("the venue key file has no verified second copy: save one on another medium with `tresen key backup --from KEYFILE --to COPY` (or in the app under Key)".to_string()),
-            (Some(_), None) => Some("the key file backup was not verified yet: load it again with `tresen key verify --file COPY`".to_string()),
-            (Some(_), Some(v)) if now >= v + interval => Some(format!(
+        let state = match (copied_at, verified_at) {
+            (None, _) => BackupState::NoCopy,
+            (Some(_), None) => BackupState::NotVerified,
+            (Some(_), Some(v)) if now >= v + interval => BackupState::Overdue { verified_at: v },
+            _ => BackupState::Ok,
+        };
+        let warning = match state {
+            BackupState::NoCopy => Some("the venue key file has no verified second copy: save one on another medium with `tresen key backup --from KEYFILE --to COPY`".to_string()),
+            BackupState::NotVerified => Some("the key file backup was not verified yet: load it again with `tresen key verify --file COPY`".to_string()),
+            BackupState::Overdue { verified_at } => Some(format!(
                 "the key file backup was last verified on {}; verify it again with `tresen key verify --file COPY`",
-                format_time(v)
+                format_time(verified_at)
             )),
-            _ => None,
+            BackupState::Ok => None,
         };
         Ok(BackupStatus {
+            state,
             fingerprint: self.fingerprint(),
             copied_at,
             verified_at,

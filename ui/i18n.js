@@ -9,6 +9,13 @@ export const messages = {
     present: "Anwesend",
     warning: "Achtung",
     fingerprint: "Schlüssel",
+    "backup-no-copy":
+      "Vom Schlüssel gibt es noch keine geprüfte Sicherungskopie. Speichern Sie eine Kopie auf einem anderen Datenträger und laden Sie sie einmal zur Probe.",
+    "backup-not-verified":
+      "Die Sicherungskopie des Schlüssels wurde noch nicht geprüft. Laden Sie sie einmal mit der Passphrase.",
+    "backup-overdue": "Die Sicherungskopie des Schlüssels wurde zuletzt am {since} geprüft. Bitte erneut prüfen.",
+    "secret-in-file":
+      "Das lokale Geheimnis liegt in einer Datei statt im Schlüsselbund des Systems. Wer den Datenordner kopiert, kann Besuche eines Tages verknüpfen.",
   },
   en: {
     title: "Tresen",
@@ -19,6 +26,12 @@ export const messages = {
     present: "Present",
     warning: "Warning",
     fingerprint: "Key",
+    "backup-no-copy":
+      "The key file has no verified backup yet. Save a copy on another medium and load it once to check it.",
+    "backup-not-verified": "The key file backup has not been checked yet. Load it once with the passphrase.",
+    "backup-overdue": "The key file backup was last checked on {since}. Please check it again.",
+    "secret-in-file":
+      "The local secret is kept in a file instead of the system keyring. Anyone who copies the data folder can link visits of one day.",
   },
 };
 

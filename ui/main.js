@@ -36,7 +36,8 @@ function render(o) {
     ...o.warnings.map((w) => {
       const div = document.createElement("div");
       div.className = "banner warning";
-      div.textContent = `${t("warning")}: ${w}`;
+      const since = w.since ? new Date(w.since * 1000).toLocaleDateString(document.documentElement.lang) : "";
+      div.textContent = `${t("warning")}: ${t(w.code).replace("{since}", since)}`;
       return div;
     }),
   );

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tauri::State;
-use tresen::kiosk::Kiosk;
+use tresen::kiosk::{BackupState, Kiosk};
 
 struct AppState {
     data_dir: PathBuf,
@@ -32,7 +32,14 @@ struct Overview {
     fingerprint: Option<String>,
     present: u32,
     areas: Vec<AreaCount>,
-    warnings: Vec<String>,
+    /// Warning codes; the window words them in its language.
+    warnings: Vec<Warning>,
+}
+
+#[derive(Serialize)]
+struct Warning {
+    code: &'static str,
+    since: Option<i64>,
 }
 
 fn now() -> i64 {
@@ -71,8 +78,19 @@ fn overview(state: State<'_, AppState>) -> Overview {
                 present: count,
             });
         }
-        out.warnings.extend(k.backup_status(n)?.warning);
-        out.warnings.extend(k.secret_warning().map(str::to_string));
+        let (code, since) = match k.backup_status(n)?.state {
+            BackupState::NoCopy => (Some("backup-no-copy"), None),
+            BackupState::NotVerified => (Some("backup-not-verified"), None),
+            BackupState::Overdue { verified_at } => (Some("backup-overdue"), Some(verified_at)),
+            BackupState::Ok => (None, None),
+        };
+        out.warnings.extend(code.map(|code| Warning { code, since }));
+        if k.secret_warning().is_some() {
+            out.warnings.push(Warning {
+                code: "secret-in-file",
+                since: None,
+            });
+        }
         Ok(())
     })();
     if let Err(e) = result {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up this machine and runs every check and test: formatting, lints, unit and
+# integration tests (real Secret Service keyring in a private D-Bus session, real tmpfs
+# for full-disk tests, the real app over WebDriver under Xvfb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup-system.sh
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  cargo install tauri-driver --version '^2' --locked
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo build --workspace --all-targets --locked
+
+export TRESEN_REQUIRE_KEYRING=1 TRESEN_REQUIRE_E2E=1
+if [ "$(id -u)" -eq 0 ]; then export TRESEN_REQUIRE_TMPFS=1; fi
+XDG_DATA_HOME=$(mktemp -d)
+XDG_RUNTIME_DIR=$(mktemp -d)
+chmod 700 "$XDG_RUNTIME_DIR"
+export XDG_DATA_HOME XDG_RUNTIME_DIR
+
+# A private D-Bus session with an unlocked gnome-keyring (empty password on stdin), and
+# an X server for the app: the tests use the real things, not mocks.
+dbus-run-session -- sh -c '
+  eval "$(echo "" | gnome-keyring-daemon --unlock --components=secrets)"
+  export GNOME_KEYRING_CONTROL
+  exec xvfb-run -a -s "-screen 0 1280x1024x24" cargo test --workspace --locked
+'
