@@ -341,7 +341,8 @@ impl VenueSecretKeys {
         ))
     }
 
-    fn from_text(text: &str) -> Result<Self, KeyFileError> {
+    /// Parses the plaintext inside a venue key file (after decryption).
+    pub fn from_text(text: &str) -> Result<Self, KeyFileError> {
         let f = parse_fields(text, VENUE_HEADER)?;
         let bad = |e: CryptoError| KeyFileError::Corrupt(e.to_string());
         let keys = Self {

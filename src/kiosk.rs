@@ -237,7 +237,9 @@ pub enum BackupState {
     /// A copy exists but was never loaded again with the passphrase.
     NotVerified,
     /// The last verification is older than the backup interval.
-    Overdue { verified_at: i64 },
+    Overdue {
+        verified_at: i64,
+    },
     Ok,
 }
 

@@ -84,7 +84,8 @@ fn overview(state: State<'_, AppState>) -> Overview {
             BackupState::Overdue { verified_at } => (Some("backup-overdue"), Some(verified_at)),
             BackupState::Ok => (None, None),
         };
-        out.warnings.extend(code.map(|code| Warning { code, since }));
+        out.warnings
+            .extend(code.map(|code| Warning { code, since }));
         if k.secret_warning().is_some() {
             out.warnings.push(Warning {
                 code: "secret-in-file",

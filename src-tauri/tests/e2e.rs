@@ -86,7 +86,8 @@ fn venue(data: &Path, key_file: &Path) {
         };
         c.phone.push_str(&i.to_string());
         let code = GuestCode::create(&c, &auth.contact_key()).unwrap();
-        k.scan_guest(&code.to_text(), ter, None, Method::Fob, now).unwrap();
+        k.scan_guest(&code.to_text(), ter, None, Method::Fob, now)
+            .unwrap();
     }
 }
 
@@ -107,7 +108,12 @@ async fn the_window_shows_the_venue_and_present_guests() {
     let native = free_port();
     let _driver = Driver(
         Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .env("TRESEN_DATA_DIR", &data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -133,7 +139,11 @@ async fn the_window_shows_the_venue_and_present_guests() {
         .await
         .expect("WebDriver session with the app");
 
-    let venue = client.wait().for_element(Locator::Id("venue")).await.unwrap();
+    let venue = client
+        .wait()
+        .for_element(Locator::Id("venue"))
+        .await
+        .unwrap();
     let mut name = String::new();
     for _ in 0..50 {
         name = venue.text().await.unwrap();
@@ -143,16 +153,34 @@ async fn the_window_shows_the_venue_and_present_guests() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(name, "Café Mönch");
-    let present = client.find(Locator::Id("present")).await.unwrap().text().await.unwrap();
+    let present = client
+        .find(Locator::Id("present"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(present, "2");
-    let rows = client.find_all(Locator::Css("#areas tbody tr")).await.unwrap();
+    let rows = client
+        .find_all(Locator::Css("#areas tbody tr"))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows[0].text().await.unwrap().contains("Terrasse"));
     // German first: the labels come from the German translation.
-    let page = client.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    let page = client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Gäste anwesend"), "{page}");
     // The backup warning is shown until a copy is verified.
-    assert!(page.contains("noch keine geprüfte Sicherungskopie"), "{page}");
+    assert!(
+        page.contains("noch keine geprüfte Sicherungskopie"),
+        "{page}"
+    );
     if let Ok(dir) = std::env::var("TRESEN_SCREENSHOT_DIR") {
         let png = client.screenshot().await.unwrap();
         std::fs::write(Path::new(&dir).join("app-overview.png"), png).unwrap();
