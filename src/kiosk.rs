@@ -457,6 +457,40 @@ impl Kiosk {
         Ok(kiosk)
     }
 
+    /// Makes a new local secret (after the keychain lost it, or to move it between the
+    /// keychain and a file). Today's open check-ins can then no longer be matched by a
+    /// scan; they end at their maximum stay or at closing time.
+    pub fn reset_secret(data_dir: &Path, store: SecretStore) -> Result<(), Error> {
+        if !Self::is_initialized(data_dir) {
+            return Err(Error::NotInitialized(data_dir.to_path_buf()));
+        }
+        let conn = store::open(data_dir)?;
+        let install_id: String =
+            conn.query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+                r.get(0)
+            })?;
+        let old: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'secret_store'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        LocalSecret::create(store, data_dir, &install_id)?;
+        conn.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'secret_store'",
+            [store.as_str()],
+        )?;
+        if let Some(old) = old.as_deref().and_then(SecretStore::parse) {
+            if old != store {
+                // The old secret is of no further use; a leftover file would only leak.
+                let _ = LocalSecret::delete(old, data_dir, &install_id);
+            }
+        }
+        tracing::info!(event = "secret.reset", store = store.as_str());
+        Ok(())
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }

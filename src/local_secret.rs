@@ -37,9 +37,9 @@ impl SecretStore {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("no OS keychain is available ({0}). Tresen keeps its local secret there. If this PC has no keychain, choose the file-based secret explicitly (--secret-store file); it is less protected: anyone who copies the data folder can link a guest's visits within one day")]
+    #[error("no OS keychain is available ({0}). Tresen keeps its local secret there. If this PC has no keychain, choose the file-based secret explicitly (`tresen venue init --secret-store file`, or for a venue already set up `tresen secret reset --store file`); it is less protected: anyone who copies the data folder can link a guest's visits within one day")]
     KeyringUnavailable(String),
-    #[error("the kiosk's local secret is missing from the OS keychain; it was deleted or this data folder comes from another PC or user. Check-ins already recorded are safe; run `tresen secret reset` to create a new secret")]
+    #[error("the kiosk's local secret is missing from the OS keychain; it was deleted or this data folder comes from another PC or user. Check-ins already recorded are safe; run `tresen secret reset` to create a new one")]
     Missing,
     #[error("the local secret file {} is readable by other users; run `chmod 600` on it", .0.display())]
     FileTooOpen(PathBuf),

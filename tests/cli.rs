@@ -298,3 +298,26 @@ fn without_a_keychain_setup_refuses_unless_the_file_secret_is_chosen() {
     );
     assert!(text(&tresen(dir, &["status"])).contains("venue init"));
 }
+
+#[test]
+fn the_local_secret_can_be_reset_into_a_file() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    let secret = dir.join("data/local-secret");
+    let before = std::fs::read(&secret).unwrap();
+    std::fs::remove_file(&secret).unwrap();
+    let o = tresen(dir, &["status"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("local secret file"), "{}", text(&o));
+    let o = tresen(dir, &["secret", "reset", "--store", "file"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let after = std::fs::read(&secret).unwrap();
+    assert_ne!(before, after);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(tresen(dir, &["status"]).status.success());
+}

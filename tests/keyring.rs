@@ -77,4 +77,12 @@ fn the_local_secret_lives_in_the_real_keyring() {
         Err(other) => panic!("unexpected error {other:?}"),
         Ok(_) => panic!("opened without its secret"),
     }
+    // The operator makes a new secret; recorded check-ins stay, the venue opens again.
+    Kiosk::reset_secret(&data, SecretStore::Keyring).unwrap();
+    let k = Kiosk::open(&data, t0 + 180).unwrap();
+    let n: i64 = k
+        .connection()
+        .query_row("SELECT COUNT(*) FROM checkins", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
 }

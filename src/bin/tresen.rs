@@ -62,6 +62,19 @@ enum Command {
     /// Show or change settings.
     #[command(subcommand)]
     Settings(SettingsCmd),
+    /// The kiosk's local secret (the key of the daily pseudonyms).
+    #[command(subcommand)]
+    Secret(SecretCmd),
+}
+
+#[derive(Subcommand)]
+enum SecretCmd {
+    /// Make a new local secret, in the OS keychain or (explicitly) a file. Today's open
+    /// check-ins can then not be checked out by scanning; they end at their maximum stay.
+    Reset {
+        #[arg(long, default_value = "keyring", value_parser = ["keyring", "file"])]
+        store: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -387,9 +400,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Secret(SecretCmd::Reset { store }) = &cli.command {
+        let store = SecretStore::parse(store).unwrap_or(SecretStore::Keyring);
+        Kiosk::reset_secret(&dir, store)?;
+        println!(
+            "A new local secret is kept in the {}.",
+            match store {
+                SecretStore::Keyring => "OS keychain",
+                SecretStore::File => "file local-secret in the data folder (less protected)",
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut k = Kiosk::open(&dir, now())?;
     let code = match cli.command {
-        Command::Venue(VenueCmd::Init { .. }) => ExitCode::SUCCESS,
+        Command::Venue(VenueCmd::Init { .. }) | Command::Secret(_) => ExitCode::SUCCESS,
         Command::Venue(VenueCmd::Show) => {
             println!("name:        {}", k.venue_name()?);
             println!("address:     {}", k.venue_address()?);
