@@ -98,6 +98,12 @@ pub enum Refusal {
     AreaArchived(String),
     #[error("area '{0}' has no table {1}")]
     NoSuchTable(String, u16),
+    #[error("choose an area first: scan the area's code")]
+    NoAreaSelected,
+    #[error("scan the guest's code first, then the table card")]
+    NoGuestForTable,
+    #[error("this table belongs to another area than the guest's check-in")]
+    TableInOtherArea,
 }
 
 impl From<GuestCodeError> for Refusal {

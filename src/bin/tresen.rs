@@ -65,6 +65,55 @@ enum Command {
     /// The kiosk's local secret (the key of the daily pseudonyms).
     #[command(subcommand)]
     Secret(SecretCmd),
+    /// Listen on scanners and handle every scan at the counter: guest codes check in,
+    /// area codes switch the area, table cards assign the last guest's table.
+    Scan(ScanArgs),
+    /// Scanner devices.
+    #[command(subcommand)]
+    Scanner(ScannerCmd),
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// The area to start at (scanning an area code switches it).
+    #[arg(long)]
+    area: Option<String>,
+    /// A serial scanner: PATH or PATH@BAUD (default 9600); repeatable.
+    #[arg(long = "serial", value_name = "PATH[@BAUD]")]
+    serial: Vec<String>,
+    /// A USB HID scanner by vendor (and product) id in hex, e.g. 0c2e or 0c2e:0b61; repeatable.
+    #[arg(long = "usb", value_name = "VID[:PID]")]
+    usb: Vec<String>,
+    /// Listen on every serial port and every USB scanner of a known vendor.
+    #[arg(long)]
+    all: bool,
+    /// How serial scanners end a scan: cr, lf, crlf, pause or pause:MS.
+    #[arg(long, default_value = "cr")]
+    terminator: String,
+    /// The keyboard layout USB scanners type in: us or de.
+    #[arg(long, default_value = "us")]
+    layout: String,
+    /// USB report protocol: auto, keyboard or pos.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "keyboard", "pos"])]
+    usb_protocol: String,
+    /// Text the scanner puts before every scan.
+    #[arg(long, default_value = "")]
+    prefix: String,
+    /// Text the scanner puts after every scan.
+    #[arg(long, default_value = "")]
+    suffix: String,
+    /// Keep AIM symbology identifiers (]Q1) instead of stripping them.
+    #[arg(long)]
+    keep_aim: bool,
+    /// How the guests' codes are presented.
+    #[arg(long, default_value = "fob", value_parser = ["fob", "app"])]
+    method: String,
+}
+
+#[derive(Subcommand)]
+enum ScannerCmd {
+    /// List serial ports and USB scanners, with whether they can be opened.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -415,6 +464,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut k = Kiosk::open(&dir, now())?;
     let code = match cli.command {
         Command::Venue(VenueCmd::Init { .. }) | Command::Secret(_) => ExitCode::SUCCESS,
+        Command::Scan(a) => scan(&mut k, a)?,
+        Command::Scanner(ScannerCmd::List) => {
+            scanner_list();
+            ExitCode::SUCCESS
+        }
         Command::Venue(VenueCmd::Show) => {
             println!("name:        {}", k.venue_name()?);
             println!("address:     {}", k.venue_address()?);
@@ -863,4 +917,175 @@ fn key_cmd(k: &mut Kiosk, c: KeyCmd) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn scanner_list() {
+    match tresen::scanner::serial::list_ports() {
+        Ok(ports) if ports.is_empty() => println!("serial: no ports"),
+        Ok(ports) => {
+            for p in ports {
+                let usb = match (p.vendor_id, p.product_id) {
+                    (Some(v), Some(pid)) => format!(
+                        " usb {v:04x}:{pid:04x} {} {} serial {}",
+                        p.manufacturer.unwrap_or_default(),
+                        p.product.unwrap_or_default(),
+                        p.serial_number.unwrap_or_else(|| "-".into())
+                    ),
+                    _ => String::new(),
+                };
+                println!("serial: {} ({}){usb}", p.path, p.kind);
+            }
+        }
+        Err(e) => println!("serial: cannot list ports: {e}"),
+    }
+    match tresen::scanner::usb::list_devices() {
+        Ok(devs) if devs.is_empty() => println!("usb: no scanners of known vendors"),
+        Ok(devs) => {
+            for d in devs {
+                println!(
+                    "usb: {:04x}:{:04x} {} (bus {} address {}): {}",
+                    d.vendor_id,
+                    d.product_id,
+                    d.vendor.unwrap_or_default(),
+                    d.bus,
+                    d.address,
+                    state_text(&d.state)
+                );
+            }
+        }
+        Err(e) => println!("usb: {e}"),
+    }
+}
+
+fn state_text(s: &tresen::scanner::DeviceState) -> String {
+    use tresen::scanner::DeviceState;
+    match s {
+        DeviceState::Connected => "connected".into(),
+        DeviceState::Waiting { reason } => format!("waiting: {reason}"),
+        DeviceState::Error { reason, advice } => format!("error: {reason}; {advice}"),
+    }
+}
+
+fn scan(k: &mut Kiosk, a: ScanArgs) -> Result<ExitCode> {
+    use tresen::counter::{Counter, CounterOutcome};
+    use tresen::keyboard_layout::Layout;
+    use tresen::scanner::framing::{AimMode, FramingConfig, Terminator};
+    use tresen::scanner::serial::{SerialConfig, SerialScanner};
+    use tresen::scanner::usb::{Protocol, UsbConfig, UsbScanner};
+    use tresen::scanner::{ScannerEvent, Scanners};
+
+    let terminator = Terminator::parse(&a.terminator)
+        .ok_or("the terminator must be cr, lf, crlf, pause or pause:MS (5 to 2000)")?;
+    let layout = Layout::parse(&a.layout).ok_or("the layout must be us or de")?;
+    let protocol = match a.usb_protocol.as_str() {
+        "keyboard" => Protocol::Keyboard,
+        "pos" => Protocol::PointOfSale,
+        _ => Protocol::Auto,
+    };
+    let framing = FramingConfig {
+        terminator,
+        aim: if a.keep_aim {
+            AimMode::Keep
+        } else {
+            AimMode::Strip
+        },
+        prefix: a.prefix.clone(),
+        suffix: a.suffix.clone(),
+        ..FramingConfig::default()
+    };
+    let mut serial: Vec<SerialConfig> = Vec::new();
+    for spec in &a.serial {
+        let (path, baud) = match spec.rsplit_once('@') {
+            Some((p, b)) => (
+                p.to_string(),
+                b.parse::<u32>()
+                    .ok()
+                    .filter(|b| (300..=4_000_000).contains(b))
+                    .ok_or_else(|| format!("'{b}' is not a baud rate"))?,
+            ),
+            None => (spec.clone(), 9600),
+        };
+        let mut c = SerialConfig::new(path, baud);
+        c.framing = framing.clone();
+        serial.push(c);
+    }
+    let mut usb: Vec<UsbConfig> = Vec::new();
+    for spec in &a.usb {
+        let bad = || format!("'{spec}' is not VID or VID:PID in hex");
+        let (v, p) = match spec.split_once(':') {
+            Some((v, p)) => (v, Some(u16::from_str_radix(p, 16).map_err(|_| bad())?)),
+            None => (spec.as_str(), None),
+        };
+        usb.push(UsbConfig {
+            vendor_id: u16::from_str_radix(v, 16).map_err(|_| bad())?,
+            product_id: p,
+            layout,
+            protocol,
+        });
+    }
+    if a.all {
+        for p in tresen::scanner::serial::list_ports().unwrap_or_default() {
+            if p.kind == "usb" && !serial.iter().any(|s| s.path.to_string_lossy() == p.path) {
+                let mut c = SerialConfig::new(p.path, 9600);
+                c.framing = framing.clone();
+                c.usb_serial_number = p.serial_number;
+                serial.push(c);
+            }
+        }
+        for d in tresen::scanner::usb::list_devices().unwrap_or_default() {
+            usb.push(UsbConfig {
+                vendor_id: d.vendor_id,
+                product_id: Some(d.product_id),
+                layout,
+                protocol,
+            });
+        }
+    }
+    if serial.is_empty() && usb.is_empty() {
+        return Err("name a scanner (--serial PATH[@BAUD], --usb VID[:PID]) or use --all; `tresen scanner list` shows what is connected".into());
+    }
+    let mut counter = Counter::new(a.area.as_deref().map(|s| k.area_id(s)).transpose()?);
+    let method = Method::parse(&a.method).unwrap_or(Method::Fob);
+    let mut scanners = Scanners::new();
+    for c in serial {
+        scanners.add(Box::new(SerialScanner::new(c)));
+    }
+    for c in usb {
+        scanners.add(Box::new(UsbScanner::new(c)));
+    }
+    let area_name = |k: &Kiosk, id: i64| {
+        k.area(id)
+            .map(|a| a.name)
+            .unwrap_or_else(|_| format!("#{id}"))
+    };
+    loop {
+        let Some(ev) = scanners.next_event(std::time::Duration::from_secs(3600)) else {
+            continue;
+        };
+        let mut out = std::io::stdout().lock();
+        match ev {
+            ScannerEvent::State { device, state } => {
+                writeln!(out, "# {device}: {}", state_text(&state))?;
+            }
+            ScannerEvent::Scan(s) => {
+                let line = match counter.handle(k, &s.text, method, now())? {
+                    CounterOutcome::Guest(o) => describe(k, &o),
+                    CounterOutcome::AreaSelected { area } => {
+                        format!("area-selected area={}", area_name(k, area))
+                    }
+                    CounterOutcome::TableAssigned {
+                        record,
+                        area,
+                        table,
+                    } => format!(
+                        "table-assigned {record} area={} table={table}",
+                        area_name(k, area)
+                    ),
+                    CounterOutcome::Refused(r) => format!("refused: {r}"),
+                };
+                writeln!(out, "{} {line}", s.device)?;
+            }
+        }
+        out.flush()?;
+    }
 }
