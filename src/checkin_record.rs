@@ -56,12 +56,11 @@ impl Method {
     }
 }
 
-pub fn seal_guest(
-    venue_pk: &[u8; 32],
-    record_id: &[u8; RECORD_ID_LEN],
+/// The plaintext of the guest part: version, method, contact blob.
+pub fn guest_plaintext(
     method: Method,
     contact_blob: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     if contact_blob.len() != CONTACT_BLOB_LEN {
         return Err(CryptoError::Malformed);
     }
@@ -69,7 +68,27 @@ pub fn seal_guest(
     pt.push(VERSION);
     pt.push(method as u8);
     pt.extend_from_slice(contact_blob);
-    crypto::seal(venue_pk, GUEST_INFO, record_id, &pt)
+    Ok(pt)
+}
+
+/// The plaintext of the table part: version, table number (0: none).
+pub fn table_plaintext(table: Option<u16>) -> [u8; 3] {
+    let t = table.unwrap_or(0).to_be_bytes();
+    [VERSION, t[0], t[1]]
+}
+
+pub fn seal_guest(
+    venue_pk: &[u8; 32],
+    record_id: &[u8; RECORD_ID_LEN],
+    method: Method,
+    contact_blob: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    crypto::seal(
+        venue_pk,
+        GUEST_INFO,
+        record_id,
+        &guest_plaintext(method, contact_blob)?,
+    )
 }
 
 pub fn seal_table(
@@ -77,8 +96,7 @@ pub fn seal_table(
     record_id: &[u8; RECORD_ID_LEN],
     table: Option<u16>,
 ) -> Result<Vec<u8>, CryptoError> {
-    let t = table.unwrap_or(0).to_be_bytes();
-    crypto::seal(venue_pk, TABLE_INFO, record_id, &[VERSION, t[0], t[1]])
+    crypto::seal(venue_pk, TABLE_INFO, record_id, &table_plaintext(table))
 }
 
 /// A check-in's sealed parts, opened with the venue's private key.

@@ -131,6 +131,81 @@ pub fn seal(
     Ok(out)
 }
 
+type SenderContext = hpke::aead::AeadCtxS<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>;
+
+/// HPKE senders whose key encapsulation (the costly X25519 work) was done ahead of time,
+/// in idle moments, so that sealing on the scan path is only the AEAD. Each prepared
+/// sender is used for exactly one message; the result is the same as [`seal`].
+#[derive(Default)]
+pub struct PreparedSeals {
+    ready: Vec<([u8; 32], &'static [u8], [u8; ENC_LEN], SenderContext)>,
+}
+
+impl PreparedSeals {
+    /// Prepares senders until `target` are ready for this recipient and info.
+    pub fn prepare(
+        &mut self,
+        recipient: &[u8; 32],
+        info: &'static [u8],
+        target: usize,
+    ) -> Result<(), CryptoError> {
+        let have = self
+            .ready
+            .iter()
+            .filter(|(r, i, ..)| r == recipient && *i == info)
+            .count();
+        if have >= target {
+            return Ok(());
+        }
+        let pk = <X25519HkdfSha256 as Kem>::PublicKey::from_bytes(recipient)
+            .map_err(|_| CryptoError::BadPublicKey)?;
+        for _ in have..target {
+            let (enc, ctx) =
+                hpke::setup_sender::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256, _>(
+                    &OpModeS::Base,
+                    &pk,
+                    info,
+                    &mut rand::rng(),
+                )
+                .map_err(|_| CryptoError::SealFailed)?;
+            let mut e = [0u8; ENC_LEN];
+            e.copy_from_slice(&enc.to_bytes());
+            self.ready.push((*recipient, info, e, ctx));
+        }
+        Ok(())
+    }
+
+    /// Seals with a prepared sender if one is ready, else from scratch.
+    pub fn seal(
+        &mut self,
+        recipient: &[u8; 32],
+        info: &'static [u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let Some(pos) = self
+            .ready
+            .iter()
+            .position(|(r, i, ..)| r == recipient && *i == info)
+        else {
+            return seal(recipient, info, aad, plaintext);
+        };
+        let (_, _, enc, mut ctx) = self.ready.swap_remove(pos);
+        let ct = ctx
+            .seal(plaintext, aad)
+            .map_err(|_| CryptoError::SealFailed)?;
+        let mut out = Vec::with_capacity(ENC_LEN + ct.len());
+        out.extend_from_slice(&enc);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Drops all prepared senders (after a key change).
+    pub fn clear(&mut self) {
+        self.ready.clear();
+    }
+}
+
 /// An Ed25519 signing key; zeroized when dropped.
 pub struct SigningKey(ed25519_dalek::SigningKey);
 
@@ -204,6 +279,21 @@ mod tests {
         );
         let again = SealSecretKey::from_bytes(&sk.to_bytes()[..]).unwrap();
         assert_eq!(again.public_key(), pk);
+    }
+
+    #[test]
+    fn prepared_seals_open_like_fresh_ones() {
+        let (sk, pk) = SealSecretKey::generate();
+        let mut p = PreparedSeals::default();
+        p.prepare(&pk, b"info", 2).unwrap();
+        let a = p.seal(&pk, b"info", b"aad", b"one").unwrap();
+        let b = p.seal(&pk, b"info", b"aad", b"two").unwrap();
+        let c = p.seal(&pk, b"info", b"aad", b"three").unwrap();
+        assert_ne!(a[..32], b[..32], "each prepared sender is used once");
+        assert_eq!(&sk.open(b"info", b"aad", &a).unwrap()[..], b"one");
+        assert_eq!(&sk.open(b"info", b"aad", &b).unwrap()[..], b"two");
+        assert_eq!(&sk.open(b"info", b"aad", &c).unwrap()[..], b"three");
+        assert!(sk.open(b"other", b"aad", &a).is_err());
     }
 
     #[test]

@@ -306,6 +306,7 @@ pub struct Kiosk {
     venue_key: VenueKey,
     contact_key: ContactKey,
     known_contact_keys: HashSet<[u8; KEY_ID_LEN]>,
+    prepared: crypto::PreparedSeals,
 }
 
 pub fn default_data_dir() -> Option<PathBuf> {
@@ -458,6 +459,7 @@ impl Kiosk {
             venue_key,
             contact_key,
             known_contact_keys: known,
+            prepared: crypto::PreparedSeals::default(),
         };
         kiosk.purge(now)?;
         Ok(kiosk)
@@ -1004,6 +1006,15 @@ impl Kiosk {
         }
     }
 
+    /// Does the costly part of sealing the next `n` check-ins ahead of time; call it when
+    /// idle (between scans) to take it off the scan path.
+    pub fn prepare_seals(&mut self, n: usize) -> Result<(), Error> {
+        let pk = self.venue_key.public.seal;
+        self.prepared.prepare(&pk, checkin_record::GUEST_INFO, n)?;
+        self.prepared.prepare(&pk, checkin_record::TABLE_INFO, n)?;
+        Ok(())
+    }
+
     /// The business day a moment belongs to: days end at the configured local hour.
     pub fn business_day(&self, now: i64) -> NaiveDate {
         let shifted = now - i64::from(self.settings.business_day_end_hour) * 3600;
@@ -1043,8 +1054,16 @@ impl Kiosk {
         let pseudonym = self.secret.pseudonym(&code.code_id, self.business_day(now));
         let record = RecordId(crypto::random_bytes());
         let pk = self.venue_key.public.seal;
-        let guest_seal = checkin_record::seal_guest(&pk, &record.0, method, &code.contact_blob())?;
-        let table_seal = checkin_record::seal_table(&pk, &record.0, table)?;
+        let guest_pt = checkin_record::guest_plaintext(method, &code.contact_blob())?;
+        let guest_seal =
+            self.prepared
+                .seal(&pk, checkin_record::GUEST_INFO, &record.0, &guest_pt)?;
+        let table_seal = self.prepared.seal(
+            &pk,
+            checkin_record::TABLE_INFO,
+            &record.0,
+            &checkin_record::table_plaintext(table),
+        )?;
         let double_read = i64::from(self.settings.double_read_seconds);
         let key_id = self.venue_key.id;
 
@@ -1060,21 +1079,19 @@ impl Kiosk {
                 return Ok(ScanOutcome::DoubleRead { area });
             }
         }
-        let open: Option<(i64, Vec<u8>, i64, i64)> = tx
+        let open: Option<(Vec<u8>, i64, i64)> = tx
             .prepare_cached(
-                "SELECT rowid, id, area_id, checked_in_at FROM checkins
+                "SELECT id, area_id, checked_in_at FROM checkins
                  WHERE pseudonym = ?1 AND checked_out_at IS NULL LIMIT 1",
             )?
-            .query_row([&pseudonym[..]], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+            .query_row([&pseudonym[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let outcome = match open {
-            Some((rowid, id, open_area, checked_in_at)) if open_area == area => {
+            Some((id, open_area, checked_in_at)) if open_area == area => {
                 tx.prepare_cached(
-                    "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'scan', last_read_at = ?1 WHERE rowid = ?2",
+                    "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'scan', last_read_at = ?1 WHERE id = ?2",
                 )?
-                .execute(params![now, rowid])?;
+                .execute(params![now, &id])?;
                 let mut rid = [0u8; RECORD_ID_LEN];
                 if id.len() == RECORD_ID_LEN {
                     rid.copy_from_slice(&id);
@@ -1091,11 +1108,11 @@ impl Kiosk {
                     AreaState::Closed => return Err(Refusal::AreaClosed(target.name).into()),
                     AreaState::Archived => return Err(Refusal::AreaArchived(target.name).into()),
                 }
-                if let Some((rowid, ..)) = open {
+                if let Some((id, ..)) = &open {
                     tx.prepare_cached(
-                        "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'moved', last_read_at = ?1 WHERE rowid = ?2",
+                        "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'moved', last_read_at = ?1 WHERE id = ?2",
                     )?
-                    .execute(params![now, rowid])?;
+                    .execute(params![now, id])?;
                 }
                 tx.prepare_cached(
                     "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym, last_read_at, guest_seal, table_seal)
@@ -1112,7 +1129,7 @@ impl Kiosk {
                     table_seal
                 ])?;
                 match open {
-                    Some((_, _, from_area, _)) => ScanOutcome::Moved {
+                    Some((_, from_area, _)) => ScanOutcome::Moved {
                         record,
                         from_area,
                         to_area: area,
@@ -1453,6 +1470,7 @@ impl Kiosk {
         )?;
         tx.commit()?;
         self.venue_key = current_key(&self.conn)?;
+        self.prepared.clear();
         tracing::info!(event = "key.replaced", new = %public.fingerprint_text());
         Ok(KeyReplacement {
             old_fingerprint: old.public.fingerprint_text(),

@@ -321,3 +321,66 @@ fn the_local_secret_can_be_reset_into_a_file() {
     );
     assert!(tresen(dir, &["status"]).status.success());
 }
+
+#[test]
+fn tresen_scan_reads_a_serial_scanner_and_assigns_tables() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    let guest = guest_code(dir, "Erika Mustermann");
+    let table = String::from_utf8(tresen(dir, &["table", "code", "Terrasse", "2"]).stdout).unwrap();
+    let link = dir.join("scanner");
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_scanner-sim"))
+        .args(["--baud", "115200", "--aim", "]Q1", "--noise", "--link"])
+        .arg(&link)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut sim_out = BufReader::new(sim.stdout.take().unwrap());
+    let mut first = String::new();
+    sim_out.read_line(&mut first).unwrap();
+    assert!(first.trim().ends_with("scanner"), "{first}");
+    let mut scan = Command::new(env!("CARGO_BIN_EXE_tresen"))
+        .current_dir(dir)
+        .args([
+            "--data-dir",
+            "data",
+            "scan",
+            "--area",
+            "Terrasse",
+            "--serial",
+        ])
+        .arg(format!("{}@115200", link.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(scan.stdout.take().unwrap()).lines();
+    let connected = lines.next().unwrap().unwrap();
+    assert!(connected.contains(": connected"), "{connected}");
+    let mut input = sim.stdin.take().unwrap();
+    for code in [guest.as_str(), table.trim(), "hello world, not a code"] {
+        writeln!(input, "{code}").unwrap();
+    }
+    let got: Vec<String> = lines.by_ref().take(3).map(Result::unwrap).collect();
+    scan.kill().unwrap();
+    let _ = scan.wait();
+    drop(input);
+    let _ = sim.wait();
+    assert!(
+        got[0].contains("checked-in") && got[0].contains("area=Terrasse"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].contains("table-assigned") && got[1].contains("table=2"),
+        "{got:?}"
+    );
+    assert!(
+        got[2].contains("refused: this is not a Tresen code"),
+        "{got:?}"
+    );
+}

@@ -1059,6 +1059,8 @@ fn scan(k: &mut Kiosk, a: ScanArgs) -> Result<ExitCode> {
             .unwrap_or_else(|_| format!("#{id}"))
     };
     loop {
+        // Idle moments prepare the sealing of the next check-ins.
+        k.prepare_seals(8)?;
         let Some(ev) = scanners.next_event(std::time::Duration::from_secs(3600)) else {
             continue;
         };

@@ -1,0 +1,176 @@
+//! A guest-code scan through a pseudo-terminal at 115200 baud into a durable check-in:
+//! (a) the wire time of the scan's bytes, (b) the time from the last byte to the
+//! check-in being durable, beside a bare fsync'd SQLite insert on the same database,
+//! measured interleaved in the same run, each after an idle pause as long as a scan.
+//!
+//! `cargo bench --bench scan` (1000 scans by default; `TRESEN_BENCH_N` changes it,
+//! `TRESEN_BENCH_DIR` picks the disk; default: target/ of this checkout;
+//! `TRESEN_BENCH_NO_PREPARE=1` turns off sealing prepared in idle time).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tresen::authority::AuthorityKeys;
+use tresen::checkin_record::Method;
+use tresen::contact::ContactData;
+use tresen::counter::{Counter, CounterOutcome};
+use tresen::guest_code::GuestCode;
+use tresen::keyfile::Passphrase;
+use tresen::kiosk::{Kiosk, ScanOutcome, VenueSetup};
+use tresen::local_secret::SecretStore;
+use tresen::scanner::serial::{SerialConfig, SerialScanner};
+use tresen::scanner::sim::{SerialSim, SimConfig};
+use tresen::scanner::{DeviceState, ScannerEvent, Scanners};
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn line(name: &str, v: &mut [Duration]) -> (Duration, Duration) {
+    let (m, p) = (pct(v, 0.5), pct(v, 0.99));
+    println!(
+        "{name:<40} n={:<5} median {:>8.3} ms   p99 {:>8.3} ms   max {:>8.3} ms",
+        v.len(),
+        m.as_secs_f64() * 1e3,
+        p.as_secs_f64() * 1e3,
+        v[v.len() - 1].as_secs_f64() * 1e3
+    );
+    (m, p)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n: usize = std::env::var("TRESEN_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let base = std::env::var_os("TRESEN_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    std::fs::create_dir_all(&base).expect("bench folder");
+    let dir = tempfile::tempdir_in(&base).expect("tempdir");
+    let now = || chrono::Utc::now().timestamp();
+    let auth = AuthorityKeys::generate("Bench-Amt");
+    let trust = auth.trust_file(1, now()).expect("trust");
+    let pass = Passphrase::new("correct horse battery staple tresen");
+    let mut k = Kiosk::init(
+        &dir.path().join("data"),
+        &VenueSetup {
+            name: "Bench",
+            address: "Weg 1",
+            trust_file: &trust,
+            expect_root: None,
+            key_file: &dir.path().join("k.age"),
+            passphrase: &pass,
+            secret_store: SecretStore::File,
+        },
+        now(),
+    )
+    .expect("venue");
+    let loc = k.add_location("L", now()).expect("location");
+    let area = k.add_area(loc, "A", None, now()).expect("area");
+    let warmup = 20;
+    let codes: Vec<String> = (0..n + warmup)
+        .map(|i| {
+            let c = ContactData {
+                name: format!("Gast {i}"),
+                street: "Weg 1".into(),
+                postcode: "10115".into(),
+                city: "Berlin".into(),
+                phone: format!("030{i:08}"),
+                email: String::new(),
+            };
+            GuestCode::create(&c, &auth.contact_key())
+                .expect("code")
+                .to_text()
+        })
+        .collect();
+    k.connection()
+        .execute_batch("CREATE TABLE bench_bare (id BLOB NOT NULL, payload BLOB NOT NULL)")
+        .expect("bare table");
+    let payload = vec![0x5Au8; 286 + 51];
+
+    let mut sim = SerialSim::new(None).expect("pseudo-terminal");
+    let mut scanners = Scanners::new();
+    scanners.add(Box::new(SerialScanner::new(SerialConfig::new(
+        sim.path(),
+        115_200,
+    ))));
+    loop {
+        if let Some(ScannerEvent::State {
+            state: DeviceState::Connected,
+            ..
+        }) = scanners.next_event(Duration::from_secs(5))
+        {
+            break;
+        }
+    }
+    let cfg = SimConfig {
+        baud: 115_200,
+        ..SimConfig::default()
+    };
+    let mut counter = Counter::new(Some(area));
+    let (mut wire, mut to_durable, mut bare, mut read_to_durable) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // TRESEN_BENCH_NO_PREPARE=1 measures without sealing prepared in idle time.
+    let prepare = std::env::var_os("TRESEN_BENCH_NO_PREPARE").is_none();
+    for (i, code) in codes.iter().enumerate() {
+        if prepare {
+            k.prepare_seals(4).expect("prepare");
+        }
+        let t = sim.send(code, &cfg).expect("send");
+        let scan = loop {
+            match scanners.next_event(Duration::from_secs(5)) {
+                Some(ScannerEvent::Scan(s)) => break s,
+                Some(_) => continue,
+                None => panic!("the scan did not arrive"),
+            }
+        };
+        let outcome = counter
+            .handle(&mut k, &scan.text, Method::Fob, now())
+            .expect("check-in");
+        let done = Instant::now();
+        assert!(matches!(
+            outcome,
+            CounterOutcome::Guest(ScanOutcome::CheckedIn { .. })
+        ));
+        // The bare insert gets the same conditions as the check-in: right after a pause as
+        // long as a scan's wire time (the CPU and disk are as idle as before a scan).
+        std::thread::sleep(t.last_byte - t.first_byte);
+        let b0 = Instant::now();
+        k.connection()
+            .execute(
+                "INSERT INTO bench_bare (id, payload) VALUES (?1, ?2)",
+                (&(i as u64).to_be_bytes()[..], &payload[..]),
+            )
+            .expect("bare insert");
+        let b = b0.elapsed();
+        if i >= warmup {
+            wire.push(t.last_byte - t.first_byte);
+            to_durable.push(done - t.last_byte);
+            read_to_durable.push(done - scan.received);
+            bare.push(b);
+        }
+    }
+    println!(
+        "disk folder: {}; {} scans of {} characters at 115200 baud",
+        base.display(),
+        n,
+        codes[0].len()
+    );
+    line("(a) wire time of a scan", &mut wire);
+    let (bm, bp) = line("(b) last byte -> durable check-in", &mut to_durable);
+    line(
+        "    of which: read by reader -> durable",
+        &mut read_to_durable,
+    );
+    let (im, ip) = line("bare fsync'd insert (same db)", &mut bare);
+    println!(
+        "(b) / bare insert: median {:.2}x, p99 {:.2}x (goal: p99 under 1.5x)",
+        bm.as_secs_f64() / im.as_secs_f64(),
+        bp.as_secs_f64() / ip.as_secs_f64()
+    );
+}
