@@ -138,7 +138,14 @@ type SenderContext = hpke::aead::AeadCtxS<ChaCha20Poly1305, HkdfSha256, X25519Hk
 /// sender is used for exactly one message; the result is the same as [`seal`].
 #[derive(Default)]
 pub struct PreparedSeals {
-    ready: Vec<([u8; 32], &'static [u8], [u8; ENC_LEN], SenderContext)>,
+    ready: Vec<PreparedSender>,
+}
+
+struct PreparedSender {
+    recipient: [u8; 32],
+    info: &'static [u8],
+    enc: [u8; ENC_LEN],
+    ctx: SenderContext,
 }
 
 impl PreparedSeals {
@@ -152,7 +159,7 @@ impl PreparedSeals {
         let have = self
             .ready
             .iter()
-            .filter(|(r, i, ..)| r == recipient && *i == info)
+            .filter(|p| &p.recipient == recipient && p.info == info)
             .count();
         if have >= target {
             return Ok(());
@@ -170,7 +177,12 @@ impl PreparedSeals {
                 .map_err(|_| CryptoError::SealFailed)?;
             let mut e = [0u8; ENC_LEN];
             e.copy_from_slice(&enc.to_bytes());
-            self.ready.push((*recipient, info, e, ctx));
+            self.ready.push(PreparedSender {
+                recipient: *recipient,
+                info,
+                enc: e,
+                ctx,
+            });
         }
         Ok(())
     }
@@ -186,16 +198,17 @@ impl PreparedSeals {
         let Some(pos) = self
             .ready
             .iter()
-            .position(|(r, i, ..)| r == recipient && *i == info)
+            .position(|p| &p.recipient == recipient && p.info == info)
         else {
             return seal(recipient, info, aad, plaintext);
         };
-        let (_, _, enc, mut ctx) = self.ready.swap_remove(pos);
-        let ct = ctx
+        let mut sender = self.ready.swap_remove(pos);
+        let ct = sender
+            .ctx
             .seal(plaintext, aad)
             .map_err(|_| CryptoError::SealFailed)?;
         let mut out = Vec::with_capacity(ENC_LEN + ct.len());
-        out.extend_from_slice(&enc);
+        out.extend_from_slice(&sender.enc);
         out.extend_from_slice(&ct);
         Ok(out)
     }
