@@ -30,6 +30,106 @@ pub enum AuthorityError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the office id must be 1 to 40 letters, digits, '-' or '_'")]
+    BadOfficeId,
+    #[error("the office name is not valid: {0}")]
+    BadOfficeName(String),
+    #[error("a cryptographic operation failed: {0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
+}
+
+pub const OFFICES_DIR: &str = "offices";
+
+/// Certifies a new health office: makes its keys (the key file encrypted with the
+/// office's passphrase), its certificate, and the contact key sealed to it, in
+/// `office_dir`; keeps a copy of the certificate for the next trust file.
+#[allow(clippy::too_many_arguments)]
+pub fn add_office(
+    authority_dir: &Path,
+    keys: &AuthorityKeys,
+    office_dir: &Path,
+    office_id: &str,
+    name: &str,
+    office_pass: &Passphrase,
+    valid_days: u32,
+    now: i64,
+) -> Result<crate::office::Certificate, AuthorityError> {
+    use crate::office::{self, CertBody, Certificate, OfficeKeys};
+    if office_id.is_empty()
+        || office_id.len() > 40
+        || !office_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(AuthorityError::BadOfficeId);
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().any(char::is_control) || name.chars().count() > 120 {
+        return Err(AuthorityError::BadOfficeName(
+            "1 to 120 characters, no control characters".into(),
+        ));
+    }
+    keyfile::check_strength(office_pass, &[name, office_id])?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AuthorityError::Io { path, source }
+    };
+    let certs = authority_dir.join(OFFICES_DIR);
+    std::fs::create_dir_all(&certs).map_err(io(&certs))?;
+    std::fs::create_dir_all(office_dir).map_err(io(office_dir))?;
+    if office_dir.join(office::OFFICE_KEY_FILE).exists() {
+        return Err(AuthorityError::Exists(office_dir.to_path_buf()));
+    }
+    let ok = OfficeKeys::generate(office_id);
+    let body = CertBody {
+        office_id: office_id.into(),
+        name: name.into(),
+        signing_key: keyfile::b64(&ok.signing.public_key()),
+        encryption_key: keyfile::b64(&ok.encryption.public_key()),
+        issued_at: now,
+        expires_at: now + i64::from(valid_days) * 86_400,
+    };
+    let cert = Certificate::sign(&keys.root, &body);
+    let sealed = office::seal_contact_key(&keys.contact, office_id, &ok.encryption.public_key())?;
+    keyfile::write_new_file(
+        &office_dir.join(office::OFFICE_KEY_FILE),
+        ok.encrypt(office_pass)?.as_bytes(),
+    )?;
+    keyfile::write_new_file(
+        &office_dir.join(office::CERT_FILE),
+        to_json(&cert).as_bytes(),
+    )?;
+    keyfile::write_new_file(
+        &office_dir.join(office::CONTACT_KEYS_FILE),
+        to_json(&vec![sealed]).as_bytes(),
+    )?;
+    let copy = certs.join(format!("{office_id}.json"));
+    let _ = std::fs::remove_file(&copy);
+    keyfile::write_new_file(&copy, to_json(&cert).as_bytes())?;
+    Ok(cert)
+}
+
+/// The certificates of all offices this authority has certified.
+pub fn office_certificates(authority_dir: &Path) -> Vec<crate::office::Certificate> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(authority_dir.join(OFFICES_DIR)) else {
+        return out;
+    };
+    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if let Ok(bytes) = std::fs::read(&p) {
+            if let Ok(c) = serde_json::from_slice(&bytes) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    // Plain structs of strings and numbers always serialise.
+    serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 pub struct AuthorityKeys {
@@ -73,8 +173,18 @@ impl AuthorityKeys {
         })
     }
 
-    /// Signs a trust file with the given serial.
+    /// Signs a trust file with the given serial, listing no offices.
     pub fn trust_file(&self, serial: u64, issued_at: i64) -> Result<String, AuthorityError> {
+        self.trust_file_with(serial, issued_at, Vec::new())
+    }
+
+    /// Signs a trust file with the given serial and office certificates.
+    pub fn trust_file_with(
+        &self,
+        serial: u64,
+        issued_at: i64,
+        offices: Vec<crate::office::Certificate>,
+    ) -> Result<String, AuthorityError> {
         let ck = self.contact_key();
         let body = TrustBody {
             authority: self.name.clone(),
@@ -85,7 +195,7 @@ impl AuthorityKeys {
                 key_id: trust::hex(&ck.key_id),
                 public_key: keyfile::b64(&ck.public_key),
             },
-            offices: Vec::new(),
+            offices,
         };
         Ok(trust::sign(&self.root, &body)?)
     }

@@ -62,3 +62,25 @@ impl PassphraseSource {
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
+
+/// Reads a time: `YYYY-MM-DD HH:MM` (local time), RFC 3339, or `@SECONDS` (Unix).
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    use chrono::TimeZone;
+    let s = s.trim();
+    if let Some(secs) = s.strip_prefix('@') {
+        return secs.parse().map_err(|_| format!("'{s}' is not @SECONDS"));
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    for fmt in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return chrono::Local
+                .from_local_datetime(&naive)
+                .earliest()
+                .map(|t| t.timestamp())
+                .ok_or_else(|| format!("'{s}' does not exist in local time"));
+        }
+    }
+    Err(format!("'{s}' is not a time; write YYYY-MM-DD HH:MM"))
+}

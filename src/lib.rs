@@ -2,17 +2,22 @@
 //! key file and the health authority's trust file. Knows nothing of Tauri.
 #![forbid(unsafe_code)]
 
+pub mod answer;
+pub mod audit;
 pub mod authority;
 pub mod checkin_record;
 pub mod cli;
 pub mod contact;
 pub mod counter;
 pub mod crypto;
+pub mod export;
 pub mod guest_code;
 pub mod keyboard_layout;
 pub mod keyfile;
 pub mod kiosk;
 pub mod local_secret;
+pub mod office;
+pub mod request;
 pub mod scanner;
 pub mod settings;
 pub mod store;

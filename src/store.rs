@@ -119,6 +119,31 @@ CREATE TABLE checkins (
 CREATE INDEX checkins_pseudonym ON checkins(pseudonym) WHERE pseudonym IS NOT NULL;
 CREATE INDEX checkins_open ON checkins(due_at, area_id) WHERE checked_out_at IS NULL;
 "#,
+    // 2: data requests and the audit log.
+    r#"
+CREATE TABLE requests (
+    request_id BLOB PRIMARY KEY,
+    office_id TEXT NOT NULL,
+    case_reference TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('seen', 'approved', 'declined')),
+    seen_at INTEGER NOT NULL,
+    decided_at INTEGER,
+    decision TEXT
+);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    office TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    hash BLOB NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
 ];
 
 pub fn schema_version() -> i64 {

@@ -50,9 +50,9 @@ pub struct TrustBody {
     /// Unix seconds.
     pub issued_at: i64,
     pub contact_key: ContactKeyEntry,
-    /// Certified health offices (filled in by the request protocol).
+    /// The certificates of the health offices the root has certified.
     #[serde(default)]
-    pub offices: Vec<serde_json::Value>,
+    pub offices: Vec<crate::office::Certificate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

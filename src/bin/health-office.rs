@@ -9,6 +9,7 @@ use tresen::authority::{self, AuthorityKeys};
 use tresen::cli::{now, PassphraseSource};
 use tresen::guest_code::GuestCode;
 use tresen::keyfile::{self, Passphrase};
+use tresen::office::OfficeDesk;
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +30,85 @@ enum Command {
     /// Guest codes.
     #[command(subcommand)]
     GuestCode(GuestCodeCmd),
+    /// Health offices certified by the authority.
+    #[command(subcommand)]
+    Office(OfficeCmd),
+    /// Make a signed data request for a venue.
+    Request(RequestArgs),
+    /// Open a venue's answer and write the contact list (CSV and JSON).
+    Open(OpenArgs),
+}
+
+#[derive(Subcommand)]
+enum OfficeCmd {
+    /// Certify a new health office: its keys, certificate and the contact key sealed to it.
+    Add {
+        /// The authority's folder.
+        #[arg(long, value_name = "DIR")]
+        authority_dir: PathBuf,
+        /// The new office's folder.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 730)]
+        valid_days: u32,
+        /// The authority key file's passphrase, from a file (else asked).
+        #[arg(long, value_name = "FILE")]
+        authority_passphrase_file: Option<PathBuf>,
+        /// The new office key file's passphrase, from a file (else asked twice).
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RequestArgs {
+    /// The office's folder.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The venue's key fingerprint (on its posters and in its app).
+    #[arg(long)]
+    venue: String,
+    /// An area to ask for (repeatable; none: all areas).
+    #[arg(long = "area")]
+    areas: Vec<String>,
+    /// Start of the window: YYYY-MM-DD HH:MM (local), RFC 3339 or @SECONDS.
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    until: String,
+    /// The case this request belongs to.
+    #[arg(long = "case")]
+    case_reference: String,
+    #[arg(long)]
+    reason: String,
+    /// How long the venue may answer.
+    #[arg(long, default_value_t = 7)]
+    valid_days: u32,
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[command(flatten)]
+    pass: PassphraseSource,
+}
+
+#[derive(clap::Args)]
+struct OpenArgs {
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The request the answer belongs to.
+    #[arg(long, value_name = "FILE")]
+    request: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    answer: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    csv: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    json: PathBuf,
+    #[command(flatten)]
+    pass: PassphraseSource,
 }
 
 #[derive(Subcommand)]
@@ -110,7 +190,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Authority(AuthorityCmd::ExportTrust { dir, out, pass }) => {
             let keys = open(&dir, &pass)?;
             let serial = current_trust(&dir)?.body.serial + 1;
-            let text = keys.trust_file(serial, now())?;
+            let text = keys.trust_file_with(serial, now(), authority::office_certificates(&dir))?;
             keyfile::write_new_file(&out, text.as_bytes())?;
             let cur = dir.join(authority::TRUST_FILE);
             let tmp = dir.join(".trust.json.new");
@@ -130,6 +210,76 @@ fn run(cli: Cli) -> Result<()> {
             println!(
                 "contact key id:   {}",
                 tresen::trust::hex(&t.contact_key.key_id)
+            );
+        }
+        Command::Office(OfficeCmd::Add {
+            authority_dir,
+            dir,
+            id,
+            name,
+            valid_days,
+            authority_passphrase_file,
+            passphrase_file,
+        }) => {
+            let auth_src = PassphraseSource {
+                passphrase_file: authority_passphrase_file,
+                passphrase_stdin: false,
+            };
+            let keys = open(&authority_dir, &auth_src)?;
+            let office_src = PassphraseSource {
+                passphrase_file,
+                passphrase_stdin: false,
+            };
+            let p = office_src.read("New passphrase for the office key file", true)?;
+            authority::add_office(
+                &authority_dir,
+                &keys,
+                &dir,
+                &id,
+                &name,
+                &p,
+                valid_days,
+                now(),
+            )?;
+            println!(
+                "Office '{name}' ({id}) certified; its folder is {}.",
+                dir.display()
+            );
+            println!("Export a new trust file for venues: health-office authority export-trust --dir {} --out FILE", authority_dir.display());
+        }
+        Command::Request(a) => {
+            let p = a.pass.read("Passphrase of the office key file", false)?;
+            let desk = OfficeDesk::open(&a.dir, &p)?;
+            let from = tresen::cli::parse_time(&a.from)?;
+            let until = tresen::cli::parse_time(&a.until)?;
+            let text = desk.make_request(
+                &a.venue,
+                &a.areas,
+                from,
+                until,
+                &a.case_reference,
+                &a.reason,
+                i64::from(a.valid_days) * 86_400,
+                now(),
+            )?;
+            keyfile::write_new_file(&a.out, text.as_bytes())?;
+            println!(
+                "Request written to {}; send it to the venue.",
+                a.out.display()
+            );
+        }
+        Command::Open(a) => {
+            let p = a.pass.read("Passphrase of the office key file", false)?;
+            let desk = OfficeDesk::open(&a.dir, &p)?;
+            let request = std::fs::read(&a.request)
+                .map_err(|e| format!("could not read {}: {e}", a.request.display()))?;
+            let r = desk.open_answer(&request, &a.answer, &a.csv, &a.json)?;
+            println!(
+                "{} record(s) written to {} and {}; {} flagged as invalid.",
+                r.records,
+                a.csv.display(),
+                a.json.display(),
+                r.flagged
             );
         }
         Command::GuestCode(GuestCodeCmd::Open { dir, code, pass }) => {

@@ -21,6 +21,10 @@ use crate::textcode::CodeTextError;
 use crate::trust::{self, TrustError, TrustList};
 use crate::venue_code::{VenueCode, VenueCodeError, VENUE_TAG_LEN};
 
+mod approval;
+
+pub use approval::{ApprovalReport, RequestReview};
+
 pub const MAX_NAME_CHARS: usize = 120;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,14 @@ pub enum Error {
     RetiredKey(String),
     #[error("a cryptographic operation failed: {0}")]
     Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Request(#[from] crate::request::RequestError),
+    #[error(transparent)]
+    Answer(#[from] crate::answer::AnswerError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    #[error("check-in {0} is damaged and cannot be opened; nothing was written")]
+    DamagedCheckin(String),
 }
 
 impl From<rusqlite::Error> for Error {
