@@ -1,0 +1,184 @@
+//! Approving a request that covers many check-ins: records per second beside the raw rate
+//! of the per-record work measured in the same run (one HPKE open of a check-in seal; a
+//! record has two seals, guest and table), and peak memory, for two sizes to show that
+//! memory does not grow with the number of records.
+//!
+//! `cargo bench --bench approve` (100 000 and 10 000 records; `TRESEN_BENCH_N` sets the
+//! larger size).
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use tresen::authority::{self, AuthorityKeys};
+use tresen::checkin_record::{self, Method};
+use tresen::contact::ContactData;
+use tresen::guest_code::GuestCode;
+use tresen::keyfile::{Passphrase, VenueSecretKeys};
+use tresen::kiosk::{Kiosk, VenueSetup};
+use tresen::local_secret::SecretStore;
+use tresen::office::OfficeDesk;
+
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn run(n: usize) {
+    let now = chrono::Utc::now().timestamp();
+    let base = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let dir = tempfile::tempdir_in(&base).expect("tempdir");
+    let auth = AuthorityKeys::generate("Bench-Amt");
+    let pass = Passphrase::new("correct horse battery staple tresen");
+    let office_dir = dir.path().join("office");
+    authority::add_office(
+        dir.path(),
+        &auth,
+        &office_dir,
+        "ga",
+        "Bench-Amt Mitte",
+        &pass,
+        30,
+        now - 10,
+    )
+    .expect("office");
+    let desk = OfficeDesk::open(&office_dir, &pass).expect("desk");
+    let trust = auth.trust_file(1, now).expect("trust");
+    let key_file = dir.path().join("k.age");
+    let mut k = Kiosk::init(
+        &dir.path().join("data"),
+        &VenueSetup {
+            name: "Bench",
+            address: "Weg 1",
+            trust_file: &trust,
+            expect_root: None,
+            key_file: &key_file,
+            passphrase: &pass,
+            secret_store: SecretStore::File,
+        },
+        now,
+    )
+    .expect("venue");
+    let loc = k.add_location("L", now).expect("location");
+    let area = k.add_area(loc, "A", None, now).expect("area");
+    let c = ContactData {
+        name: "Gast".into(),
+        street: "Weg 1".into(),
+        postcode: "10115".into(),
+        city: "Berlin".into(),
+        phone: "030123456".into(),
+        email: String::new(),
+    };
+    let blob = GuestCode::create(&c, &auth.contact_key())
+        .expect("code")
+        .contact_blob();
+    let pk = k.venue_public_keys().seal;
+    // Setup: sealed check-ins written directly in one transaction (not measured).
+    let start = now - 3 * 86_400;
+    let rows: Vec<([u8; 16], Vec<u8>, Vec<u8>)> = (0..n)
+        .into_par_iter()
+        .map(|_| {
+            let id: [u8; 16] = tresen::crypto::random_bytes();
+            (
+                id,
+                checkin_record::seal_guest(&pk, &id, Method::Fob, &blob).expect("seal"),
+                checkin_record::seal_table(&pk, &id, Some(3)).expect("seal"),
+            )
+        })
+        .collect();
+    {
+        let tx = k.connection().unchecked_transaction().expect("tx");
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at, last_read_at, guest_seal, table_seal)
+                     VALUES (?1, ?2, 1, ?3, ?3 + 3600, ?3 + 1800, ?3, ?4, ?5)",
+                )
+                .expect("prepare");
+            for (i, (id, g, t)) in rows.iter().enumerate() {
+                let at = start + (i as i64 % 86_400);
+                st.execute(rusqlite::params![&id[..], area, at, g, t])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    let sample: Vec<_> = rows.iter().take(2000).cloned().collect();
+    drop(rows);
+    let keys = VenueSecretKeys::read_key_file(&key_file, &pass).expect("key file");
+
+    // Raw rate: one HPKE open of a check-in seal, single thread.
+    let t = Instant::now();
+    for (id, g, _) in &sample {
+        keys.seal
+            .open(checkin_record::GUEST_INFO, id, g)
+            .expect("open");
+    }
+    let raw_open = sample.len() as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for (id, g, tb) in &sample {
+        checkin_record::open(&keys.seal, id, g, tb).expect("open");
+    }
+    let raw_record = sample.len() as f64 / t.elapsed().as_secs_f64();
+
+    let req = desk
+        .make_request(
+            &k.fingerprint(),
+            &[],
+            start - 60,
+            now - 60,
+            "AZ",
+            "Bench",
+            86_400,
+            now,
+        )
+        .expect("request");
+    let out = dir.path().join("answer");
+    let rss_before = rss_kib("VmRSS:");
+    let peak = std::sync::atomic::AtomicU64::new(rss_before);
+    let progress = |_: u64, _: u64| {
+        peak.fetch_max(rss_kib("VmRSS:"), std::sync::atomic::Ordering::Relaxed);
+    };
+    let t = Instant::now();
+    let report = k
+        .approve_request(req.as_bytes(), &keys, &out, &progress, now)
+        .expect("approve");
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(report.records, n as u64);
+    let rate = n as f64 / secs;
+    let cores = rayon::current_num_threads() as f64;
+    println!("--- {n} check-ins ({} cores)", cores);
+    println!("raw: one HPKE open of a check-in seal   {raw_open:>10.0} /s (1 thread)");
+    println!("raw: one record (guest + table seals)    {raw_record:>10.0} /s (1 thread), {:>10.0} /s on {cores} cores", raw_record * cores);
+    println!("approval                                 {rate:>10.0} records/s, {secs:.2} s, answer {} bytes", std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0));
+    println!(
+        "approval / raw per-record rate on all cores: {:.0} %   (/ one-open rate on all cores: {:.0} %)",
+        100.0 * rate / (raw_record * cores),
+        100.0 * rate / (raw_open * cores)
+    );
+    println!(
+        "memory: RSS before {} KiB, peak during approval {} KiB (+{} KiB)",
+        rss_before,
+        peak.load(std::sync::atomic::Ordering::Relaxed),
+        peak.load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(rss_before)
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n: usize = std::env::var("TRESEN_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    run(n / 10);
+    run(n);
+}
