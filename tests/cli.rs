@@ -384,3 +384,147 @@ fn tresen_scan_reads_a_serial_scanner_and_assigns_tables() {
         "{got:?}"
     );
 }
+
+#[test]
+fn a_data_request_from_the_office_tool_is_approved_and_opened() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    std::fs::write(
+        dir.join("office-pass"),
+        "amtsstube fensterbank regenschirm 77\n",
+    )
+    .unwrap();
+    let o = office(
+        dir,
+        &[
+            "office",
+            "add",
+            "--authority-dir",
+            "auth",
+            "--dir",
+            "office",
+            "--id",
+            "ga-mitte",
+            "--name",
+            "Gesundheitsamt Mitte",
+            "--authority-passphrase-file",
+            "pass",
+            "--passphrase-file",
+            "office-pass",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let guest = guest_code(dir, "Erika Mustermann");
+    assert!(tresen(
+        dir,
+        &["checkin", "--area", "Terrasse", "--table", "3", &guest]
+    )
+    .status
+    .success());
+    let fp = String::from_utf8(tresen(dir, &["venue", "show"]).stdout).unwrap();
+    let fp = fp
+        .lines()
+        .find(|l| l.starts_with("fingerprint:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let now = chrono::Utc::now().timestamp();
+    let o = office(
+        dir,
+        &[
+            "request",
+            "--dir",
+            "office",
+            "--venue",
+            &fp,
+            "--area",
+            "Terrasse",
+            "--from",
+            &format!("@{}", now - 3600),
+            "--until",
+            &format!("@{}", now + 30),
+            "--case",
+            "AZ 2026-17",
+            "--reason",
+            "Positiver Test",
+            "--out",
+            "request.json",
+            "--passphrase-file",
+            "office-pass",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tresen(dir, &["request", "show", "request.json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("Gesundheitsamt Mitte") && text(&o).contains("matching:   1 check-in(s)"),
+        "{}",
+        text(&o)
+    );
+    let o = tresen(
+        dir,
+        &[
+            "request",
+            "approve",
+            "request.json",
+            "--key-file",
+            "venue.age",
+            "--out",
+            "answer.tresen",
+            "--passphrase-file",
+            "pass",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Approved: 1 record(s)"), "{}", text(&o));
+    let o = tresen(
+        dir,
+        &[
+            "request",
+            "approve",
+            "request.json",
+            "--key-file",
+            "venue.age",
+            "--out",
+            "again.tresen",
+            "--passphrase-file",
+            "pass",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("already approved"), "{}", text(&o));
+    let o = office(
+        dir,
+        &[
+            "open",
+            "--dir",
+            "office",
+            "--request",
+            "request.json",
+            "--answer",
+            "answer.tresen",
+            "--csv",
+            "contacts.csv",
+            "--json",
+            "contacts.json",
+            "--passphrase-file",
+            "office-pass",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(dir.join("contacts.csv")).unwrap();
+    assert!(
+        csv.contains("\"Erika Mustermann\"") && csv.contains("\"Terrasse\",\"3\""),
+        "{csv}"
+    );
+    let o = tresen(dir, &["audit"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("approved") && text(&o).contains("intact"),
+        "{}",
+        text(&o)
+    );
+}

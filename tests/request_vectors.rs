@@ -1,0 +1,166 @@
+//! Test vectors of the request protocol (tests/vectors/requests-v1.json), quoted by
+//! docs/protocol.md: an office certificate, a signed request, and an answer.
+//!
+//! `cargo test --test request_vectors -- --ignored generate` writes a fresh file.
+
+use serde_json::{json, Value};
+use tresen::answer::{AnswerReader, AnswerRecord, AnswerWriter};
+use tresen::checkin_record::Method;
+use tresen::crypto::{self, SealSecretKey, SigningKey};
+use tresen::keyfile::{b64, VenueSecretKeys};
+use tresen::office::{CertBody, Certificate, OfficeKeys};
+use tresen::request::{self, RequestBody};
+
+const FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/requests-v1.json"
+);
+const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.md");
+const ISSUED: i64 = 1_795_000_000;
+
+fn seed(label: &str) -> [u8; 32] {
+    crypto::sha256(&[b"tresen test vector ", label.as_bytes()])
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn office() -> OfficeKeys {
+    OfficeKeys {
+        office_id: "ga-beispiel".into(),
+        signing: SigningKey::from_bytes(&seed("office ed25519")).unwrap(),
+        encryption: SealSecretKey::from_bytes(&seed("office x25519")).unwrap(),
+    }
+}
+
+fn venue() -> VenueSecretKeys {
+    VenueSecretKeys {
+        seal: SealSecretKey::from_bytes(&seed("venue x25519")).unwrap(),
+        sign: SigningKey::from_bytes(&seed("venue ed25519")).unwrap(),
+    }
+}
+
+fn vectors() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(FILE).unwrap()).unwrap()
+}
+
+#[test]
+#[ignore = "writes tests/vectors/requests-v1.json"]
+fn generate() {
+    let root = SigningKey::from_bytes(&seed("authority root")).unwrap();
+    let o = office();
+    let cert = Certificate::sign(
+        &root,
+        &CertBody {
+            office_id: o.office_id.clone(),
+            name: "Gesundheitsamt Beispielstadt".into(),
+            signing_key: b64(&o.signing.public_key()),
+            encryption_key: b64(&o.encryption.public_key()),
+            issued_at: ISSUED,
+            expires_at: ISSUED + 365 * 86_400,
+        },
+    );
+    let v = venue();
+    let body = RequestBody {
+        request_id: "00112233445566778899aabbccddeeff".into(),
+        office: cert.clone(),
+        venue: v.public().fingerprint_text(),
+        areas: vec!["Terrasse".into()],
+        from: ISSUED - 2 * 86_400,
+        until: ISSUED - 86_400,
+        case_reference: "AZ 2026-4711".into(),
+        reason: "Positiver Test einer Person, die am Abend anwesend war.".into(),
+        issued_at: ISSUED,
+        expires_at: ISSUED + 7 * 86_400,
+    };
+    let text = request::sign(&o.signing, &body);
+    let mut answer = Vec::new();
+    let id: [u8; 16] = unhex(&body.request_id).try_into().unwrap();
+    let mut w = AnswerWriter::new(
+        &mut answer,
+        id,
+        &o.office_id,
+        &o.encryption.public_key(),
+        &v.public(),
+        &v.sign,
+        1,
+        ISSUED + 60,
+    )
+    .unwrap();
+    w.push(&AnswerRecord {
+        area: "Filiale 1/Terrasse".into(),
+        table: Some(12),
+        checked_in_at: ISSUED - 2 * 86_400 + 3600,
+        checked_out_at: Some(ISSUED - 2 * 86_400 + 7200),
+        method: Method::Fob,
+        contact_blob: vec![0x42; tresen::guest_code::CONTACT_BLOB_LEN],
+    })
+    .unwrap();
+    w.finish().unwrap();
+    let out = json!({
+        "office": {
+            "signing_secret_hex": tresen::trust::hex(&o.signing.to_bytes()[..]),
+            "encryption_secret_hex": tresen::trust::hex(&o.encryption.to_bytes()[..]),
+            "certificate_body": cert.body,
+            "certificate_signature": cert.signature,
+        },
+        "request": { "text": text, "verify_at": ISSUED + 1 },
+        "answer": { "base64": b64(&answer) },
+    });
+    std::fs::write(FILE, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
+}
+
+#[test]
+fn request_and_answer_vectors() {
+    let v = vectors();
+    let root = SigningKey::from_bytes(&seed("authority root")).unwrap();
+    let text = v["request"]["text"].as_str().unwrap();
+    let at = v["request"]["verify_at"].as_i64().unwrap();
+    let req = request::verify(text.as_bytes(), &root.public_key(), at).unwrap();
+    assert_eq!(req.office.body.office_id, "ga-beispiel");
+    assert_eq!(req.body.case_reference, "AZ 2026-4711");
+    assert_eq!(req.body.venue, venue().public().fingerprint_text());
+    let o = office();
+    assert_eq!(b64(&o.signing.public_key()), req.office.body.signing_key);
+    // The answer opens for the office, comes from the vector venue, and holds one record.
+    use base64::Engine;
+    let answer = base64::engine::general_purpose::STANDARD
+        .decode(v["answer"]["base64"].as_str().unwrap())
+        .unwrap();
+    tresen::answer::verify(&answer[..], &req.body.venue, &req.request_id).unwrap();
+    let records: Vec<AnswerRecord> = AnswerReader::open(&answer[..], &o, &req.request_id)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].table, Some(12));
+    assert_eq!(records[0].area, "Filiale 1/Terrasse");
+}
+
+#[test]
+fn protocol_doc_quotes_the_request_vectors() {
+    let doc: String = std::fs::read_to_string(DOC)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let v = vectors();
+    for needle in [
+        v["office"]["signing_secret_hex"].as_str().unwrap(),
+        v["office"]["encryption_secret_hex"].as_str().unwrap(),
+        v["office"]["certificate_body"].as_str().unwrap(),
+        v["office"]["certificate_signature"].as_str().unwrap(),
+        v["request"]["text"].as_str().unwrap(),
+        v["answer"]["base64"].as_str().unwrap(),
+    ] {
+        let flat: String = needle.split_whitespace().collect();
+        assert!(
+            doc.contains(&flat),
+            "docs/protocol.md does not quote {}",
+            &needle[..20.min(needle.len())]
+        );
+    }
+}
