@@ -1,4 +1,4 @@
-// All user-visible text of the window, German first.
+// All user-visible text of the window, German first. {area}, {table}, {since} are filled in.
 export const messages = {
   de: {
     title: "Tresen",
@@ -7,8 +7,17 @@ export const messages = {
     presentGuests: "Gäste anwesend",
     area: "Bereich",
     present: "Anwesend",
+    currentArea: "Aktueller Bereich",
     warning: "Achtung",
     fingerprint: "Schlüssel",
+    ready: "Bereit zum Scannen",
+    wedgeLabel: "Code scannen oder eintippen und Enter drücken",
+    scanners: "Scanner",
+    noScanners: "Kein Scanner eingerichtet – das Eingabefeld nimmt Tastatur-Scanner an.",
+    lastScans: "Letzte Scans",
+    connected: "verbunden",
+    waiting: "wartet",
+    deviceError: "Fehler",
     "backup-no-copy":
       "Vom Schlüssel gibt es noch keine geprüfte Sicherungskopie. Speichern Sie eine Kopie auf einem anderen Datenträger und laden Sie sie einmal zur Probe.",
     "backup-not-verified":
@@ -16,6 +25,32 @@ export const messages = {
     "backup-overdue": "Die Sicherungskopie des Schlüssels wurde zuletzt am {since} geprüft. Bitte erneut prüfen.",
     "secret-in-file":
       "Das lokale Geheimnis liegt in einer Datei statt im Schlüsselbund des Systems. Wer den Datenordner kopiert, kann Besuche eines Tages verknüpfen.",
+    "checked-in": "Eingecheckt: {area}",
+    "checked-out": "Ausgecheckt: {area}",
+    moved: "Gewechselt nach {area}",
+    "double-read": "Doppelt gelesen – ignoriert",
+    "area-selected": "Bereich gewählt: {area}",
+    "table-assigned": "Tisch {table} zugewiesen ({area})",
+    empty: "Leerer Scan",
+    foreign: "Kein Tresen-Code (fremder QR-Code)",
+    "newer-version": "Code einer neueren Tresen-Version – bitte aktualisieren",
+    misread: "Falsch gelesen – bitte erneut scannen",
+    "not-a-guest-code": "Tisch- oder Bereichscode, kein Gastcode",
+    damaged: "Code beschädigt – Gast braucht einen neuen Code",
+    "other-authority": "Code für ein anderes Gesundheitsamt – Gast braucht einen neuen Code",
+    "foreign-venue": "Code eines anderen Betriebs",
+    "replaced-code": "Dieser Code wurde ersetzt – neuen Aushang verwenden",
+    "unknown-venue-code": "Unbekannter Tisch- oder Bereichscode",
+    "area-closed": "Bereich ist geschlossen",
+    "area-deleted": "Bereich wurde gelöscht",
+    "no-such-table": "Diesen Tisch gibt es im Bereich nicht",
+    "no-area": "Zuerst einen Bereich wählen (Bereichscode scannen)",
+    "no-guest-for-table": "Erst den Gast scannen, dann die Tischkarte",
+    "table-other-area": "Tisch gehört zu einem anderen Bereich",
+    "typed-not-scanned": "Eingabe zu langsam für einen Scanner – bitte scannen",
+    "too-short": "Zu kurz für einen Code",
+    "not-set-up": "Betrieb ist nicht eingerichtet",
+    error: "Fehler",
   },
   en: {
     title: "Tresen",
@@ -24,14 +59,49 @@ export const messages = {
     presentGuests: "guests present",
     area: "Area",
     present: "Present",
+    currentArea: "Current area",
     warning: "Warning",
     fingerprint: "Key",
+    ready: "Ready to scan",
+    wedgeLabel: "Scan or type a code and press Enter",
+    scanners: "Scanners",
+    noScanners: "No scanner configured – the input field takes keyboard scanners.",
+    lastScans: "Last scans",
+    connected: "connected",
+    waiting: "waiting",
+    deviceError: "error",
     "backup-no-copy":
       "The key file has no verified backup yet. Save a copy on another medium and load it once to check it.",
     "backup-not-verified": "The key file backup has not been checked yet. Load it once with the passphrase.",
     "backup-overdue": "The key file backup was last checked on {since}. Please check it again.",
     "secret-in-file":
       "The local secret is kept in a file instead of the system keyring. Anyone who copies the data folder can link visits of one day.",
+    "checked-in": "Checked in: {area}",
+    "checked-out": "Checked out: {area}",
+    moved: "Moved to {area}",
+    "double-read": "Read twice – ignored",
+    "area-selected": "Area selected: {area}",
+    "table-assigned": "Table {table} assigned ({area})",
+    empty: "Empty scan",
+    foreign: "Not a Tresen code (foreign QR code)",
+    "newer-version": "Code from a newer Tresen – please update",
+    misread: "Misread – please scan again",
+    "not-a-guest-code": "Table or area code, not a guest code",
+    damaged: "Damaged code – the guest needs a new code",
+    "other-authority": "Code for another health authority – the guest needs a new code",
+    "foreign-venue": "Code of another venue",
+    "replaced-code": "This code was replaced – use the new poster",
+    "unknown-venue-code": "Unknown table or area code",
+    "area-closed": "The area is closed",
+    "area-deleted": "The area was deleted",
+    "no-such-table": "The area has no such table",
+    "no-area": "Choose an area first (scan an area code)",
+    "no-guest-for-table": "Scan the guest first, then the table card",
+    "table-other-area": "The table belongs to another area",
+    "typed-not-scanned": "Typed too slowly for a scanner – please scan",
+    "too-short": "Too short for a code",
+    "not-set-up": "The venue is not set up",
+    error: "Error",
   },
 };
 
@@ -40,6 +110,8 @@ export function language() {
   return messages[lang] ? lang : "de";
 }
 
-export function t(key) {
-  return messages[language()][key] ?? messages.de[key] ?? key;
+export function t(key, params = {}) {
+  const text = messages[language()][key] ?? messages.de[key];
+  if (text === undefined) return undefined;
+  return text.replace(/\{(\w+)\}/g, (_, k) => (params[k] ?? "").toString());
 }

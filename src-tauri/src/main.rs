@@ -1,26 +1,43 @@
-//! The Tresen desktop shell: maps window commands to the core. No business logic here.
+//! The Tresen desktop shell: maps window commands to the core and runs the scanners on a
+//! background thread that pushes scans and device states to the window. No business
+//! logic here.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tauri::State;
-use tresen::kiosk::{BackupState, Kiosk};
+use tauri::{Emitter, Manager, State};
+use tresen::checkin_record::Method;
+use tresen::counter::{Counter, CounterOutcome};
+use tresen::kiosk::{BackupState, Kiosk, ScanOutcome};
+use tresen::scanner::serial::{SerialConfig, SerialScanner};
+use tresen::scanner::{DeviceState, ScannerEvent, Scanners};
 
 struct AppState {
     data_dir: PathBuf,
     kiosk: Mutex<Option<Kiosk>>,
+    counter: Mutex<Counter>,
+    devices: Mutex<BTreeMap<String, DeviceState>>,
+    recent: Mutex<Vec<ScanResult>>,
     /// Why the kiosk could not be opened, for the window to show.
     open_error: Option<String>,
 }
 
 #[derive(Serialize)]
 struct AreaCount {
+    id: i64,
     location: String,
     name: String,
     present: u32,
+}
+
+#[derive(Serialize)]
+struct Warning {
+    code: &'static str,
+    since: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -32,18 +49,93 @@ struct Overview {
     fingerprint: Option<String>,
     present: u32,
     areas: Vec<AreaCount>,
+    current_area: Option<String>,
     /// Warning codes; the window words them in its language.
     warnings: Vec<Warning>,
+    devices: BTreeMap<String, DeviceState>,
+    recent: Vec<ScanResult>,
 }
 
-#[derive(Serialize)]
-struct Warning {
-    code: &'static str,
-    since: Option<i64>,
+/// What one scan did, for the window: `code` names the outcome or refusal.
+#[derive(Serialize, Clone)]
+struct ScanResult {
+    ok: bool,
+    code: String,
+    area: Option<String>,
+    table: Option<u16>,
+    device: String,
+    /// The core's English sentence, shown if the window has no translation.
+    message: String,
+    at: i64,
 }
 
 fn now() -> i64 {
     tresen::cli::now()
+}
+
+fn area_name(k: &Kiosk, id: i64) -> Option<String> {
+    k.area(id).ok().map(|a| a.name)
+}
+
+fn handle_scan(state: &AppState, text: &str, device: &str) -> ScanResult {
+    let mut result = ScanResult {
+        ok: false,
+        code: "error".into(),
+        area: None,
+        table: None,
+        device: device.to_string(),
+        message: String::new(),
+        at: now(),
+    };
+    let (Ok(mut kg), Ok(mut counter)) = (state.kiosk.lock(), state.counter.lock()) else {
+        result.message = "internal error: restart the app".into();
+        return result;
+    };
+    let Some(k) = kg.as_mut() else {
+        result.code = "not-set-up".into();
+        result.message = "the venue is not set up".into();
+        return result;
+    };
+    match counter.handle(k, text, Method::Fob, now()) {
+        Ok(outcome) => {
+            result.ok = !matches!(outcome, CounterOutcome::Refused(_));
+            let (code, area, table) = match &outcome {
+                CounterOutcome::Guest(ScanOutcome::CheckedIn { area, table, .. }) => {
+                    ("checked-in", Some(*area), *table)
+                }
+                CounterOutcome::Guest(ScanOutcome::CheckedOut { area, .. }) => {
+                    ("checked-out", Some(*area), None)
+                }
+                CounterOutcome::Guest(ScanOutcome::Moved { to_area, table, .. }) => {
+                    ("moved", Some(*to_area), *table)
+                }
+                CounterOutcome::Guest(ScanOutcome::DoubleRead { area }) => {
+                    ("double-read", Some(*area), None)
+                }
+                CounterOutcome::AreaSelected { area } => ("area-selected", Some(*area), None),
+                CounterOutcome::TableAssigned { area, table, .. } => {
+                    ("table-assigned", Some(*area), Some(*table))
+                }
+                CounterOutcome::Refused(r) => {
+                    result.message = r.to_string();
+                    (r.code(), None, None)
+                }
+            };
+            result.code = code.into();
+            result.area = area.and_then(|a| area_name(k, a));
+            result.table = table;
+        }
+        Err(e) => {
+            result.message = e.to_string();
+        }
+    }
+    drop(counter);
+    drop(kg);
+    if let Ok(mut recent) = state.recent.lock() {
+        recent.insert(0, result.clone());
+        recent.truncate(20);
+    }
+    result
 }
 
 #[tauri::command]
@@ -56,8 +148,12 @@ fn overview(state: State<'_, AppState>) -> Overview {
         fingerprint: None,
         present: 0,
         areas: Vec::new(),
+        current_area: None,
         warnings: Vec::new(),
+        devices: state.devices.lock().map(|d| d.clone()).unwrap_or_default(),
+        recent: state.recent.lock().map(|r| r.clone()).unwrap_or_default(),
     };
+    let current = state.counter.lock().ok().and_then(|c| c.area());
     let Ok(mut guard) = state.kiosk.lock() else {
         out.error = Some("internal error: the kiosk state is poisoned; restart the app".into());
         return out;
@@ -70,9 +166,11 @@ fn overview(state: State<'_, AppState>) -> Overview {
         let n = now();
         out.venue = Some(k.venue_name()?);
         out.fingerprint = Some(k.fingerprint());
+        out.current_area = current.and_then(|a| area_name(k, a));
         for (a, count) in k.present(n)? {
             out.present += count;
             out.areas.push(AreaCount {
+                id: a.id,
                 location: a.location,
                 name: a.name,
                 present: count,
@@ -100,22 +198,118 @@ fn overview(state: State<'_, AppState>) -> Overview {
     out
 }
 
-fn data_dir_from_args() -> Option<PathBuf> {
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if a == "--data-dir" {
-            return args.next().map(PathBuf::from);
-        }
-        if let Some(v) = a.strip_prefix("--data-dir=") {
-            return Some(PathBuf::from(v));
+/// The keyboard-wedge field: a burst of keystrokes ending in Enter, with the gaps between
+/// them in milliseconds.
+#[tauri::command]
+fn wedge_scan(state: State<'_, AppState>, text: String, gaps: Vec<u32>) -> ScanResult {
+    match tresen::scanner::wedge::decode(&text, &gaps) {
+        Ok(t) => handle_scan(&state, &t, "keyboard"),
+        Err(e) => ScanResult {
+            ok: false,
+            code: match e {
+                tresen::scanner::wedge::WedgeError::TooSlow => "typed-not-scanned".into(),
+                tresen::scanner::wedge::WedgeError::TooShort => "too-short".into(),
+            },
+            area: None,
+            table: None,
+            device: "keyboard".into(),
+            message: e.to_string(),
+            at: now(),
+        },
+    }
+}
+
+/// Selects the counter's area by tap.
+#[tauri::command]
+fn select_area(state: State<'_, AppState>, area: i64) -> Result<(), String> {
+    let mut c = state
+        .counter
+        .lock()
+        .map_err(|_| "internal error".to_string())?;
+    c.set_area(area);
+    Ok(())
+}
+
+struct Args {
+    data_dir: Option<PathBuf>,
+    serial: Vec<String>,
+    area: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        data_dir: std::env::var_os("TRESEN_DATA_DIR").map(PathBuf::from),
+        serial: std::env::var("TRESEN_SERIAL")
+            .map(|s| s.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+        area: std::env::var("TRESEN_AREA").ok(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (key, inline) = match arg.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        let mut value = || inline.clone().or_else(|| it.next());
+        match key.as_str() {
+            "--data-dir" => a.data_dir = value().map(PathBuf::from),
+            "--serial" => a.serial.extend(value()),
+            "--area" => a.area = value(),
+            _ => {}
         }
     }
-    std::env::var_os("TRESEN_DATA_DIR").map(PathBuf::from)
+    a
+}
+
+fn serial_config(spec: &str) -> SerialConfig {
+    match spec
+        .rsplit_once('@')
+        .and_then(|(p, b)| Some((p, b.parse::<u32>().ok()?)))
+    {
+        Some((path, baud)) => SerialConfig::new(path, baud),
+        None => SerialConfig::new(spec, 9600),
+    }
+}
+
+/// Runs the scanners and hands every scan to the counter; the window hears of each
+/// result and device state change as an event.
+fn scanner_loop(app: tauri::AppHandle, serial: Vec<String>) {
+    let mut scanners = Scanners::new();
+    for s in &serial {
+        scanners.add(Box::new(SerialScanner::new(serial_config(s))));
+    }
+    let mut last_prepare = Instant::now();
+    loop {
+        let state = app.state::<AppState>();
+        match scanners.next_event(Duration::from_millis(250)) {
+            Some(ScannerEvent::Scan(scan)) => {
+                let result = handle_scan(&state, &scan.text, &scan.device);
+                let _ = app.emit("scan-result", result);
+            }
+            Some(ScannerEvent::State { device, state: s }) => {
+                if let Ok(mut d) = state.devices.lock() {
+                    d.insert(device.clone(), s.clone());
+                }
+                let _ = app.emit("scanner-state", (device, s));
+            }
+            None => {}
+        }
+        // Idle moments prepare the sealing of the next check-ins.
+        if last_prepare.elapsed() > Duration::from_millis(200) {
+            if let Ok(mut k) = state.kiosk.lock() {
+                if let Some(k) = k.as_mut() {
+                    let _ = k.prepare_seals(8);
+                }
+            }
+            last_prepare = Instant::now();
+        }
+    }
 }
 
 fn main() {
-    tracing_subscriber_init();
-    let data_dir = data_dir_from_args()
+    let a = args();
+    let data_dir = a
+        .data_dir
         .or_else(tresen::kiosk::default_data_dir)
         .unwrap_or_else(|| PathBuf::from("tresen-data"));
     let (kiosk, open_error) = if Kiosk::is_initialized(&data_dir) {
@@ -126,18 +320,28 @@ fn main() {
     } else {
         (None, None)
     };
+    let area = match (&kiosk, &a.area) {
+        (Some(k), Some(name)) => k.area_id(name).ok(),
+        _ => None,
+    };
     let state = AppState {
         data_dir,
         kiosk: Mutex::new(kiosk),
+        counter: Mutex::new(Counter::new(area)),
+        devices: Mutex::new(BTreeMap::new()),
+        recent: Mutex::new(Vec::new()),
         open_error,
     };
+    let serial = a.serial;
     tauri::Builder::default()
         .manage(state)
-        .setup(|app| {
-            let handle = tauri::Manager::app_handle(app).clone();
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            std::thread::spawn(move || scanner_loop(handle, serial));
+            let handle = app.handle().clone();
             std::thread::spawn(move || loop {
                 std::thread::sleep(Duration::from_secs(3600));
-                let state = tauri::Manager::state::<AppState>(&handle);
+                let state = handle.state::<AppState>();
                 if let Ok(mut g) = state.kiosk.lock() {
                     if let Some(k) = g.as_mut() {
                         if let Err(e) = k.purge(now()) {
@@ -148,15 +352,10 @@ fn main() {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![overview])
+        .invoke_handler(tauri::generate_handler![overview, wedge_scan, select_area])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("tresen: the window could not be started: {e}");
             std::process::exit(1);
         });
-}
-
-fn tracing_subscriber_init() {
-    // The shell logs through the core's tracing events; stderr keeps them out of the UI.
-    let _ = std::io::Write::flush(&mut std::io::stderr());
 }

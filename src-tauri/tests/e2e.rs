@@ -14,6 +14,7 @@ use tresen::guest_code::GuestCode;
 use tresen::keyfile::Passphrase;
 use tresen::kiosk::{Kiosk, VenueSetup};
 use tresen::local_secret::SecretStore;
+use tresen::scanner::sim::{SerialSim, SimConfig};
 
 struct Driver(Child);
 
@@ -53,7 +54,13 @@ fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
-fn venue(data: &Path, key_file: &Path) {
+struct Setup {
+    guest: String,
+    table: String,
+    bar_code: String,
+}
+
+fn venue(data: &Path, key_file: &Path) -> Setup {
     let now = chrono_now();
     let auth = AuthorityKeys::generate("Gesundheitsamt Test");
     let trust = auth.trust_file(1, now).unwrap();
@@ -74,7 +81,8 @@ fn venue(data: &Path, key_file: &Path) {
     .unwrap();
     let loc = k.add_location("Filiale 1", now).unwrap();
     let ter = k.add_area(loc, "Terrasse", None, now).unwrap();
-    k.add_area(loc, "Bar", None, now).unwrap();
+    let bar = k.add_area(loc, "Bar", None, now).unwrap();
+    k.add_tables(ter, &[1, 2, 3]).unwrap();
     for i in 0..2 {
         let mut c = tresen::contact::ContactData {
             name: format!("Gast {i}"),
@@ -89,6 +97,59 @@ fn venue(data: &Path, key_file: &Path) {
         k.scan_guest(&code.to_text(), ter, None, Method::Fob, now)
             .unwrap();
     }
+    let guest = tresen::contact::ContactData {
+        name: "Erika Mustermann".into(),
+        street: "Weg 2".into(),
+        postcode: "10115".into(),
+        city: "Berlin".into(),
+        phone: "030 7654321".into(),
+        email: String::new(),
+    };
+    Setup {
+        guest: GuestCode::create(&guest, &auth.contact_key())
+            .unwrap()
+            .to_text(),
+        table: k.table_code(ter, 3).unwrap(),
+        bar_code: k.area_code(bar).unwrap(),
+    }
+}
+
+async fn text_of(client: &fantoccini::Client, id: &str) -> String {
+    match client.find(Locator::Id(id)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn wait_text(client: &fantoccini::Client, id: &str, want: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = text_of(client, id).await;
+        if last.contains(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("#{id} never showed {want:?}; it shows {last:?}");
+}
+
+async fn class(client: &fantoccini::Client, id: &str) -> String {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Saves a screenshot into TRESEN_SCREENSHOT_DIR (docs/ when refreshing the README's).
+async fn shot(client: &fantoccini::Client, name: &str) {
+    if let Ok(dir) = std::env::var("TRESEN_SCREENSHOT_DIR") {
+        let png = client.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join(name), png).unwrap();
+    }
 }
 
 fn chrono_now() -> i64 {
@@ -102,7 +163,9 @@ async fn the_window_shows_the_venue_and_present_guests() {
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    venue(&data, &dir.path().join("venue.age"));
+    let setup = venue(&data, &dir.path().join("venue.age"));
+    let link = dir.path().join("scanner");
+    let mut sim = SerialSim::new(Some(&link)).unwrap();
 
     let port = free_port();
     let native = free_port();
@@ -115,6 +178,8 @@ async fn the_window_shows_the_venue_and_present_guests() {
                 &native.to_string(),
             ])
             .env("TRESEN_DATA_DIR", &data)
+            .env("TRESEN_SERIAL", format!("{}@115200", link.display()))
+            .env("TRESEN_AREA", "Terrasse")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -181,9 +246,32 @@ async fn the_window_shows_the_venue_and_present_guests() {
         page.contains("noch keine geprüfte Sicherungskopie"),
         "{page}"
     );
-    if let Ok(dir) = std::env::var("TRESEN_SCREENSHOT_DIR") {
-        let png = client.screenshot().await.unwrap();
-        std::fs::write(Path::new(&dir).join("app-overview.png"), png).unwrap();
-    }
+    // The serial scanner is connected and shown as such.
+    wait_text(&client, "devices", "verbunden").await;
+    // A guest code from the serial scanner: a green check-in; then the table card.
+    let cfg = SimConfig {
+        baud: 115_200,
+        aim: Some("]Q1".into()),
+        ..SimConfig::default()
+    };
+    sim.send(&setup.guest, &cfg).unwrap();
+    wait_text(&client, "result", "Eingecheckt: Terrasse").await;
+    assert_eq!(class(&client, "result").await, "result ok");
+    shot(&client, "counter-green.png").await;
+    sim.send(&setup.table, &cfg).unwrap();
+    wait_text(&client, "result", "Tisch 3 zugewiesen").await;
+    // A foreign code: red, with its reason.
+    sim.send("https://example.org/speisekarte", &cfg).unwrap();
+    wait_text(&client, "result", "Kein Tresen-Code").await;
+    assert_eq!(class(&client, "result").await, "result refused");
+    shot(&client, "counter-red.png").await;
+    // The keyboard-wedge field: a scanner typing into the focused field switches the area.
+    let wedge = client.find(Locator::Id("wedge")).await.unwrap();
+    wedge
+        .send_keys(&format!("{}\u{E007}", setup.bar_code))
+        .await
+        .unwrap();
+    wait_text(&client, "result", "Bereich gewählt: Bar").await;
+    wait_text(&client, "current-area", "Bar").await;
     client.close().await.unwrap();
 }

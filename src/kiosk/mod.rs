@@ -118,6 +118,30 @@ pub enum Refusal {
     TableInOtherArea,
 }
 
+impl Refusal {
+    /// A stable name for the kind of refusal, for the app to word in its language.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Code(CodeTextError::Empty) => "empty",
+            Refusal::Code(CodeTextError::Foreign) => "foreign",
+            Refusal::Code(CodeTextError::UnsupportedVersion(_)) => "newer-version",
+            Refusal::Code(CodeTextError::Misread) => "misread",
+            Refusal::NotAGuestCode => "not-a-guest-code",
+            Refusal::MalformedCode => "damaged",
+            Refusal::OtherAuthority => "other-authority",
+            Refusal::ForeignVenue => "foreign-venue",
+            Refusal::ReplacedCode(_) => "replaced-code",
+            Refusal::UnknownVenueCode => "unknown-venue-code",
+            Refusal::AreaClosed(_) => "area-closed",
+            Refusal::AreaArchived(_) => "area-deleted",
+            Refusal::NoSuchTable(..) => "no-such-table",
+            Refusal::NoAreaSelected => "no-area",
+            Refusal::NoGuestForTable => "no-guest-for-table",
+            Refusal::TableInOtherArea => "table-other-area",
+        }
+    }
+}
+
 impl From<GuestCodeError> for Refusal {
     fn from(e: GuestCodeError) -> Self {
         match e {
