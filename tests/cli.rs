@@ -528,3 +528,155 @@ fn a_data_request_from_the_office_tool_is_approved_and_opened() {
         text(&o)
     );
 }
+
+#[test]
+fn printing_from_the_command_line_and_reprinting_a_replaced_code() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    for (args, pages) in [
+        (
+            vec!["print", "posters", "--out", "posters.pdf"],
+            "1 page(s)",
+        ),
+        (
+            vec![
+                "print", "posters", "--a3", "--area", "Terrasse", "--out", "a3.pdf",
+            ],
+            "1 page(s)",
+        ),
+        (
+            vec![
+                "print",
+                "tables",
+                "--area",
+                "Terrasse",
+                "--out",
+                "tents.pdf",
+            ],
+            "1 page(s)",
+        ),
+        (
+            vec![
+                "print",
+                "tables",
+                "--area",
+                "Terrasse",
+                "--tables",
+                "1-2",
+                "--labels",
+                "--out",
+                "labels.pdf",
+            ],
+            "1 page(s)",
+        ),
+        (
+            vec![
+                "print",
+                "recovery-sheet",
+                "--key-file",
+                "venue.age",
+                "--passphrase-file",
+                "pass",
+                "--out",
+                "sheet.pdf",
+            ],
+            "1 page(s)",
+        ),
+        (
+            vec![
+                "area",
+                "replace-code",
+                "Terrasse",
+                "--reprint",
+                "new-poster.pdf",
+            ],
+            "1 page(s)",
+        ),
+        (
+            vec![
+                "table",
+                "replace-code",
+                "Terrasse",
+                "2",
+                "--reprint",
+                "new-table.pdf",
+            ],
+            "1 page(s)",
+        ),
+    ] {
+        let o = tresen(dir, &args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(pages), "{args:?}: {}", text(&o));
+    }
+    for f in [
+        "posters.pdf",
+        "a3.pdf",
+        "tents.pdf",
+        "labels.pdf",
+        "sheet.pdf",
+        "new-poster.pdf",
+        "new-table.pdf",
+    ] {
+        assert!(
+            std::fs::read(dir.join(f)).unwrap().starts_with(b"%PDF"),
+            "{f}"
+        );
+    }
+    // A PDF is never written over an existing file.
+    let o = tresen(dir, &["print", "posters", "--out", "posters.pdf"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("already exists"), "{}", text(&o));
+    // The sheet is printed only from a key file that opens with the passphrase.
+    std::fs::write(dir.join("wrong"), "not the right passphrase here\n").unwrap();
+    let o = tresen(
+        dir,
+        &[
+            "print",
+            "recovery-sheet",
+            "--key-file",
+            "venue.age",
+            "--passphrase-file",
+            "wrong",
+            "--out",
+            "x.pdf",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!dir.join("x.pdf").exists());
+    // Restoring from a rendered page of the sheet gives the same key file back.
+    let ok = Command::new("pdftoppm")
+        .current_dir(dir)
+        .args(["-r", "150", "-png", "-singlefile", "sheet.pdf", "sheet"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let o = tresen(
+        dir,
+        &[
+            "key",
+            "restore",
+            "--from-image",
+            "sheet.png",
+            "--out",
+            "restored.age",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(dir.join("restored.age")).unwrap(),
+        std::fs::read(dir.join("venue.age")).unwrap()
+    );
+    let o = tresen(
+        dir,
+        &[
+            "key",
+            "restore",
+            "--from-image",
+            "posters.pdf",
+            "--out",
+            "r2.age",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -76,6 +76,51 @@ enum Command {
     Request(RequestCmd),
     /// Print and verify the audit log of data requests.
     Audit,
+    /// Print-ready PDFs: posters, table cards, guest fob cards, the key recovery sheet.
+    #[command(subcommand)]
+    Print(PrintCmd),
+}
+
+#[derive(Subcommand)]
+enum PrintCmd {
+    /// Area posters (all areas, or the ones named).
+    Posters {
+        #[arg(long = "area")]
+        areas: Vec<String>,
+        /// A3 instead of A4.
+        #[arg(long)]
+        a3: bool,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Table cards of an area: A6 table tents, or a 3 x 8 label sheet.
+    Tables {
+        #[arg(long)]
+        area: String,
+        /// Tables, e.g. 1-12 or 1,2,5 (default: all).
+        #[arg(long)]
+        tables: Option<String>,
+        #[arg(long)]
+        labels: bool,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Guest fob cards from guest codes (one per line in FILE).
+    Fobs {
+        #[arg(long, value_name = "FILE")]
+        codes_file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// The key recovery sheet for the operator's safe (holds only the protected key file).
+    RecoverySheet {
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        pass: PassphraseSource,
+    },
 }
 
 #[derive(Subcommand)]
@@ -230,6 +275,9 @@ enum AreaCmd {
     /// Replace the area's code; the old one is refused from now on.
     ReplaceCode {
         area: String,
+        /// Write the new poster (A4) to this PDF right away.
+        #[arg(long, value_name = "FILE")]
+        reprint: Option<PathBuf>,
     },
     MaxStay {
         area: String,
@@ -250,9 +298,13 @@ enum TableCmd {
         area: String,
         numbers: String,
     },
+    /// Replace a table's code; the old card is refused from now on.
     ReplaceCode {
         area: String,
         table: u16,
+        /// Write the new table card (A6 tent) to this PDF right away.
+        #[arg(long, value_name = "FILE")]
+        reprint: Option<PathBuf>,
     },
     Code {
         area: String,
@@ -361,6 +413,13 @@ enum KeyCmd {
         file: PathBuf,
         #[command(flatten)]
         pass: PassphraseSource,
+    },
+    /// Rebuild the key file from scans or photos of the recovery sheet.
+    Restore {
+        #[arg(long = "from-image", value_name = "IMAGE", required = true)]
+        images: Vec<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// The key file is lost: make a new key pair for future check-ins.
     Replace {
@@ -494,6 +553,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Venue(VenueCmd::Init { .. }) | Command::Secret(_) => ExitCode::SUCCESS,
         Command::Scan(a) => scan(&mut k, a)?,
         Command::Request(c) => request_cmd(&mut k, c)?,
+        Command::Print(c) => print_cmd(&mut k, c)?,
         Command::Audit => {
             for e in k.audit_entries()? {
                 println!(
@@ -578,10 +638,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     k.add_tables(id, &nums)?;
                     println!("{} table(s) added.", nums.len());
                 }
-                TableCmd::ReplaceCode { area, table } => {
+                TableCmd::ReplaceCode {
+                    area,
+                    table,
+                    reprint,
+                } => {
                     let id = k.area_id(&area)?;
                     let code = k.replace_table_code(id, table, now())?;
-                    println!("The code of table {table} was replaced; reprint its card. New code:\n{code}");
+                    println!("The code of table {table} was replaced; the old card is refused from now on. New code:\n{code}");
+                    match reprint {
+                        Some(out) => {
+                            let pdf = tresen::documents::table_cards(
+                                &k.venue_name()?,
+                                &k.table_infos(id, &[table])?,
+                                tresen::documents::TableLayout::Tents,
+                            )?;
+                            write_pdf(&pdf, &out)?;
+                        }
+                        None => println!(
+                            "Reprint its card: tresen print tables --area '{}' --tables {table} --out table.pdf",
+                            area.trim()
+                        ),
+                    }
                 }
                 TableCmd::Code { area, table } => {
                     let id = k.area_id(&area)?;
@@ -727,10 +805,23 @@ fn area_cmd(k: &mut Kiosk, c: AreaCmd) -> Result<()> {
                 k.settings().retention_days
             );
         }
-        AreaCmd::ReplaceCode { area } => {
+        AreaCmd::ReplaceCode { area, reprint } => {
             let id = k.area_id(&area)?;
             let code = k.replace_area_code(id, n)?;
-            println!("The area's code was replaced; the old poster is refused from now on. Reprint the poster. New code:\n{code}");
+            println!("The area's code was replaced; the old poster is refused from now on. New code:\n{code}");
+            match reprint {
+                Some(out) => {
+                    let pdf = tresen::documents::posters(
+                        &k.poster_infos(&[id])?,
+                        tresen::print::Paper::A4,
+                    )?;
+                    write_pdf(&pdf, &out)?;
+                }
+                None => println!(
+                    "Reprint its poster: tresen print posters --area '{}' --out poster.pdf",
+                    area.trim()
+                ),
+            }
         }
         AreaCmd::MaxStay { area, minutes } => {
             let id = k.area_id(&area)?;
@@ -939,6 +1030,19 @@ fn key_cmd(k: &mut Kiosk, c: KeyCmd) -> Result<ExitCode> {
                 "{} opens with the passphrase and holds the venue key {}.",
                 file.display(),
                 k.fingerprint()
+            );
+        }
+        KeyCmd::Restore { images, out } => {
+            let imgs = images
+                .iter()
+                .map(|p| tresen::documents::load_image(p))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let text = tresen::documents::restore_key_file(&imgs)?;
+            tresen::keyfile::write_new_file(&out, text.as_bytes())?;
+            println!(
+                "Key file rebuilt into {}. Check it opens: tresen key verify --file {}",
+                out.display(),
+                out.display()
             );
         }
         KeyCmd::Replace { key_file, pass } => {
@@ -1225,6 +1329,83 @@ fn request_cmd(k: &mut Kiosk, c: RequestCmd) -> Result<ExitCode> {
                 "Declined the request of {} (case {}).",
                 r.office_name, r.case_reference
             );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_pdf(pdf: &tresen::print::Pdf, out: &Path) -> Result<()> {
+    tresen::keyfile::write_new_file(out, &pdf.bytes)?;
+    println!("{} page(s) written to {}.", pdf.pages, out.display());
+    Ok(())
+}
+
+fn print_cmd(k: &mut Kiosk, c: PrintCmd) -> Result<ExitCode> {
+    use tresen::documents::{self, TableLayout};
+    use tresen::print::Paper;
+    match c {
+        PrintCmd::Posters { areas, a3, out } => {
+            let ids = areas
+                .iter()
+                .map(|a| k.area_id(a))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let pdf = documents::posters(
+                &k.poster_infos(&ids)?,
+                if a3 { Paper::A3 } else { Paper::A4 },
+            )?;
+            write_pdf(&pdf, &out)?;
+        }
+        PrintCmd::Tables {
+            area,
+            tables,
+            labels,
+            out,
+        } => {
+            let id = k.area_id(&area)?;
+            let nums = tables
+                .as_deref()
+                .map(parse_numbers)
+                .transpose()?
+                .unwrap_or_default();
+            let layout = if labels {
+                TableLayout::Labels
+            } else {
+                TableLayout::Tents
+            };
+            let pdf = documents::table_cards(&k.venue_name()?, &k.table_infos(id, &nums)?, layout)?;
+            write_pdf(&pdf, &out)?;
+        }
+        PrintCmd::Fobs { codes_file, out } => {
+            let text = std::fs::read_to_string(&codes_file)
+                .map_err(|e| format!("could not read {}: {e}", codes_file.display()))?;
+            let mut codes = Vec::new();
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                match k.classify(line) {
+                    Ok(tresen::kiosk::Scanned::Guest(g)) => codes.push(g.to_text()),
+                    Ok(_) => return Err(format!("line {}: not a guest code", i + 1).into()),
+                    Err(e) => return Err(format!("line {}: {e}", i + 1).into()),
+                }
+            }
+            write_pdf(&documents::fob_cards(&codes)?, &out)?;
+        }
+        PrintCmd::RecoverySheet {
+            key_file,
+            out,
+            pass,
+        } => {
+            let p = pass.read("Passphrase of the venue key file", false)?;
+            // The sheet is printed only from a key file that opens and holds this venue's key.
+            k.verify_key_file(&key_file, &p, now())?;
+            let text = std::fs::read_to_string(&key_file)
+                .map_err(|e| format!("could not read {}: {e}", key_file.display()))?;
+            let date = chrono::Local::now().format("%Y-%m-%d").to_string();
+            let pdf = documents::recovery_sheet(&k.venue_name()?, &k.fingerprint(), &date, &text)?;
+            write_pdf(&pdf, &out)?;
+            println!("Keep the sheet in a safe place; it is useless without the passphrase.");
         }
     }
     Ok(ExitCode::SUCCESS)

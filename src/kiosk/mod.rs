@@ -79,6 +79,8 @@ pub enum Error {
     Audit(#[from] crate::audit::AuditError),
     #[error("check-in {0} is damaged and cannot be opened; nothing was written")]
     DamagedCheckin(String),
+    #[error(transparent)]
+    Print(#[from] crate::print::PrintError),
 }
 
 impl From<rusqlite::Error> for Error {
@@ -958,6 +960,54 @@ impl Kiosk {
             generation,
         }
         .to_text())
+    }
+
+    // ----- printing -----
+
+    /// What the posters of these live areas show (all live areas if none are named).
+    pub fn poster_infos(&self, areas: &[i64]) -> Result<Vec<crate::documents::PosterInfo>, Error> {
+        let venue = self.venue_name()?;
+        let fp = self.fingerprint();
+        let short: String = fp.split('-').take(2).collect::<Vec<_>>().join("-");
+        let mut out = Vec::new();
+        for a in self.areas()? {
+            if a.state == AreaState::Archived || (!areas.is_empty() && !areas.contains(&a.id)) {
+                continue;
+            }
+            let created: i64 = self.conn.query_row(
+                "SELECT COALESCE(code_replaced_at, created_at) FROM areas WHERE id = ?1",
+                [a.id],
+                |r| r.get(0),
+            )?;
+            out.push(crate::documents::PosterInfo {
+                venue: venue.clone(),
+                location: a.location.clone(),
+                area: a.name.clone(),
+                code: self.area_code(a.id)?,
+                fingerprint: short.clone(),
+                code_date: format_time(created).chars().take(10).collect(),
+                retention_days: self.settings.retention_days,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The table cards of an area (all its tables if none are named).
+    pub fn table_infos(
+        &self,
+        area: i64,
+        tables: &[u16],
+    ) -> Result<Vec<crate::documents::TableInfo>, Error> {
+        let a = self.live_area(area)?;
+        let mut out = Vec::new();
+        for &t in if tables.is_empty() { &a.tables } else { tables } {
+            out.push(crate::documents::TableInfo {
+                area: a.name.clone(),
+                table: t,
+                code: self.table_code(area, t)?,
+            });
+        }
+        Ok(out)
     }
 
     // ----- scanning and check-in -----
