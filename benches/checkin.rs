@@ -4,16 +4,11 @@
 //! `cargo bench --bench checkin` (N=10000 by default; `TRESEN_BENCH_N` changes it,
 //! `TRESEN_BENCH_DIR` picks the folder/disk; default: target/ of this checkout).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tresen::authority::AuthorityKeys;
 use tresen::checkin_record::Method;
-use tresen::contact::ContactData;
-use tresen::guest_code::GuestCode;
-use tresen::keyfile::Passphrase;
-use tresen::kiosk::{Kiosk, VenueSetup};
-use tresen::local_secret::SecretStore;
+
+mod common;
 
 fn stats(name: &str, mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -38,46 +33,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
-    let base = std::env::var_os("TRESEN_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    std::fs::create_dir_all(&base).expect("bench folder");
-    let dir = tempfile::tempdir_in(&base).expect("tempdir");
-    let now = || chrono::Utc::now().timestamp();
-    let auth = AuthorityKeys::generate("Bench-Amt");
-    let trust = auth.trust_file(1, now()).expect("trust");
-    let pass = Passphrase::new("correct horse battery staple tresen");
-    let mut k = Kiosk::init(
-        &dir.path().join("data"),
-        &VenueSetup {
-            name: "Bench",
-            address: "Weg 1",
-            trust_file: &trust,
-            expect_root: None,
-            key_file: &dir.path().join("k.age"),
-            passphrase: &pass,
-            secret_store: SecretStore::File,
-        },
-        now(),
-    )
-    .expect("venue");
-    let loc = k.add_location("L", now()).expect("location");
-    let area = k.add_area(loc, "A", None, now()).expect("area");
-    let codes: Vec<String> = (0..n + 100)
-        .map(|i| {
-            let c = ContactData {
-                name: format!("Gast {i}"),
-                street: "Weg 1".into(),
-                postcode: "10115".into(),
-                city: "Berlin".into(),
-                phone: format!("030{:08}", i),
-                email: String::new(),
-            };
-            GuestCode::create(&c, &auth.contact_key())
-                .expect("code")
-                .to_text()
-        })
-        .collect();
+    let v = common::venue();
+    let codes = common::guest_codes(&v, n + 100);
+    let (mut k, area) = (v.kiosk, v.area);
+    let now = common::now;
     k.connection()
         .execute_batch("CREATE TABLE bench_bare (id BLOB NOT NULL, payload BLOB NOT NULL)")
         .expect("bare table");
@@ -102,7 +61,7 @@ fn main() {
             bare.push(b);
         }
     }
-    println!("disk folder: {}", base.display());
+    println!("disk folder: {}", common::base_dir().display());
     let a = stats("code string -> durable check-in", checkin);
     let b = stats("bare fsync'd insert (same db)", bare);
     println!(

@@ -7,17 +7,11 @@
 //! `TRESEN_BENCH_DIR` picks the disk; default: target/ of this checkout;
 //! `TRESEN_BENCH_NO_PREPARE=1` turns off sealing prepared in idle time).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tresen::authority::AuthorityKeys;
 use tresen::checkin_record::Method;
-use tresen::contact::ContactData;
 use tresen::counter::{Counter, CounterOutcome};
-use tresen::guest_code::GuestCode;
-use tresen::keyfile::Passphrase;
-use tresen::kiosk::{Kiosk, ScanOutcome, VenueSetup};
-use tresen::local_secret::SecretStore;
+use tresen::kiosk::ScanOutcome;
 use tresen::scanner::serial::{SerialConfig, SerialScanner};
 use tresen::scanner::sim::{SerialSim, SimConfig};
 use tresen::scanner::{DeviceState, ScannerEvent, Scanners};
@@ -39,6 +33,8 @@ fn line(name: &str, v: &mut [Duration]) -> (Duration, Duration) {
     (m, p)
 }
 
+mod common;
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -47,47 +43,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    let base = std::env::var_os("TRESEN_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    std::fs::create_dir_all(&base).expect("bench folder");
-    let dir = tempfile::tempdir_in(&base).expect("tempdir");
-    let now = || chrono::Utc::now().timestamp();
-    let auth = AuthorityKeys::generate("Bench-Amt");
-    let trust = auth.trust_file(1, now()).expect("trust");
-    let pass = Passphrase::new("correct horse battery staple tresen");
-    let mut k = Kiosk::init(
-        &dir.path().join("data"),
-        &VenueSetup {
-            name: "Bench",
-            address: "Weg 1",
-            trust_file: &trust,
-            expect_root: None,
-            key_file: &dir.path().join("k.age"),
-            passphrase: &pass,
-            secret_store: SecretStore::File,
-        },
-        now(),
-    )
-    .expect("venue");
-    let loc = k.add_location("L", now()).expect("location");
-    let area = k.add_area(loc, "A", None, now()).expect("area");
     let warmup = 20;
-    let codes: Vec<String> = (0..n + warmup)
-        .map(|i| {
-            let c = ContactData {
-                name: format!("Gast {i}"),
-                street: "Weg 1".into(),
-                postcode: "10115".into(),
-                city: "Berlin".into(),
-                phone: format!("030{i:08}"),
-                email: String::new(),
-            };
-            GuestCode::create(&c, &auth.contact_key())
-                .expect("code")
-                .to_text()
-        })
-        .collect();
+    let v = common::venue();
+    let codes = common::guest_codes(&v, n + warmup);
+    let (mut k, area) = (v.kiosk, v.area);
+    let now = common::now;
     k.connection()
         .execute_batch("CREATE TABLE bench_bare (id BLOB NOT NULL, payload BLOB NOT NULL)")
         .expect("bare table");
@@ -157,7 +117,7 @@ fn main() {
     }
     println!(
         "disk folder: {}; {} scans of {} characters at 115200 baud",
-        base.display(),
+        common::base_dir().display(),
         n,
         codes[0].len()
     );

@@ -1247,11 +1247,7 @@ impl Kiosk {
         table: Option<u16>,
         now: i64,
     ) -> Result<(GuestCode, ScanOutcome), Error> {
-        let code = GuestCode::create(contact, &self.contact_key).map_err(|e| match e {
-            GuestCodeError::Contact(c) => Error::Contact(c),
-            GuestCodeError::Seal(c) => Error::Crypto(c),
-            other => Error::Refused(Refusal::from(other)),
-        })?;
+        let code = self.make_guest_code(contact)?;
         let outcome = self.check_in(&code, area, table, Method::CounterForm, now)?;
         Ok((code, outcome))
     }

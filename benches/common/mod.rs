@@ -1,0 +1,85 @@
+//! The venue every benchmark starts from: an authority, a venue with one area, on the
+//! disk named by TRESEN_BENCH_DIR (default: target/ of this checkout).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use tempfile::TempDir;
+use tresen::authority::AuthorityKeys;
+use tresen::contact::ContactData;
+use tresen::guest_code::GuestCode;
+use tresen::keyfile::Passphrase;
+use tresen::kiosk::{Kiosk, VenueSetup};
+use tresen::local_secret::SecretStore;
+
+pub struct BenchVenue {
+    pub dir: TempDir,
+    pub authority: AuthorityKeys,
+    pub kiosk: Kiosk,
+    pub area: i64,
+    pub key_file: PathBuf,
+    pub pass: Passphrase,
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub fn base_dir() -> PathBuf {
+    let base = std::env::var_os("TRESEN_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    std::fs::create_dir_all(&base).expect("bench folder");
+    base
+}
+
+pub fn venue() -> BenchVenue {
+    let dir = tempfile::tempdir_in(base_dir()).expect("tempdir");
+    let authority = AuthorityKeys::generate("Bench-Amt");
+    let trust = authority.trust_file(1, now()).expect("trust");
+    let pass = Passphrase::new("correct horse battery staple tresen");
+    let key_file = dir.path().join("k.age");
+    let mut kiosk = Kiosk::init(
+        &dir.path().join("data"),
+        &VenueSetup {
+            name: "Bench",
+            address: "Weg 1",
+            trust_file: &trust,
+            expect_root: None,
+            key_file: &key_file,
+            passphrase: &pass,
+            secret_store: SecretStore::File,
+        },
+        now(),
+    )
+    .expect("venue");
+    let loc = kiosk.add_location("L", now()).expect("location");
+    let area = kiosk.add_area(loc, "A", None, now()).expect("area");
+    BenchVenue {
+        dir,
+        authority,
+        kiosk,
+        area,
+        key_file,
+        pass,
+    }
+}
+
+/// `n` distinct guest codes.
+pub fn guest_codes(v: &BenchVenue, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let c = ContactData {
+                name: format!("Gast {i}"),
+                street: "Weg 1".into(),
+                postcode: "10115".into(),
+                city: "Berlin".into(),
+                phone: format!("030{i:08}"),
+                email: String::new(),
+            };
+            GuestCode::create(&c, &v.authority.contact_key())
+                .expect("code")
+                .to_text()
+        })
+        .collect()
+}
