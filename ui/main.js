@@ -9,6 +9,9 @@ function translate() {
   for (const el of document.querySelectorAll("[data-i18n]")) {
     el.textContent = t(el.dataset.i18n);
   }
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
 }
 
 function resultText(r) {
@@ -19,8 +22,9 @@ function showResult(r) {
   const box = $("result");
   box.className = `result ${r.ok ? "ok" : "refused"}`;
   $("result-title").textContent = resultText(r);
-  // The core's English sentence only where the window has no words of its own.
-  $("result-detail").textContent = t(r.code) ? "" : r.message;
+  // The core's sentence names the field for invalid details; otherwise it is shown only
+  // where the window has no words of its own.
+  $("result-detail").textContent = r.code === "invalid-contact" || !t(r.code) ? r.message : "";
   box.dataset.code = r.code;
 }
 
@@ -113,12 +117,54 @@ wedge.addEventListener("keydown", async (e) => {
     stamps.push(performance.now());
   }
 });
+// The wedge field takes the focus back unless staff are typing into the form.
+const inForm = () => document.activeElement?.closest?.("#register");
 document.addEventListener("click", (e) => {
-  if (e.target.tagName !== "BUTTON") wedge.focus();
+  if (e.target.tagName !== "BUTTON" && !e.target.closest("#register")) wedge.focus();
 });
 setInterval(() => {
-  if (document.activeElement !== wedge) wedge.focus();
+  if (document.activeElement !== wedge && !inForm()) wedge.focus();
 }, 1000);
+
+$("register").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const v = (id) => $(id).value;
+  const contact = {
+    name: v("reg-name"),
+    street: v("reg-street"),
+    postcode: v("reg-postcode"),
+    city: v("reg-city"),
+    phone: v("reg-phone"),
+    email: v("reg-email"),
+  };
+  const r = await invoke("register_guest", { contact });
+  showResult(r);
+  if (r.ok) $("register").reset();
+  refresh();
+});
+
+// Closing time takes two taps: the first arms the button for five seconds.
+let armed = null;
+$("close-all").addEventListener("click", async () => {
+  const button = $("close-all");
+  if (!armed) {
+    button.textContent = t("closeAllConfirm");
+    button.classList.add("armed");
+    armed = setTimeout(() => {
+      armed = null;
+      button.textContent = t("closeAll");
+      button.classList.remove("armed");
+    }, 5000);
+    return;
+  }
+  clearTimeout(armed);
+  armed = null;
+  button.textContent = t("closeAll");
+  button.classList.remove("armed");
+  await invoke("close_all");
+  refresh();
+  wedge.focus();
+});
 
 translate();
 refresh();

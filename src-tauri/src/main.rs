@@ -219,6 +219,72 @@ fn wedge_scan(state: State<'_, AppState>, text: String, gaps: Vec<u32>) -> ScanR
     }
 }
 
+/// Registers a guest without a code at the current area: the typed contact data is
+/// sealed at once and never stored in clear.
+#[tauri::command]
+fn register_guest(state: State<'_, AppState>, contact: tresen::contact::ContactData) -> ScanResult {
+    let mut result = ScanResult {
+        ok: false,
+        code: "error".into(),
+        area: None,
+        table: None,
+        device: "form".into(),
+        message: String::new(),
+        at: now(),
+    };
+    let area = state.counter.lock().ok().and_then(|c| c.area());
+    let Ok(mut kg) = state.kiosk.lock() else {
+        return result;
+    };
+    let Some(k) = kg.as_mut() else {
+        result.code = "not-set-up".into();
+        return result;
+    };
+    let Some(area) = area else {
+        result.code = "no-area".into();
+        return result;
+    };
+    match k.register_guest(&contact, area, None, now()) {
+        Ok((_, outcome)) => {
+            result.ok = true;
+            result.code = match outcome {
+                ScanOutcome::CheckedIn { .. } => "checked-in",
+                ScanOutcome::Moved { .. } => "moved",
+                ScanOutcome::CheckedOut { .. } => "checked-out",
+                ScanOutcome::DoubleRead { .. } => "double-read",
+            }
+            .into();
+            result.area = area_name(k, area);
+        }
+        Err(tresen::Error::Contact(e)) => {
+            result.code = "invalid-contact".into();
+            result.message = e.to_string();
+        }
+        Err(tresen::Error::Refused(r)) => {
+            result.code = r.code().into();
+            result.message = r.to_string();
+        }
+        Err(e) => result.message = e.to_string(),
+    }
+    drop(kg);
+    if let Ok(mut recent) = state.recent.lock() {
+        recent.insert(0, result.clone());
+        recent.truncate(20);
+    }
+    result
+}
+
+/// Checks everyone out (closing time).
+#[tauri::command]
+fn close_all(state: State<'_, AppState>) -> Result<u64, String> {
+    let mut kg = state
+        .kiosk
+        .lock()
+        .map_err(|_| "internal error".to_string())?;
+    let k = kg.as_mut().ok_or("the venue is not set up")?;
+    k.close_all(None, now()).map_err(|e| e.to_string())
+}
+
 /// Selects the counter's area by tap.
 #[tauri::command]
 fn select_area(state: State<'_, AppState>, area: i64) -> Result<(), String> {
@@ -352,7 +418,13 @@ fn main() {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![overview, wedge_scan, select_area])
+        .invoke_handler(tauri::generate_handler![
+            overview,
+            wedge_scan,
+            select_area,
+            register_guest,
+            close_all
+        ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("tresen: the window could not be started: {e}");

@@ -74,7 +74,12 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
             expect_root: None,
             key_file,
             passphrase: &pass,
-            secret_store: SecretStore::File,
+            // The real Secret Service keyring where a session bus exists (as in CI).
+            secret_store: if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+                SecretStore::Keyring
+            } else {
+                SecretStore::File
+            },
         },
         now,
     )
@@ -273,5 +278,61 @@ async fn the_window_shows_the_venue_and_present_guests() {
         .unwrap();
     wait_text(&client, "result", "Bereich gewählt: Bar").await;
     wait_text(&client, "current-area", "Bar").await;
+    // A guest without a code, registered at the counter: sealed at once, checked in.
+    for (field, value) in [
+        ("reg-name", "Erika Gabler"),
+        ("reg-street", "Lindenweg 3"),
+        ("reg-postcode", "10115"),
+        ("reg-city", "Berlin"),
+        ("reg-phone", "030 5556667"),
+    ] {
+        client
+            .find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Id("reg-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "result", "Eingecheckt: Bar").await;
+    // A phone number that is not one is refused with the reason, nothing recorded.
+    for (field, value) in [
+        ("reg-name", "Max Probe"),
+        ("reg-street", "Weg 1"),
+        ("reg-postcode", "10115"),
+        ("reg-city", "Berlin"),
+        ("reg-phone", "12"),
+    ] {
+        client
+            .find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Id("reg-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "result", "phone").await;
+    assert_eq!(class(&client, "result").await, "result refused");
+    // Closing time takes two taps; then everyone is checked out.
+    let close = client.find(Locator::Id("close-all")).await.unwrap();
+    close.click().await.unwrap();
+    wait_text(&client, "close-all", "noch einmal").await;
+    assert_ne!(text_of(&client, "present").await, "0");
+    close.click().await.unwrap();
+    wait_text(&client, "present", "0").await;
     client.close().await.unwrap();
 }
