@@ -9,14 +9,14 @@
 use std::time::Instant;
 
 use rayon::prelude::*;
-use tresen::authority::{self, AuthorityKeys};
+use tresen::authority;
 use tresen::checkin_record::{self, Method};
 use tresen::contact::ContactData;
 use tresen::guest_code::GuestCode;
-use tresen::keyfile::{Passphrase, VenueSecretKeys};
-use tresen::kiosk::{Kiosk, VenueSetup};
-use tresen::local_secret::SecretStore;
+use tresen::keyfile::VenueSecretKeys;
 use tresen::office::OfficeDesk;
+
+mod common;
 
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -31,42 +31,23 @@ fn rss_kib(field: &str) -> u64 {
 }
 
 fn run(n: usize) {
-    let now = chrono::Utc::now().timestamp();
-    let base = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let dir = tempfile::tempdir_in(&base).expect("tempdir");
-    let auth = AuthorityKeys::generate("Bench-Amt");
-    let pass = Passphrase::new("correct horse battery staple tresen");
-    let office_dir = dir.path().join("office");
+    let now = common::now();
+    let v = common::venue();
+    let office_dir = v.dir.path().join("office");
     authority::add_office(
-        dir.path(),
-        &auth,
+        v.dir.path(),
+        &v.authority,
         &office_dir,
         "ga",
         "Bench-Amt Mitte",
-        &pass,
+        &v.pass,
         30,
         now - 10,
     )
     .expect("office");
-    let desk = OfficeDesk::open(&office_dir, &pass).expect("desk");
-    let trust = auth.trust_file(1, now).expect("trust");
-    let key_file = dir.path().join("k.age");
-    let mut k = Kiosk::init(
-        &dir.path().join("data"),
-        &VenueSetup {
-            name: "Bench",
-            address: "Weg 1",
-            trust_file: &trust,
-            expect_root: None,
-            key_file: &key_file,
-            passphrase: &pass,
-            secret_store: SecretStore::File,
-        },
-        now,
-    )
-    .expect("venue");
-    let loc = k.add_location("L", now).expect("location");
-    let area = k.add_area(loc, "A", None, now).expect("area");
+    let desk = OfficeDesk::open(&office_dir, &v.pass).expect("desk");
+    let (mut k, area, auth, key_file, pass, dir) =
+        (v.kiosk, v.area, v.authority, v.key_file, v.pass, v.dir);
     let c = ContactData {
         name: "Gast".into(),
         street: "Weg 1".into(),

@@ -119,6 +119,28 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
     }
 }
 
+/// Fills the counter's registration form and submits it.
+async fn register(client: &fantoccini::Client, name: &str, phone: &str) {
+    for (field, value) in [
+        ("reg-name", name),
+        ("reg-street", "Lindenweg 3"),
+        ("reg-postcode", "10115"),
+        ("reg-city", "Berlin"),
+        ("reg-phone", phone),
+    ] {
+        let input = client.find(Locator::Id(field)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    client
+        .find(Locator::Id("reg-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn text_of(client: &fantoccini::Client, id: &str) -> String {
     match client.find(Locator::Id(id)).await {
         Ok(e) => e.text().await.unwrap_or_default(),
@@ -279,52 +301,10 @@ async fn the_window_shows_the_venue_and_present_guests() {
     wait_text(&client, "result", "Bereich gewählt: Bar").await;
     wait_text(&client, "current-area", "Bar").await;
     // A guest without a code, registered at the counter: sealed at once, checked in.
-    for (field, value) in [
-        ("reg-name", "Erika Gabler"),
-        ("reg-street", "Lindenweg 3"),
-        ("reg-postcode", "10115"),
-        ("reg-city", "Berlin"),
-        ("reg-phone", "030 5556667"),
-    ] {
-        client
-            .find(Locator::Id(field))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    client
-        .find(Locator::Id("reg-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    register(&client, "Erika Gabler", "030 5556667").await;
     wait_text(&client, "result", "Eingecheckt: Bar").await;
     // A phone number that is not one is refused with the reason, nothing recorded.
-    for (field, value) in [
-        ("reg-name", "Max Probe"),
-        ("reg-street", "Weg 1"),
-        ("reg-postcode", "10115"),
-        ("reg-city", "Berlin"),
-        ("reg-phone", "12"),
-    ] {
-        client
-            .find(Locator::Id(field))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    client
-        .find(Locator::Id("reg-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    register(&client, "Max Probe", "12").await;
     wait_text(&client, "result", "phone").await;
     assert_eq!(class(&client, "result").await, "result refused");
     // Closing time takes two taps; then everyone is checked out.
