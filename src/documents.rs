@@ -416,7 +416,7 @@ fn decode_image(
     let gray = img.to_luma8();
     let (w, h) = gray.dimensions();
     let mut regions = vec![(0, 0, w, h)];
-    for (nx, ny) in [(2u32, 2u32), (2, 3)] {
+    for (nx, ny) in [(2u32, 2u32), (2, 3), (3, 3)] {
         let (tw, th) = (w * 2 / (nx + 1), h * 2 / (ny + 1));
         for iy in 0..ny {
             for ix in 0..nx {
