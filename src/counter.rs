@@ -47,6 +47,53 @@ impl Counter {
         self.pending = None;
     }
 
+    /// The area of the check-in still waiting for a table, if it is recent enough.
+    pub fn waiting_for_table(&self, now: i64) -> Option<i64> {
+        self.pending
+            .filter(|&(_, _, at)| now - at <= ASSIGN_WINDOW_SECS)
+            .map(|(_, area, _)| area)
+    }
+
+    /// A tap on a table number: assigns the last check-in as scanning the card would.
+    pub fn tap_table(
+        &mut self,
+        kiosk: &mut Kiosk,
+        table: u16,
+        now: i64,
+    ) -> Result<CounterOutcome, Error> {
+        match self.assign_pending(kiosk, None, table, now) {
+            Err(Error::Refused(r)) => Ok(CounterOutcome::Refused(r)),
+            other => other,
+        }
+    }
+
+    fn assign_pending(
+        &mut self,
+        kiosk: &mut Kiosk,
+        card_area: Option<i64>,
+        table: u16,
+        now: i64,
+    ) -> Result<CounterOutcome, Error> {
+        let Some((record, guest_area, at)) = self.pending else {
+            return Err(Refusal::NoGuestForTable.into());
+        };
+        if now - at > ASSIGN_WINDOW_SECS {
+            self.pending = None;
+            return Err(Refusal::NoGuestForTable.into());
+        }
+        let area = card_area.unwrap_or(guest_area);
+        if guest_area != area {
+            return Err(Refusal::TableInOtherArea.into());
+        }
+        kiosk.assign_table(record, table)?;
+        self.pending = None;
+        Ok(CounterOutcome::TableAssigned {
+            record,
+            area,
+            table,
+        })
+    }
+
     /// Handles one scanned text. Refusals are outcomes (shown to staff); only failures of
     /// the store or the keys are errors.
     pub fn handle(
@@ -75,25 +122,7 @@ impl Counter {
                 self.set_area(area);
                 Ok(CounterOutcome::AreaSelected { area })
             }
-            Scanned::Table(area, table) => {
-                let Some((record, guest_area, at)) = self.pending else {
-                    return Err(Refusal::NoGuestForTable.into());
-                };
-                if now - at > ASSIGN_WINDOW_SECS {
-                    self.pending = None;
-                    return Err(Refusal::NoGuestForTable.into());
-                }
-                if guest_area != area {
-                    return Err(Refusal::TableInOtherArea.into());
-                }
-                kiosk.assign_table(record, table)?;
-                self.pending = None;
-                Ok(CounterOutcome::TableAssigned {
-                    record,
-                    area,
-                    table,
-                })
-            }
+            Scanned::Table(area, table) => self.assign_pending(kiosk, Some(area), table, now),
             Scanned::Guest(code) => {
                 let area = self.area.ok_or(Refusal::NoAreaSelected)?;
                 let outcome = kiosk.check_in(&code, area, None, method, now)?;

@@ -79,29 +79,62 @@ impl Passphrase {
     }
 }
 
+/// How strong a new passphrase is, for live feedback while it is typed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Strength {
+    pub chars: usize,
+    pub min_chars: usize,
+    /// log10 of the estimated number of guesses an attacker needs.
+    pub guesses_log10: f64,
+    pub min_guesses_log10: f64,
+    /// Whether [`check_strength`] accepts it.
+    pub enough: bool,
+    /// zxcvbn's hint (English), shown when the window has no words of its own.
+    pub hint: Option<String>,
+}
+
+/// Rates a new passphrase the way [`check_strength`] judges it.
+pub fn strength(pass: &Passphrase, context: &[&str]) -> Strength {
+    let p = pass.expose();
+    let chars = p.chars().count();
+    let words = context_words(context);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let est = zxcvbn::zxcvbn(p, &words);
+    let hint = est
+        .feedback()
+        .map(|f| {
+            let mut parts: Vec<String> = f.warning().map(|w| w.to_string()).into_iter().collect();
+            parts.extend(f.suggestions().iter().map(|s| s.to_string()));
+            parts.join(" ")
+        })
+        .filter(|s| !s.is_empty());
+    let guesses_log10 = if p.is_empty() {
+        0.0
+    } else {
+        est.guesses_log10()
+    };
+    Strength {
+        chars,
+        min_chars: MIN_PASSPHRASE_CHARS,
+        guesses_log10,
+        min_guesses_log10: MIN_GUESSES_LOG10,
+        enough: chars >= MIN_PASSPHRASE_CHARS && guesses_log10 >= MIN_GUESSES_LOG10,
+        hint,
+    }
+}
+
 /// Checks that a new passphrase is long and hard enough to guess.
 pub fn check_strength(pass: &Passphrase, context: &[&str]) -> Result<(), KeyFileError> {
-    let p = pass.expose();
-    if p.chars().count() < MIN_PASSPHRASE_CHARS {
+    let s = strength(pass, context);
+    if s.chars < MIN_PASSPHRASE_CHARS {
         return Err(KeyFileError::WeakPassphrase(format!(
             "use at least {MIN_PASSPHRASE_CHARS} characters, for example four unrelated words"
         )));
     }
-    let words = context_words(context);
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let est = zxcvbn::zxcvbn(p, &words);
-    if est.guesses_log10() < MIN_GUESSES_LOG10 {
-        let hint = est
-            .feedback()
-            .map(|f| {
-                let mut parts: Vec<String> =
-                    f.warning().map(|w| w.to_string()).into_iter().collect();
-                parts.extend(f.suggestions().iter().map(|s| s.to_string()));
-                parts.join(" ")
-            })
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "add more unrelated words".into());
-        return Err(KeyFileError::WeakPassphrase(hint));
+    if !s.enough {
+        return Err(KeyFileError::WeakPassphrase(
+            s.hint.unwrap_or_else(|| "add more unrelated words".into()),
+        ));
     }
     Ok(())
 }

@@ -22,8 +22,11 @@ use crate::trust::{self, TrustError, TrustList};
 use crate::venue_code::{VenueCode, VenueCodeError, VENUE_TAG_LEN};
 
 mod approval;
+mod operator_pin;
+mod wizard;
 
 pub use approval::{ApprovalReport, RequestReview};
+pub use wizard::SetupStep;
 
 pub const MAX_NAME_CHARS: usize = 120;
 
@@ -81,6 +84,72 @@ pub enum Error {
     DamagedCheckin(String),
     #[error(transparent)]
     Print(#[from] crate::print::PrintError),
+    #[error("the operator PIN is too weak: {0}")]
+    WeakPin(String),
+    #[error("wrong operator PIN; {attempts_left} attempts left before a pause")]
+    WrongPin { attempts_left: u32 },
+    #[error("too many wrong PINs: try again in {seconds} seconds")]
+    PinLocked { seconds: i64 },
+    #[error("no operator PIN is set yet; finish the setup first")]
+    NoPin,
+}
+
+impl Error {
+    /// A stable name for the kind of error, for the app to word in its language; the
+    /// English message stays the fallback and the detail.
+    pub fn code(&self) -> &'static str {
+        use crate::request::RequestError as R;
+        match self {
+            Error::Refused(r) => r.code(),
+            Error::Store(StoreError::DiskFull) => "disk-full",
+            Error::Store(StoreError::Busy) => "db-busy",
+            Error::Store(_) => "store",
+            Error::Secret(SecretError::KeyringUnavailable(_)) => "keyring-unavailable",
+            Error::Secret(SecretError::Missing) => "secret-missing",
+            Error::Secret(_) => "secret",
+            Error::KeyFile(KeyFileError::WeakPassphrase(_)) => "weak-passphrase",
+            Error::KeyFile(KeyFileError::WrongPassphrase) => "wrong-passphrase",
+            Error::KeyFile(KeyFileError::NotAKeyFile | KeyFileError::Corrupt(_)) => {
+                "not-a-key-file"
+            }
+            Error::KeyFile(KeyFileError::Exists(_)) => "file-exists",
+            Error::KeyFile(KeyFileError::Read { .. }) => "read-failed",
+            Error::KeyFile(KeyFileError::Write { .. } | KeyFileError::CopyMismatch(_)) => {
+                "write-failed"
+            }
+            Error::KeyFile(_) => "key-file",
+            Error::Trust(_) => "trust-invalid",
+            Error::RootNotExpected { .. } => "trust-root-mismatch",
+            Error::Settings(_) => "setting-invalid",
+            Error::Contact(_) => "invalid-contact",
+            Error::NotInitialized(_) => "not-set-up",
+            Error::AlreadyInitialized(_) => "already-set-up",
+            Error::UnknownLocation(_) | Error::UnknownArea(_) | Error::AmbiguousArea(_) => {
+                "unknown-area"
+            }
+            Error::UnknownTable(..) => "no-such-table",
+            Error::Duplicate(_) => "duplicate",
+            Error::InvalidName(_) => "invalid-name",
+            Error::UnknownRecord(_) => "unknown-record",
+            Error::KeyMismatch { .. } => "key-mismatch",
+            Error::RetiredKey(_) => "retired-key",
+            Error::Request(R::BadSignature | R::Certificate(_)) => "request-forged",
+            Error::Request(R::Expired(_)) => "request-expired",
+            Error::Request(R::OtherVenue(_)) => "request-other-venue",
+            Error::Request(R::Replayed { .. }) => "request-replayed",
+            Error::Request(R::TooLarge | R::Malformed(_) | R::UnsupportedVersion(_)) => {
+                "request-not-a-request"
+            }
+            Error::Request(_) => "request-refused",
+            Error::Answer(_) | Error::Crypto(_) | Error::DamagedCheckin(_) => "answer-failed",
+            Error::Audit(_) => "audit",
+            Error::Print(_) => "print-failed",
+            Error::WeakPin(_) => "weak-pin",
+            Error::WrongPin { .. } => "wrong-pin",
+            Error::PinLocked { .. } => "pin-locked",
+            Error::NoPin => "no-pin",
+        }
+    }
 }
 
 impl From<rusqlite::Error> for Error {
@@ -539,6 +608,22 @@ impl Kiosk {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    fn meta_get(&self, key: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn meta_set(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     pub fn secret_store(&self) -> SecretStore {
@@ -1331,6 +1416,32 @@ impl Kiosk {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Check-ins of the current business day per hour, from its first hour to the hour of
+    /// `now`: (start of the hour, count).
+    pub fn arrivals_by_hour(&self, now: i64) -> Result<Vec<(i64, u32)>, Error> {
+        let start = self.business_day_start(now);
+        let hours = ((now - start) / 3600 + 1).clamp(1, 25) as usize;
+        let mut counts = vec![0u32; hours];
+        let mut st = self.conn.prepare_cached(
+            "SELECT (checked_in_at - ?1) / 3600, COUNT(*) FROM checkins
+             WHERE checked_in_at >= ?1 AND checked_in_at <= ?2 GROUP BY 1",
+        )?;
+        let rows = st.query_map(params![start, now], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?))
+        })?;
+        for row in rows {
+            let (h, n) = row?;
+            if let Some(c) = usize::try_from(h).ok().and_then(|h| counts.get_mut(h)) {
+                *c += n;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (start + i as i64 * 3600, n))
+            .collect())
     }
 
     /// Present guests per live area (after closing overdue stays).

@@ -1,0 +1,180 @@
+//! What the app needs from the core beyond check-ins: the setup steps, the operator PIN,
+//! the arrivals chart, tapping a table number, passphrase feedback and the demo venue.
+
+mod common;
+
+use common::{at, contact, pass, venue};
+use tresen::checkin_record::Method;
+use tresen::counter::{Counter, CounterOutcome};
+use tresen::keyfile::{self, Passphrase, VenueSecretKeys};
+use tresen::kiosk::{Error, Refusal, SetupStep};
+
+#[test]
+fn setup_steps_follow_the_data() {
+    let now = at(2026, 11, 20, 12, 0);
+    let mut v = venue(now);
+    // A fresh venue (areas exist in the fixture) still needs its backup.
+    assert_eq!(v.kiosk.setup_step(now).unwrap(), SetupStep::Backup);
+    v.kiosk.postpone_backup(now).unwrap();
+    assert_eq!(v.kiosk.setup_step(now).unwrap(), SetupStep::Pin);
+    // Postponing does not silence the warning.
+    assert!(v.kiosk.backup_status(now).unwrap().warning.is_some());
+    v.kiosk.set_operator_pin("470815").unwrap();
+    assert_eq!(v.kiosk.setup_step(now).unwrap(), SetupStep::Done);
+    // Without an open area the areas step comes back.
+    for a in [v.terrasse, v.bar] {
+        v.kiosk.close_area(a).unwrap();
+    }
+    assert_eq!(v.kiosk.setup_step(now).unwrap(), SetupStep::Areas);
+    // A verified copy completes the backup step even without postponing.
+    let mut w = venue(now);
+    let copy = w.dir.path().join("copy.age");
+    let key_file = w.key_file.clone();
+    w.kiosk
+        .backup_key_file(&key_file, &copy, &pass(), now)
+        .unwrap();
+    assert_eq!(w.kiosk.setup_step(now).unwrap(), SetupStep::Pin);
+}
+
+#[test]
+fn the_operator_pin_is_checked_and_paused_after_failures() {
+    let now = at(2026, 11, 20, 12, 0);
+    let mut v = venue(now);
+    assert!(matches!(
+        v.kiosk.check_operator_pin("470815", now),
+        Err(Error::NoPin)
+    ));
+    assert!(matches!(
+        v.kiosk.set_operator_pin("123456"),
+        Err(Error::WeakPin(_))
+    ));
+    assert!(!v.kiosk.has_operator_pin().unwrap());
+    v.kiosk.set_operator_pin("470815").unwrap();
+    v.kiosk.check_operator_pin("470815", now).unwrap();
+    for left in (1..=4).rev() {
+        match v.kiosk.check_operator_pin("000001", now) {
+            Err(Error::WrongPin { attempts_left }) => assert_eq!(attempts_left, left),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(matches!(
+        v.kiosk.check_operator_pin("000001", now),
+        Err(Error::PinLocked { seconds: 30 })
+    ));
+    // Even the right PIN waits out the pause, which survives a restart.
+    v.reopen(now + 10);
+    assert!(matches!(
+        v.kiosk.check_operator_pin("470815", now + 10),
+        Err(Error::PinLocked { seconds: 20 })
+    ));
+    v.kiosk.check_operator_pin("470815", now + 31).unwrap();
+    assert_eq!(
+        Error::WrongPin { attempts_left: 1 }.code(),
+        "wrong-pin",
+        "the window words errors by code"
+    );
+}
+
+#[test]
+fn arrivals_are_counted_per_hour_of_the_business_day() {
+    let now = at(2026, 11, 20, 14, 30);
+    let mut v = venue(now);
+    let ter = v.terrasse;
+    // Yesterday evening's guest belongs to another business day (days end at 05:00).
+    let yesterday = at(2026, 11, 19, 23, 0);
+    let code = v.kiosk.make_guest_code(&contact(0)).unwrap();
+    v.kiosk
+        .check_in(&code, ter, None, Method::Fob, yesterday)
+        .unwrap();
+    for (i, t) in [
+        at(2026, 11, 20, 12, 5),
+        at(2026, 11, 20, 12, 55),
+        at(2026, 11, 20, 14, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let code = v.kiosk.make_guest_code(&contact(i + 1)).unwrap();
+        v.kiosk.check_in(&code, ter, None, Method::Fob, t).unwrap();
+    }
+    let hours = v.kiosk.arrivals_by_hour(now).unwrap();
+    assert_eq!(hours.first().map(|h| h.0), Some(at(2026, 11, 20, 5, 0)));
+    assert_eq!(hours.len(), 10, "05:00 to 14:00");
+    let by_hour: Vec<u32> = hours.iter().map(|h| h.1).collect();
+    assert_eq!(by_hour, vec![0, 0, 0, 0, 0, 0, 0, 2, 0, 1]);
+}
+
+#[test]
+fn a_tapped_table_number_assigns_the_last_guest() {
+    let now = at(2026, 11, 20, 12, 0);
+    let mut v = venue(now);
+    let mut counter = Counter::new(Some(v.terrasse));
+    assert_eq!(
+        counter.tap_table(&mut v.kiosk, 4, now).unwrap(),
+        CounterOutcome::Refused(Refusal::NoGuestForTable)
+    );
+    let code = v.kiosk.make_guest_code(&contact(1)).unwrap().to_text();
+    counter
+        .handle(&mut v.kiosk, &code, Method::Fob, now)
+        .unwrap();
+    assert_eq!(counter.waiting_for_table(now + 5), Some(v.terrasse));
+    // A table the area does not have is refused and the guest still waits.
+    assert!(matches!(
+        counter.tap_table(&mut v.kiosk, 99, now + 5).unwrap(),
+        CounterOutcome::Refused(Refusal::NoSuchTable(_, 99))
+    ));
+    assert!(matches!(
+        counter.tap_table(&mut v.kiosk, 4, now + 6).unwrap(),
+        CounterOutcome::TableAssigned { table: 4, .. }
+    ));
+    assert_eq!(counter.waiting_for_table(now + 7), None);
+}
+
+#[test]
+fn passphrase_feedback_matches_the_check() {
+    for (p, ok) in [
+        ("", false),
+        ("kurz", false),
+        ("cafemoench123", false),
+        ("correct horse battery staple tresen", true),
+    ] {
+        let pass = Passphrase::new(p);
+        let s = keyfile::strength(&pass, &["Café Mönch"]);
+        assert_eq!(s.enough, ok, "{p}: {s:?}");
+        assert_eq!(keyfile::check_strength(&pass, &["Café Mönch"]).is_ok(), ok);
+    }
+}
+
+#[test]
+fn the_demo_venue_answers_its_own_office() {
+    let now = tresen::cli::now();
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, mut k) = tresen::demo::Demo::create(dir.path(), now).unwrap();
+    assert_eq!(k.setup_step(now).unwrap(), SetupStep::Done);
+    assert_eq!(k.present_total(now).unwrap(), 5);
+    let request = demo.make_request(&k.fingerprint(), now).unwrap();
+    let text = std::fs::read(&request).unwrap();
+    let review = k.review_request(&text, now).unwrap();
+    assert_eq!(review.matching, 5);
+    let keys =
+        VenueSecretKeys::read_key_file(&demo.key_file, &Passphrase::new(tresen::demo::PASSPHRASE))
+            .unwrap();
+    let out = dir.path().join("answer.tresen");
+    let report = k
+        .approve_request(&text, &keys, &out, &|_, _| {}, now)
+        .unwrap();
+    assert_eq!(report.records, 5);
+    let desk =
+        tresen::office::OfficeDesk::open(&demo.office_dir, &demo.office_passphrase()).unwrap();
+    let csv = dir.path().join("contacts.csv");
+    let json = dir.path().join("contacts.json");
+    desk.open_answer(&text, &out, &csv, &json).unwrap();
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.contains("Erika Mustermann"), "{csv}");
+    // The demo's guest codes scan like real ones.
+    let mut counter = Counter::new(Some(k.area_id("Bar").unwrap()));
+    let r = counter
+        .handle(&mut k, &demo.guest_codes[6], Method::Fob, now)
+        .unwrap();
+    assert!(matches!(r, CounterOutcome::Guest(_)), "{r:?}");
+}
