@@ -468,21 +468,7 @@ fn data_dir(cli: &Cli) -> Result<PathBuf> {
 }
 
 fn parse_numbers(s: &str) -> Result<Vec<u16>> {
-    let mut out = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("'{part}' is not a table number or range like 1-12");
-        if let Some((a, b)) = part.split_once('-') {
-            let a: u16 = a.trim().parse().map_err(|_| bad())?;
-            let b: u16 = b.trim().parse().map_err(|_| bad())?;
-            if a == 0 || b < a || b - a > 999 {
-                return Err(bad().into());
-            }
-            out.extend(a..=b);
-        } else {
-            out.push(part.parse().map_err(|_| bad())?);
-        }
-    }
-    Ok(out)
+    Ok(tresen::kiosk::parse_table_numbers(s)?)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

@@ -92,6 +92,8 @@ pub enum Error {
     PinLocked { seconds: i64 },
     #[error("no operator PIN is set yet; finish the setup first")]
     NoPin,
+    #[error("'{0}' is not a table number or range like 1-12")]
+    InvalidTables(String),
 }
 
 impl Error {
@@ -148,6 +150,7 @@ impl Error {
             Error::WrongPin { .. } => "wrong-pin",
             Error::PinLocked { .. } => "pin-locked",
             Error::NoPin => "no-pin",
+            Error::InvalidTables(_) => "invalid-tables",
         }
     }
 }
@@ -441,6 +444,25 @@ fn normalize_fp(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .collect::<String>()
         .to_ascii_uppercase()
+}
+
+/// Table numbers as staff type them: "1-12, 15".
+pub fn parse_table_numbers(s: &str) -> Result<Vec<u16>, Error> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || Error::InvalidTables(part.to_string());
+        if let Some((a, b)) = part.split_once('-') {
+            let a: u16 = a.trim().parse().map_err(|_| bad())?;
+            let b: u16 = b.trim().parse().map_err(|_| bad())?;
+            if a == 0 || b < a || b - a > 999 {
+                return Err(bad());
+            }
+            out.extend(a..=b);
+        } else {
+            out.push(part.parse().map_err(|_| bad())?);
+        }
+    }
+    Ok(out)
 }
 
 pub fn format_time(t: i64) -> String {

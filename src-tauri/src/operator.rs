@@ -1,0 +1,202 @@
+//! The operator screens' commands: PIN, locations/areas/tables, settings and preferences,
+//! key replacement, leaving kiosk mode. Every command here needs an unlocked session.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use serde::Serialize;
+use tauri::{AppHandle, Manager, State};
+use tresen::keyfile::Passphrase;
+use tresen::kiosk::{Area, KeyReplacement, Location};
+use tresen::preferences::Preferences;
+use tresen::scanner::serial::PortInfo;
+use tresen::scanner::usb::UsbDeviceInfo;
+use tresen::settings::Settings;
+
+use crate::state::{lock, now, AppState, UiError, UiResult, OPERATOR_IDLE};
+
+#[tauri::command]
+pub fn unlock(state: State<'_, AppState>, pin: String) -> UiResult<()> {
+    state.with_kiosk(|k| k.check_operator_pin(pin.trim(), now()))?;
+    *lock(&state.operator_until) = Some(Instant::now() + OPERATOR_IDLE);
+    tracing::info!(event = "operator.unlocked");
+    Ok(())
+}
+
+#[tauri::command]
+pub fn lock_operator(state: State<'_, AppState>) {
+    *lock(&state.operator_until) = None;
+}
+
+#[derive(Serialize)]
+pub struct Venue {
+    name: String,
+    address: String,
+    fingerprint: String,
+    locations: Vec<Location>,
+    areas: Vec<Area>,
+}
+
+#[tauri::command]
+pub fn venue_admin(state: State<'_, AppState>) -> UiResult<Venue> {
+    state.require_operator()?;
+    state.with_kiosk(|k| {
+        Ok(Venue {
+            name: k.venue_name()?,
+            address: k.venue_address()?,
+            fingerprint: k.fingerprint(),
+            locations: k.locations()?,
+            areas: k.areas()?,
+        })
+    })
+}
+
+/// One change to locations, areas or tables.
+#[derive(serde::Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum AreaChange {
+    AddLocation { name: String },
+    RenameLocation { id: i64, name: String },
+    AddArea { location: i64, name: String },
+    RenameArea { id: i64, name: String },
+    SetMaxStay { id: i64, minutes: u32 },
+    Close { id: i64 },
+    Reopen { id: i64 },
+    Archive { id: i64 },
+    AddTables { id: i64, tables: String },
+    ReplaceAreaCode { id: i64 },
+    ReplaceTableCode { id: i64, table: u16 },
+}
+
+#[tauri::command]
+pub fn change_areas(state: State<'_, AppState>, change: AreaChange) -> UiResult<()> {
+    state.require_operator()?;
+    let n = now();
+    state.with_kiosk(|k| {
+        match change {
+            AreaChange::AddLocation { name } => k.add_location(&name, n).map(drop)?,
+            AreaChange::RenameLocation { id, name } => k.rename_location(id, &name)?,
+            AreaChange::AddArea { location, name } => k.add_area(location, &name, None, n).map(drop)?,
+            AreaChange::RenameArea { id, name } => k.rename_area(id, &name)?,
+            AreaChange::SetMaxStay { id, minutes } => k.set_max_stay(id, minutes)?,
+            AreaChange::Close { id } => k.close_area(id)?,
+            AreaChange::Reopen { id } => k.reopen_area(id)?,
+            AreaChange::Archive { id } => k.archive_area(id, n).map(drop)?,
+            AreaChange::AddTables { id, tables } => {
+                let t = tresen::kiosk::parse_table_numbers(&tables)?;
+                k.add_tables(id, &t)?
+            }
+            AreaChange::ReplaceAreaCode { id } => k.replace_area_code(id, n).map(drop)?,
+            AreaChange::ReplaceTableCode { id, table } => {
+                k.replace_table_code(id, table, n).map(drop)?
+            }
+        }
+        Ok(())
+    })
+}
+
+#[derive(Serialize)]
+pub struct AllSettings {
+    venue: Settings,
+    /// (name, min, max)
+    ranges: Vec<(&'static str, u32, u32)>,
+    app: Preferences,
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> UiResult<AllSettings> {
+    state.require_operator()?;
+    Ok(AllSettings {
+        venue: state.with_kiosk(|k| Ok(k.settings().clone()))?,
+        ranges: tresen::settings::KEYS
+            .iter()
+            .map(|&(name, min, max, _)| (name, min, max))
+            .collect(),
+        app: lock(&state.prefs).clone(),
+    })
+}
+
+#[tauri::command]
+pub fn set_setting(state: State<'_, AppState>, key: String, value: String) -> UiResult<()> {
+    state.require_operator()?;
+    state.with_kiosk(|k| k.set_setting(&key, value.trim()))
+}
+
+/// Language and sound may be changed by anyone at the counter; kiosk mode and the
+/// scanners need the operator.
+#[tauri::command]
+pub fn set_preferences(app: AppHandle, state: State<'_, AppState>, prefs: Preferences) -> UiResult<()> {
+    let old = lock(&state.prefs).clone();
+    if prefs.kiosk_mode != old.kiosk_mode || prefs.scanners != old.scanners {
+        state.require_operator()?;
+    }
+    prefs
+        .save(&state.data_dir)
+        .map_err(|e| UiError::new("preferences", e.to_string()))?;
+    if prefs.scanners != old.scanners {
+        state.scanners_changed.store(true, Ordering::Relaxed);
+    }
+    if prefs.kiosk_mode != old.kiosk_mode {
+        crate::apply_kiosk_mode(&app, prefs.kiosk_mode);
+    }
+    *lock(&state.prefs) = prefs;
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct Devices {
+    serial: Vec<PortInfo>,
+    usb: Vec<UsbDeviceInfo>,
+    problems: Vec<String>,
+}
+
+#[tauri::command]
+pub async fn list_devices(state: State<'_, AppState>) -> UiResult<Devices> {
+    state.require_operator()?;
+    let mut problems = Vec::new();
+    let serial = tresen::scanner::serial::list_ports().unwrap_or_else(|e| {
+        problems.push(e);
+        Vec::new()
+    });
+    let usb = tresen::scanner::usb::list_devices().unwrap_or_else(|e| {
+        problems.push(e);
+        Vec::new()
+    });
+    Ok(Devices {
+        serial,
+        usb,
+        problems,
+    })
+}
+
+/// Replaces a lost key: a new key file for all future check-ins.
+#[tauri::command]
+pub async fn key_replace(
+    state: State<'_, AppState>,
+    key_file: String,
+    passphrase: String,
+    repeat: String,
+) -> UiResult<KeyReplacement> {
+    state.require_operator()?;
+    if passphrase != repeat {
+        return Err(UiError::new("passphrase-mismatch", "the two passphrases differ"));
+    }
+    if key_file.trim().is_empty() {
+        return Err(UiError::new("no-path", "choose where to save the new key file"));
+    }
+    let pass = Passphrase::new(passphrase);
+    state.with_kiosk(|k| k.replace_key(Path::new(key_file.trim()), &pass, now()))
+}
+
+/// Closes the app (the only way out of kiosk mode).
+#[tauri::command]
+pub fn exit_app(app: AppHandle, state: State<'_, AppState>) -> UiResult<()> {
+    state.require_operator()?;
+    state.allow_exit.store(true, Ordering::Relaxed);
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.close();
+    }
+    app.exit(0);
+    Ok(())
+}

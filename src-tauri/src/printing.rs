@@ -1,0 +1,206 @@
+//! Printing (PDFs written where the operator chooses, then opened in the system viewer)
+//! and the file dialogs.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, State};
+use tauri_plugin_dialog::DialogExt;
+use tresen::contact::ContactData;
+use tresen::documents::{self, TableLayout};
+use tresen::keyfile::Passphrase;
+use tresen::print::{Paper, Pdf};
+
+use crate::setup::{documents_dir, fresh_path, read_text};
+use crate::state::{lock, now, AppState, UiError, UiResult};
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Document {
+    /// Area posters; no areas: all live areas.
+    Posters { areas: Vec<i64>, a3: bool },
+    /// Table cards of one area; tables as typed ("1-12"), empty: all.
+    Tables { area: i64, tables: String, labels: bool },
+    /// A fob card with a new guest code for this contact (nothing is stored).
+    Fob { contact: ContactData },
+    /// The key recovery sheet, from a key file that opens with the passphrase.
+    Recovery { key_file: String, passphrase: String },
+}
+
+#[derive(Serialize)]
+pub struct Printed {
+    path: String,
+    pages: usize,
+}
+
+fn stem(doc: &Document) -> &'static str {
+    match doc {
+        Document::Posters { .. } => "aushang",
+        Document::Tables { .. } => "tischkarten",
+        Document::Fob { .. } => "gast-code",
+        Document::Recovery { .. } => "schluessel-notfallblatt",
+    }
+}
+
+pub fn print_dir(app: &AppHandle) -> PathBuf {
+    documents_dir(app).join("Tresen")
+}
+
+#[tauri::command]
+pub fn suggest_pdf_path(app: AppHandle, kind: String) -> String {
+    let stem = match kind.as_str() {
+        "posters" => "aushang",
+        "tables" => "tischkarten",
+        "fob" => "gast-code",
+        "recovery" => "schluessel-notfallblatt",
+        _ => "tresen",
+    };
+    let day = chrono_day();
+    fresh_path(&print_dir(&app), &format!("{stem}-{day}"), "pdf")
+        .display()
+        .to_string()
+}
+
+fn chrono_day() -> String {
+    tresen::kiosk::format_time(now())
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn render(state: &AppState, doc: &Document) -> UiResult<Pdf> {
+    match doc {
+        Document::Posters { areas, a3 } => state.with_kiosk(|k| {
+            Ok(documents::posters(
+                &k.poster_infos(areas)?,
+                if *a3 { Paper::A3 } else { Paper::A4 },
+            )?)
+        }),
+        Document::Tables {
+            area,
+            tables,
+            labels,
+        } => {
+            let nums = tresen::kiosk::parse_table_numbers(tables)?;
+            state.with_kiosk(|k| {
+                Ok(documents::table_cards(
+                    &k.venue_name()?,
+                    &k.table_infos(*area, &nums)?,
+                    if *labels {
+                        TableLayout::Labels
+                    } else {
+                        TableLayout::Tents
+                    },
+                )?)
+            })
+        }
+        Document::Fob { contact } => state.with_kiosk(|k| {
+            let code = k.make_guest_code(contact)?;
+            Ok(documents::fob_cards(&[code.to_text()])?)
+        }),
+        Document::Recovery {
+            key_file,
+            passphrase,
+        } => {
+            let pass = Passphrase::new(passphrase.clone());
+            let text = read_text(key_file, 64 * 1024, "a key file")?;
+            state.with_kiosk(|k| {
+                // Printed only from a key file that opens and holds this venue's key.
+                k.verify_key_file(Path::new(key_file.trim()), &pass, now())?;
+                Ok(documents::recovery_sheet(
+                    &k.venue_name()?,
+                    &k.fingerprint(),
+                    &chrono_day(),
+                    &text,
+                )?)
+            })
+        }
+    }
+}
+
+fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            UiError::new("write-failed", format!("could not create {}: {e}", dir.display()))
+        })?;
+    }
+    tresen::keyfile::write_new_file(out, &pdf.bytes)?;
+    state.remember_written(out);
+    Ok(Printed {
+        path: out.display().to_string(),
+        pages: pdf.pages,
+    })
+}
+
+/// Writes a document as PDF (never over an existing file). Everything but a guest's fob
+/// card needs the operator.
+#[tauri::command]
+pub async fn print_document(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    document: Document,
+    out: Option<String>,
+) -> UiResult<Printed> {
+    if !matches!(document, Document::Fob { .. }) {
+        state.require_operator()?;
+    }
+    let out = match out.as_deref().map(str::trim) {
+        Some(o) if !o.is_empty() => PathBuf::from(o),
+        _ => fresh_path(
+            &print_dir(&app),
+            &format!("{}-{}", stem(&document), chrono_day()),
+            "pdf",
+        ),
+    };
+    let pdf = render(&state, &document)?;
+    write_pdf(&state, &pdf, &out)
+}
+
+/// Opens a document this app wrote in the system's viewer.
+#[tauri::command]
+pub fn open_document(state: State<'_, AppState>, path: String) -> UiResult<()> {
+    let p = PathBuf::from(&path);
+    if !lock(&state.written).contains(&p) {
+        return Err(UiError::new(
+            "not-ours",
+            "only documents this app saved can be opened from here",
+        ));
+    }
+    open::that_detached(&p).map_err(|e| {
+        UiError::new(
+            "open-failed",
+            format!("no program could open {path}: {e}; open it from the file manager"),
+        )
+    })
+}
+
+/// A file dialog run by the shell (the window itself has no file system access).
+#[tauri::command]
+pub async fn choose_path(
+    app: AppHandle,
+    purpose: String,
+    suggested: Option<String>,
+) -> UiResult<Option<String>> {
+    let mut d = app.dialog().file();
+    if let Some(s) = suggested.as_deref().map(Path::new) {
+        if let Some(dir) = s.parent().filter(|p| p.is_dir()) {
+            d = d.set_directory(dir);
+        }
+        if let Some(name) = s.file_name() {
+            d = d.set_file_name(name.to_string_lossy());
+        }
+    }
+    let picked = match purpose.as_str() {
+        "trust" => d.add_filter("Trust", &["json", "trust"]).blocking_pick_file(),
+        "request" => d.add_filter("Request", &["json", "request"]).blocking_pick_file(),
+        "key" => d.add_filter("age", &["age"]).blocking_pick_file(),
+        "save-key" => d.add_filter("age", &["age"]).blocking_save_file(),
+        "save-pdf" => d.add_filter("PDF", &["pdf"]).blocking_save_file(),
+        "save-answer" => d.blocking_save_file(),
+        other => return Err(UiError::new("error", format!("unknown dialog '{other}'"))),
+    };
+    Ok(picked
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.display().to_string()))
+}

@@ -1,0 +1,157 @@
+//! Health-office data requests: review, approve with the key file (progress reported as
+//! events), decline, and the audit log.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, State};
+use tresen::audit::AuditEntry;
+use tresen::keyfile::{Passphrase, VenueSecretKeys};
+use tresen::kiosk::{ApprovalReport, RequestReview};
+
+use crate::printing::print_dir;
+use crate::setup::fresh_path;
+use crate::state::{lock, now, AppState, UiError, UiResult};
+
+/// Requests are at most 64 KiB; a little more is read so the core can say "too large".
+const MAX_REQUEST: u64 = 65 * 1024;
+
+fn review(state: &AppState, bytes: Vec<u8>) -> UiResult<RequestReview> {
+    let result = state.with_kiosk(|k| k.review_request(&bytes, now()));
+    *lock(&state.request) = result.as_ref().ok().map(|_| bytes);
+    result
+}
+
+/// Opens a request file (from the dialog, a typed path or a file dropped on the window).
+#[tauri::command]
+pub async fn review_request_file(
+    state: State<'_, AppState>,
+    path: String,
+) -> UiResult<RequestReview> {
+    state.require_operator()?;
+    let p = Path::new(path.trim());
+    let read = || -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(p)?
+            .take(MAX_REQUEST)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = read().map_err(|e| {
+        UiError::new("read-failed", format!("could not read {}: {e}", p.display()))
+    })?;
+    review(&state, bytes)
+}
+
+#[tauri::command]
+pub fn suggest_answer_path(app: AppHandle, state: State<'_, AppState>) -> UiResult<String> {
+    state.require_operator()?;
+    let day = tresen::kiosk::format_time(now()).replace([' ', ':'], "-");
+    Ok(fresh_path(&print_dir(&app), &format!("antwort-{day}"), "tresen-answer")
+        .display()
+        .to_string())
+}
+
+#[derive(Serialize, Clone)]
+struct Progress {
+    done: u64,
+    total: u64,
+}
+
+#[derive(Serialize)]
+pub struct Approved {
+    report: ApprovalReport,
+    path: String,
+}
+
+/// Approves the request under review: opens the key file with the passphrase, opens the
+/// matching check-ins and writes the sealed, signed answer. Progress goes to the window
+/// as `approval-progress` events.
+#[tauri::command]
+pub async fn approve_request(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    key_file: String,
+    passphrase: String,
+    out: String,
+) -> UiResult<Approved> {
+    state.require_operator()?;
+    let text = lock(&state.request)
+        .clone()
+        .ok_or_else(|| UiError::new("no-request", "open a request first"))?;
+    if out.trim().is_empty() {
+        return Err(UiError::new("no-path", "choose where to save the answer"));
+    }
+    let out = PathBuf::from(out.trim());
+    let keys = VenueSecretKeys::read_key_file(Path::new(key_file.trim()), &Passphrase::new(passphrase))?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            UiError::new("write-failed", format!("could not create {}: {e}", dir.display()))
+        })?;
+    }
+    let last = AtomicU64::new(0);
+    let progress = |done: u64, total: u64| {
+        // About a hundred updates at most, and always the last one.
+        let step = (total / 100).max(1);
+        if done == total || done >= last.load(Ordering::Relaxed) + step {
+            last.store(done, Ordering::Relaxed);
+            let _ = app.emit("approval-progress", Progress { done, total });
+        }
+    };
+    let report = state.with_kiosk(|k| k.approve_request(&text, &keys, &out, &progress, now()))?;
+    drop(keys);
+    *lock(&state.request) = None;
+    state.remember_written(&out);
+    Ok(Approved {
+        report,
+        path: out.display().to_string(),
+    })
+}
+
+#[tauri::command]
+pub fn decline_request(state: State<'_, AppState>, reason: String) -> UiResult<()> {
+    state.require_operator()?;
+    let text = lock(&state.request)
+        .clone()
+        .ok_or_else(|| UiError::new("no-request", "open a request first"))?;
+    state.with_kiosk(|k| k.decline_request(&text, &reason, now()).map(drop))?;
+    *lock(&state.request) = None;
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct Audit {
+    entries: Vec<AuditEntry>,
+    /// None when the chain checks out, else why not.
+    broken: Option<String>,
+}
+
+#[tauri::command]
+pub fn audit_log(state: State<'_, AppState>) -> UiResult<Audit> {
+    state.require_operator()?;
+    state.with_kiosk(|k| {
+        let broken = k.verify_audit().err().map(|e| e.to_string());
+        let mut entries = k.audit_entries()?;
+        entries.reverse();
+        Ok(Audit { entries, broken })
+    })
+}
+
+/// Demo mode only: the demo office sends a request, which is opened for review.
+#[tauri::command]
+pub fn demo_request(state: State<'_, AppState>) -> UiResult<(String, RequestReview)> {
+    state.require_operator()?;
+    let demo = state
+        .demo
+        .as_ref()
+        .ok_or_else(|| UiError::new("not-demo", "only in demo mode"))?;
+    let fp = state.with_kiosk(|k| Ok(k.fingerprint()))?;
+    let path = demo
+        .make_request(&fp, now())
+        .map_err(|e| UiError::new("error", e.to_string()))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| UiError::new("read-failed", format!("{}: {e}", path.display())))?;
+    Ok((path.display().to_string(), review(&state, bytes)?))
+}

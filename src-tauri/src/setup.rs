@@ -1,0 +1,255 @@
+//! The first-run wizard: venue, trust file, key file, backup, areas, operator PIN.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager, State};
+use tresen::keyfile::{self, Passphrase};
+use tresen::kiosk::{Kiosk, SetupStep, VenueSetup};
+use tresen::local_secret::SecretStore;
+
+use crate::state::{lock, now, AppState, UiError, UiResult};
+
+const MAX_TRUST_FILE: u64 = 1024 * 1024;
+
+pub fn read_text(path: &str, max: u64, what: &str) -> UiResult<String> {
+    let p = Path::new(path.trim());
+    let meta = std::fs::metadata(p)
+        .map_err(|e| UiError::new("read-failed", format!("could not read {}: {e}", p.display())))?;
+    if meta.len() > max {
+        return Err(UiError::new(
+            "not-a-file-for-this",
+            format!("{} is too large to be {what}", p.display()),
+        ));
+    }
+    std::fs::read_to_string(p).map_err(|e| {
+        UiError::new("read-failed", format!("could not read {}: {e}", p.display()))
+    })
+}
+
+#[derive(Serialize)]
+pub struct TrustInfo {
+    authority: String,
+    root_fingerprint: String,
+    serial: u64,
+    offices: Vec<String>,
+}
+
+/// Reads and verifies a trust file so the operator can compare the root fingerprint with
+/// the one the authority published, before anything is set up.
+#[tauri::command]
+pub fn inspect_trust_file(path: String) -> UiResult<TrustInfo> {
+    let text = read_text(&path, MAX_TRUST_FILE, "a trust file")?;
+    let trust = tresen::trust::verify(&text, None)
+        .map_err(|e| UiError::from(tresen::kiosk::Error::from(e)))?;
+    let offices = trust
+        .body
+        .offices
+        .iter()
+        .filter_map(|c| c.verify(&trust.root_key, now()).ok().map(|v| v.body.name))
+        .collect();
+    Ok(TrustInfo {
+        authority: trust.body.authority.clone(),
+        root_fingerprint: trust.root_fingerprint(),
+        serial: trust.body.serial,
+        offices,
+    })
+}
+
+#[tauri::command]
+pub fn passphrase_strength(passphrase: String, venue: String) -> keyfile::Strength {
+    keyfile::strength(&Passphrase::new(passphrase), &[&venue, "tresen"])
+}
+
+/// A file name in `dir` that does not exist yet.
+pub fn fresh_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    let first = dir.join(format!("{stem}.{ext}"));
+    if !first.exists() {
+        return first;
+    }
+    (2..1000)
+        .map(|n| dir.join(format!("{stem}-{n}.{ext}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+pub fn documents_dir(app: &AppHandle) -> PathBuf {
+    app.path()
+        .document_dir()
+        .or_else(|_| app.path().home_dir())
+        .unwrap_or_else(|_| PathBuf::from("."))
+}
+
+#[tauri::command]
+pub fn suggest_key_file(app: AppHandle) -> String {
+    fresh_path(&documents_dir(&app), "tresen-schluessel", "age")
+        .display()
+        .to_string()
+}
+
+#[derive(Deserialize)]
+pub struct NewVenue {
+    name: String,
+    address: String,
+    trust_file: String,
+    expect_root: String,
+    key_file: String,
+    passphrase: String,
+    passphrase_repeat: String,
+    /// "keyring" (default) or "file" (explicit, with a warning).
+    secret_store: String,
+}
+
+#[tauri::command]
+pub fn create_venue(state: State<'_, AppState>, venue: NewVenue) -> UiResult<()> {
+    if lock(&state.kiosk).is_some() {
+        return Err(UiError::new("already-set-up", "a venue is already set up"));
+    }
+    if venue.passphrase != venue.passphrase_repeat {
+        return Err(UiError::new(
+            "passphrase-mismatch",
+            "the two passphrases differ",
+        ));
+    }
+    if venue.key_file.trim().is_empty() {
+        return Err(UiError::new("no-path", "choose where to save the key file"));
+    }
+    let trust = read_text(&venue.trust_file, MAX_TRUST_FILE, "a trust file")?;
+    let pass = Passphrase::new(venue.passphrase);
+    let expect = venue.expect_root.trim();
+    let k = Kiosk::init(
+        &state.data_dir,
+        &VenueSetup {
+            name: &venue.name,
+            address: &venue.address,
+            trust_file: &trust,
+            expect_root: (!expect.is_empty()).then_some(expect),
+            key_file: Path::new(venue.key_file.trim()),
+            passphrase: &pass,
+            secret_store: if venue.secret_store == "file" {
+                SecretStore::File
+            } else {
+                SecretStore::Keyring
+            },
+        },
+        now(),
+    )?;
+    *lock(&state.kiosk) = Some(k);
+    *lock(&state.open_error) = None;
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct KeyFileInfo {
+    key_file: Option<String>,
+    status: tresen::kiosk::BackupStatus,
+    postponed_at: Option<i64>,
+}
+
+#[tauri::command]
+pub fn key_status(state: State<'_, AppState>) -> UiResult<KeyFileInfo> {
+    state.with_kiosk(|k| {
+        Ok(KeyFileInfo {
+            key_file: k.key_file_hint()?,
+            status: k.backup_status(now())?,
+            postponed_at: k.backup_postponed_at()?,
+        })
+    })
+}
+
+/// Copies the key file to a second medium and loads the copy again.
+#[tauri::command]
+pub async fn backup_copy(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+    passphrase: String,
+) -> UiResult<()> {
+    state.require_setup_step_or_operator(SetupStep::Backup)?;
+    if to.trim().is_empty() {
+        return Err(UiError::new("no-path", "choose where to save the copy"));
+    }
+    let pass = Passphrase::new(passphrase);
+    state.with_kiosk(|k| {
+        let from = match from.trim() {
+            "" => k.key_file_hint()?.unwrap_or_default(),
+            f => f.to_string(),
+        };
+        k.backup_key_file(Path::new(&from), Path::new(to.trim()), &pass, now())
+    })
+}
+
+/// Loads a copy made elsewhere with the passphrase and checks it holds the venue key.
+#[tauri::command]
+pub async fn backup_verify(
+    state: State<'_, AppState>,
+    path: String,
+    passphrase: String,
+) -> UiResult<()> {
+    state.require_setup_step_or_operator(SetupStep::Backup)?;
+    let pass = Passphrase::new(passphrase);
+    state.with_kiosk(|k| k.verify_key_file(Path::new(path.trim()), &pass, now()))
+}
+
+#[tauri::command]
+pub fn backup_postpone(state: State<'_, AppState>) -> UiResult<()> {
+    state.require_setup_step_or_operator(SetupStep::Backup)?;
+    state.with_kiosk(|k| k.postpone_backup(now()))
+}
+
+#[derive(Deserialize)]
+pub struct NewArea {
+    name: String,
+    /// Table numbers as typed: "1-12, 15" (may be empty).
+    tables: String,
+}
+
+#[tauri::command]
+pub fn setup_areas(
+    state: State<'_, AppState>,
+    location: String,
+    areas: Vec<NewArea>,
+) -> UiResult<()> {
+    state.require_setup_step_or_operator(SetupStep::Areas)?;
+    let areas: Vec<&NewArea> = areas.iter().filter(|a| !a.name.trim().is_empty()).collect();
+    if areas.is_empty() {
+        return Err(UiError::new("no-areas", "name at least one area"));
+    }
+    let tables = areas
+        .iter()
+        .map(|a| tresen::kiosk::parse_table_numbers(&a.tables))
+        .collect::<Result<Vec<_>, _>>()?;
+    state.with_kiosk(|k| {
+        let n = now();
+        let loc = match k.location_id(location.trim()) {
+            Ok(id) => id,
+            Err(_) => k.add_location(&location, n)?,
+        };
+        for (a, t) in areas.iter().zip(&tables) {
+            let id = k.add_area(loc, &a.name, None, n)?;
+            if !t.is_empty() {
+                k.add_tables(id, t)?;
+            }
+        }
+        Ok(())
+    })?;
+    if lock(&state.counter).area().is_none() {
+        let first = state.with_kiosk(|k| Ok(k.areas()?.first().map(|a| a.id)))?;
+        if let Some(a) = first {
+            lock(&state.counter).set_area(a);
+        }
+    }
+    Ok(())
+}
+
+/// Sets the operator PIN: freely while none is set, else only by an operator.
+#[tauri::command]
+pub fn set_pin(state: State<'_, AppState>, pin: String, repeat: String) -> UiResult<()> {
+    if state.with_kiosk(|k| k.has_operator_pin())? {
+        state.require_operator()?;
+    }
+    if pin != repeat {
+        return Err(UiError::new("pin-mismatch", "the two PINs differ"));
+    }
+    state.with_kiosk(|k| k.set_operator_pin(pin.trim()))
+}
