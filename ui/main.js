@@ -1,84 +1,26 @@
-import { t, language } from "./i18n.js";
+// The window: which screen shows (wizard, counter, operator), the header and banners.
+import { t, language, setLanguage } from "./i18n.js";
+import { $, invoke, listen, errorText } from "./api.js";
+import { setupWizard, renderWizard } from "./wizard.js";
+import { setupCounter, renderCounter, showResult } from "./counter.js";
+import { setupOperator, renderOperator, showTab } from "./operator.js";
 
-const invoke = window.__TAURI__.core.invoke;
-const listen = window.__TAURI__.event.listen;
-const $ = (id) => document.getElementById(id);
+let last = null;
+let wantOperator = false;
+let readyLogged = false;
 
 function translate() {
   document.documentElement.lang = language();
-  for (const el of document.querySelectorAll("[data-i18n]")) {
-    el.textContent = t(el.dataset.i18n);
-  }
-  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
-    el.placeholder = t(el.dataset.i18nPlaceholder);
-  }
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
 }
 
-function resultText(r) {
-  return t(r.code, { area: r.area ?? "", table: r.table ?? "" }) ?? r.message;
-}
-
-function showResult(r) {
-  const box = $("result");
-  box.className = `result ${r.ok ? "ok" : "refused"}`;
-  $("result-title").textContent = resultText(r);
-  // The core's sentence names the field for invalid details; otherwise it is shown only
-  // where the window has no words of its own.
-  $("result-detail").textContent = r.code === "invalid-contact" || !t(r.code) ? r.message : "";
-  box.dataset.code = r.code;
-}
-
-function render(o) {
+function banners(o) {
   $("error").hidden = !o.error;
   $("error").textContent = o.error ?? "";
-  $("setup").hidden = o.initialized || !!o.error;
-  $("counter").hidden = !o.initialized;
-  $("datadir").textContent = o.data_dir;
-  if (o.venue) $("venue").textContent = o.venue;
-  $("fingerprint").textContent = o.fingerprint ? `${t("fingerprint")} ${o.fingerprint}` : "";
-  $("present").textContent = String(o.present);
-  $("current-area").textContent = o.current_area ?? "–";
-  const body = $("areas").querySelector("tbody");
-  body.replaceChildren(
-    ...o.areas.map((a) => {
-      const tr = document.createElement("tr");
-      const name = document.createElement("td");
-      const button = document.createElement("button");
-      button.textContent = `${a.location} / ${a.name}`;
-      button.addEventListener("click", async () => {
-        await invoke("select_area", { area: a.id });
-        refresh();
-        $("wedge").focus();
-      });
-      name.append(button);
-      const n = document.createElement("td");
-      n.textContent = String(a.present);
-      n.className = "num";
-      tr.append(name, n);
-      return tr;
-    }),
-  );
-  const devices = Object.entries(o.devices);
-  $("devices").replaceChildren(
-    ...(devices.length
-      ? devices.map(([name, s]) => {
-          const li = document.createElement("li");
-          li.className = `device ${s.state}`;
-          const label = s.state === "connected" ? t("connected") : s.state === "waiting" ? t("waiting") : t("deviceError");
-          const detail = s.reason ? ` – ${s.reason}${s.advice ? ` (${s.advice})` : ""}` : "";
-          li.textContent = `${name}: ${label}${detail}`;
-          return li;
-        })
-      : [Object.assign(document.createElement("li"), { textContent: t("noScanners") })]),
-  );
-  $("recent").replaceChildren(
-    ...o.recent.map((r) => {
-      const li = document.createElement("li");
-      li.className = r.ok ? "ok" : "refused";
-      li.textContent = `${new Date(r.at * 1000).toLocaleTimeString(language())} ${resultText(r)}`;
-      return li;
-    }),
-  );
+  $("demo-banner").hidden = !o.demo;
+  if (o.demo) $("demo-banner").textContent = t("demoBanner", o.demo);
+  $("demo-badge").hidden = !o.demo;
   $("warnings").replaceChildren(
     ...o.warnings.map((w) => {
       const div = document.createElement("div");
@@ -88,85 +30,99 @@ function render(o) {
       return div;
     }),
   );
+  $("notices").replaceChildren(
+    ...o.notices.map((n) => Object.assign(document.createElement("div"), { className: "banner error", textContent: n })),
+  );
+}
+
+function render(o) {
+  if (o.language !== language()) {
+    setLanguage(o.language);
+    translate();
+  }
+  last = o;
+  banners(o);
+  if (o.venue) $("venue").textContent = o.venue;
+  $("fingerprint").textContent = o.fingerprint ? `${t("fingerprint")} ${o.fingerprint}` : "";
+  $("sound-toggle").textContent = o.sound ? t("soundOn") : t("soundOff");
+  $("lang-de").classList.toggle("current", o.language === "de");
+  $("lang-en").classList.toggle("current", o.language === "en");
+  const step = !o.initialized ? (o.error ? null : "venue") : o.setup_step !== "done" ? o.setup_step : null;
+  const inWizard = step !== null;
+  const operator = !inWizard && o.operator && wantOperator;
+  if (!o.operator) wantOperator = false;
+  $("wizard").hidden = !inWizard;
+  $("counter").hidden = inWizard || operator || !o.initialized;
+  $("operator").hidden = !operator;
+  $("operator-open").hidden = inWizard || operator || !o.initialized;
+  $("counter-open").hidden = !operator;
+  if (inWizard) renderWizard(step);
+  else if (o.initialized) {
+    renderCounter(o);
+    renderOperator(o);
+    if (!readyLogged && !$("counter").hidden) {
+      readyLogged = true;
+      invoke("window_ready");
+    }
+  }
 }
 
 async function refresh() {
   try {
     render(await invoke("overview"));
   } catch (e) {
-    render({ error: String(e), initialized: false, areas: [], warnings: [], present: 0, data_dir: "", devices: {}, recent: [] });
+    $("error").hidden = false;
+    $("error").textContent = errorText(e);
   }
 }
 
-// The keyboard-wedge field keeps focus and measures the gaps between keystrokes, so the
-// core can tell a scanner's burst from typing.
-const wedge = $("wedge");
-let stamps = [];
-wedge.addEventListener("keydown", async (e) => {
-  if (e.key === "Enter") {
+async function setDisplay(change) {
+  await invoke("set_display", { language: null, sound: null, ...change }).catch(() => {});
+  refresh();
+}
+
+function openPinDialog() {
+  $("pin-error").textContent = "";
+  $("pin-input").value = "";
+  $("pin-dialog").hidden = false;
+  $("pin-input").focus();
+}
+
+function setupHeader() {
+  $("lang-de").addEventListener("click", () => setDisplay({ language: "de" }));
+  $("lang-en").addEventListener("click", () => setDisplay({ language: "en" }));
+  $("sound-toggle").addEventListener("click", () => setDisplay({ sound: !last?.sound }));
+  $("operator-open").addEventListener("click", () => {
+    if (last?.operator) {
+      wantOperator = true;
+      refresh().then(() => showTab("areas"));
+    } else openPinDialog();
+  });
+  $("counter-open").addEventListener("click", () => {
+    wantOperator = false;
+    refresh();
+  });
+  $("pin-cancel").addEventListener("click", () => ($("pin-dialog").hidden = true));
+  $("pin-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const text = wedge.value;
-    const gaps = stamps.slice(1).map((s, i) => Math.round(s - stamps[i]));
-    wedge.value = "";
-    stamps = [];
-    if (text.trim()) {
-      showResult(await invoke("wedge_scan", { text, gaps }));
-      refresh();
+    try {
+      await invoke("unlock", { pin: $("pin-input").value });
+      $("pin-dialog").hidden = true;
+      wantOperator = true;
+      await refresh();
+      showTab("areas");
+    } catch (err) {
+      $("pin-error").textContent = errorText(err);
     }
-  } else if (e.key.length === 1) {
-    stamps.push(performance.now());
-  }
-});
-// The wedge field takes the focus back unless staff are typing into the form.
-const inForm = () => document.activeElement?.closest?.("#register");
-document.addEventListener("click", (e) => {
-  if (e.target.tagName !== "BUTTON" && !e.target.closest("#register")) wedge.focus();
-});
-setInterval(() => {
-  if (document.activeElement !== wedge && !inForm()) wedge.focus();
-}, 1000);
-
-$("register").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const v = (id) => $(id).value;
-  const contact = {
-    name: v("reg-name"),
-    street: v("reg-street"),
-    postcode: v("reg-postcode"),
-    city: v("reg-city"),
-    phone: v("reg-phone"),
-    email: v("reg-email"),
-  };
-  const r = await invoke("register_guest", { contact });
-  showResult(r);
-  if (r.ok) $("register").reset();
-  refresh();
-});
-
-// Closing time takes two taps: the first arms the button for five seconds.
-let armed = null;
-$("close-all").addEventListener("click", async () => {
-  const button = $("close-all");
-  if (!armed) {
-    button.textContent = t("closeAllConfirm");
-    button.classList.add("armed");
-    armed = setTimeout(() => {
-      armed = null;
-      button.textContent = t("closeAll");
-      button.classList.remove("armed");
-    }, 5000);
-    return;
-  }
-  clearTimeout(armed);
-  armed = null;
-  button.textContent = t("closeAll");
-  button.classList.remove("armed");
-  await invoke("close_all");
-  refresh();
-  wedge.focus();
-});
+    $("pin-input").value = "";
+  });
+}
 
 translate();
+setupHeader();
+setupWizard(refresh);
+setupCounter(refresh);
+setupOperator(refresh);
 refresh();
 setInterval(refresh, 2000);
 listen("scan-result", (e) => {

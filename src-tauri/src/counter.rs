@@ -154,9 +154,7 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
         }),
         language: prefs.language,
         sound: prefs.sound,
-        kiosk_mode: state
-            .kiosk_mode
-            .load(std::sync::atomic::Ordering::Relaxed),
+        kiosk_mode: state.kiosk_mode.load(std::sync::atomic::Ordering::Relaxed),
     };
     let (current, waiting) = {
         let c = lock(&state.counter);
@@ -192,7 +190,8 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
             BackupState::Overdue { verified_at } => (Some("backup-overdue"), Some(verified_at)),
             BackupState::Ok => (None, None),
         };
-        out.warnings.extend(code.map(|code| Warning { code, since }));
+        out.warnings
+            .extend(code.map(|code| Warning { code, since }));
         if k.secret_warning().is_some() && state.demo.is_none() {
             out.warnings.push(Warning {
                 code: "secret-in-file",
@@ -379,7 +378,12 @@ pub fn demo_scan(state: State<'_, AppState>, kind: String) -> UiResult<ScanResul
                 .ok_or(tresen::kiosk::Error::UnknownArea("(open)".into()))?;
             k.area_code(next)
         })?,
-        other => return Err(UiError::new("error", format!("unknown demo scan '{other}'"))),
+        other => {
+            return Err(UiError::new(
+                "error",
+                format!("unknown demo scan '{other}'"),
+            ))
+        }
     };
     Ok(handle_scan(&state, &text, "demo"))
 }

@@ -92,11 +92,8 @@ fn main() {
     let a = args();
     let mut notices = Vec::new();
     let (demo, demo_kiosk) = if a.demo {
-        let root = std::env::temp_dir().join(format!(
-            "tresen-demo-{}-{}",
-            std::process::id(),
-            now()
-        ));
+        let root =
+            std::env::temp_dir().join(format!("tresen-demo-{}-{}", std::process::id(), now()));
         match tresen::demo::Demo::create(&root, now()) {
             Ok((d, k)) => (Some(d), Some(k)),
             Err(e) => {
@@ -184,7 +181,9 @@ fn main() {
             std::thread::spawn(move || loop {
                 std::thread::sleep(Duration::from_secs(3600));
                 let state = handle.state::<AppState>();
-                let failed = lock(&state.kiosk).as_mut().and_then(|k| k.purge(now()).err());
+                let failed = lock(&state.kiosk)
+                    .as_mut()
+                    .and_then(|k| k.purge(now()).err());
                 if let Some(e) = failed {
                     tracing::error!(event = "retention.purge_failed", error = %e);
                     lock(&state.notices).push(e.to_string());
@@ -230,6 +229,7 @@ fn main() {
             operator::get_settings,
             operator::set_setting,
             operator::set_preferences,
+            operator::set_display,
             operator::list_devices,
             operator::key_replace,
             operator::exit_app,

@@ -77,7 +77,9 @@ pub fn change_areas(state: State<'_, AppState>, change: AreaChange) -> UiResult<
         match change {
             AreaChange::AddLocation { name } => k.add_location(&name, n).map(drop)?,
             AreaChange::RenameLocation { id, name } => k.rename_location(id, &name)?,
-            AreaChange::AddArea { location, name } => k.add_area(location, &name, None, n).map(drop)?,
+            AreaChange::AddArea { location, name } => {
+                k.add_area(location, &name, None, n).map(drop)?
+            }
             AreaChange::RenameArea { id, name } => k.rename_area(id, &name)?,
             AreaChange::SetMaxStay { id, minutes } => k.set_max_stay(id, minutes)?,
             AreaChange::Close { id } => k.close_area(id)?,
@@ -123,17 +125,36 @@ pub fn set_setting(state: State<'_, AppState>, key: String, value: String) -> Ui
     state.with_kiosk(|k| k.set_setting(&key, value.trim()))
 }
 
-/// Language and sound may be changed by anyone at the counter; kiosk mode and the
-/// scanners need the operator.
-#[tauri::command]
-pub fn set_preferences(app: AppHandle, state: State<'_, AppState>, prefs: Preferences) -> UiResult<()> {
-    let old = lock(&state.prefs).clone();
-    if prefs.kiosk_mode != old.kiosk_mode || prefs.scanners != old.scanners {
-        state.require_operator()?;
-    }
+fn save_preferences(state: &AppState, prefs: &Preferences) -> UiResult<()> {
     prefs
         .save(&state.data_dir)
-        .map_err(|e| UiError::new("preferences", e.to_string()))?;
+        .map_err(|e| UiError::new("preferences", e.to_string()))
+}
+
+/// Language and sound: anyone at the counter may change them.
+#[tauri::command]
+pub fn set_display(
+    state: State<'_, AppState>,
+    language: Option<tresen::preferences::Language>,
+    sound: Option<bool>,
+) -> UiResult<()> {
+    let mut prefs = lock(&state.prefs).clone();
+    prefs.language = language.unwrap_or(prefs.language);
+    prefs.sound = sound.unwrap_or(prefs.sound);
+    save_preferences(&state, &prefs)?;
+    *lock(&state.prefs) = prefs;
+    Ok(())
+}
+
+#[tauri::command]
+pub fn set_preferences(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    prefs: Preferences,
+) -> UiResult<()> {
+    state.require_operator()?;
+    let old = lock(&state.prefs).clone();
+    save_preferences(&state, &prefs)?;
     if prefs.scanners != old.scanners {
         state.scanners_changed.store(true, Ordering::Relaxed);
     }
@@ -180,10 +201,16 @@ pub async fn key_replace(
 ) -> UiResult<KeyReplacement> {
     state.require_operator()?;
     if passphrase != repeat {
-        return Err(UiError::new("passphrase-mismatch", "the two passphrases differ"));
+        return Err(UiError::new(
+            "passphrase-mismatch",
+            "the two passphrases differ",
+        ));
     }
     if key_file.trim().is_empty() {
-        return Err(UiError::new("no-path", "choose where to save the new key file"));
+        return Err(UiError::new(
+            "no-path",
+            "choose where to save the new key file",
+        ));
     }
     let pass = Passphrase::new(passphrase);
     state.with_kiosk(|k| k.replace_key(Path::new(key_file.trim()), &pass, now()))

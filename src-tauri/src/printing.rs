@@ -20,11 +20,18 @@ pub enum Document {
     /// Area posters; no areas: all live areas.
     Posters { areas: Vec<i64>, a3: bool },
     /// Table cards of one area; tables as typed ("1-12"), empty: all.
-    Tables { area: i64, tables: String, labels: bool },
+    Tables {
+        area: i64,
+        tables: String,
+        labels: bool,
+    },
     /// A fob card with a new guest code for this contact (nothing is stored).
     Fob { contact: ContactData },
     /// The key recovery sheet, from a key file that opens with the passphrase.
-    Recovery { key_file: String, passphrase: String },
+    Recovery {
+        key_file: String,
+        passphrase: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -122,7 +129,10 @@ fn render(state: &AppState, doc: &Document) -> UiResult<Pdf> {
 fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            UiError::new("write-failed", format!("could not create {}: {e}", dir.display()))
+            UiError::new(
+                "write-failed",
+                format!("could not create {}: {e}", dir.display()),
+            )
         })?;
     }
     tresen::keyfile::write_new_file(out, &pdf.bytes)?;
@@ -192,8 +202,12 @@ pub async fn choose_path(
         }
     }
     let picked = match purpose.as_str() {
-        "trust" => d.add_filter("Trust", &["json", "trust"]).blocking_pick_file(),
-        "request" => d.add_filter("Request", &["json", "request"]).blocking_pick_file(),
+        "trust" => d
+            .add_filter("Trust", &["json", "trust"])
+            .blocking_pick_file(),
+        "request" => d
+            .add_filter("Request", &["json", "request"])
+            .blocking_pick_file(),
         "key" => d.add_filter("age", &["age"]).blocking_pick_file(),
         "save-key" => d.add_filter("age", &["age"]).blocking_save_file(),
         "save-pdf" => d.add_filter("PDF", &["pdf"]).blocking_save_file(),

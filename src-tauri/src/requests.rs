@@ -40,7 +40,10 @@ pub async fn review_request_file(
         Ok(bytes)
     };
     let bytes = read().map_err(|e| {
-        UiError::new("read-failed", format!("could not read {}: {e}", p.display()))
+        UiError::new(
+            "read-failed",
+            format!("could not read {}: {e}", p.display()),
+        )
     })?;
     review(&state, bytes)
 }
@@ -49,9 +52,11 @@ pub async fn review_request_file(
 pub fn suggest_answer_path(app: AppHandle, state: State<'_, AppState>) -> UiResult<String> {
     state.require_operator()?;
     let day = tresen::kiosk::format_time(now()).replace([' ', ':'], "-");
-    Ok(fresh_path(&print_dir(&app), &format!("antwort-{day}"), "tresen-answer")
-        .display()
-        .to_string())
+    Ok(
+        fresh_path(&print_dir(&app), &format!("antwort-{day}"), "tresen-answer")
+            .display()
+            .to_string(),
+    )
 }
 
 #[derive(Serialize, Clone)]
@@ -85,10 +90,14 @@ pub async fn approve_request(
         return Err(UiError::new("no-path", "choose where to save the answer"));
     }
     let out = PathBuf::from(out.trim());
-    let keys = VenueSecretKeys::read_key_file(Path::new(key_file.trim()), &Passphrase::new(passphrase))?;
+    let keys =
+        VenueSecretKeys::read_key_file(Path::new(key_file.trim()), &Passphrase::new(passphrase))?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            UiError::new("write-failed", format!("could not create {}: {e}", dir.display()))
+            UiError::new(
+                "write-failed",
+                format!("could not create {}: {e}", dir.display()),
+            )
         })?;
     }
     let last = AtomicU64::new(0);

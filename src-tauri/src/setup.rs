@@ -14,8 +14,12 @@ const MAX_TRUST_FILE: u64 = 1024 * 1024;
 
 pub fn read_text(path: &str, max: u64, what: &str) -> UiResult<String> {
     let p = Path::new(path.trim());
-    let meta = std::fs::metadata(p)
-        .map_err(|e| UiError::new("read-failed", format!("could not read {}: {e}", p.display())))?;
+    let meta = std::fs::metadata(p).map_err(|e| {
+        UiError::new(
+            "read-failed",
+            format!("could not read {}: {e}", p.display()),
+        )
+    })?;
     if meta.len() > max {
         return Err(UiError::new(
             "not-a-file-for-this",
@@ -23,7 +27,10 @@ pub fn read_text(path: &str, max: u64, what: &str) -> UiResult<String> {
         ));
     }
     std::fs::read_to_string(p).map_err(|e| {
-        UiError::new("read-failed", format!("could not read {}: {e}", p.display()))
+        UiError::new(
+            "read-failed",
+            format!("could not read {}: {e}", p.display()),
+        )
     })
 }
 

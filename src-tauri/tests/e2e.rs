@@ -16,6 +16,10 @@ use tresen::kiosk::{Kiosk, VenueSetup};
 use tresen::local_secret::SecretStore;
 use tresen::scanner::sim::{SerialSim, SimConfig};
 
+const PIN: &str = "470815";
+const PASS: &str = "correct horse battery staple tresen";
+const OFFICE_PASS: &str = "amtsstube fensterbank regenschirm 77";
+
 struct Driver(Child);
 
 impl Drop for Driver {
@@ -64,7 +68,7 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
     let now = chrono_now();
     let auth = AuthorityKeys::generate("Gesundheitsamt Test");
     let trust = auth.trust_file(1, now).unwrap();
-    let pass = Passphrase::new("correct horse battery staple tresen");
+    let pass = Passphrase::new(PASS);
     let mut k = Kiosk::init(
         data,
         &VenueSetup {
@@ -84,6 +88,9 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
         now,
     )
     .unwrap();
+    // The wizard's remaining steps, done as an operator would: backup postponed, PIN set.
+    k.postpone_backup(now).unwrap();
+    k.set_operator_pin(PIN).unwrap();
     let loc = k.add_location("Filiale 1", now).unwrap();
     let ter = k.add_area(loc, "Terrasse", None, now).unwrap();
     let bar = k.add_area(loc, "Bar", None, now).unwrap();
@@ -173,45 +180,44 @@ async fn class(client: &fantoccini::Client, id: &str) -> String {
 
 /// Saves a screenshot into TRESEN_SCREENSHOT_DIR (docs/ when refreshing the README's).
 async fn shot(client: &fantoccini::Client, name: &str) {
+    shot_at(client, name, None).await;
+}
+
+/// A screenshot with the element `id` scrolled into the middle of the window.
+async fn shot_at(client: &fantoccini::Client, name: &str, id: Option<&str>) {
     if let Ok(dir) = std::env::var("TRESEN_SCREENSHOT_DIR") {
+        let script = match id {
+            Some(id) => {
+                format!("document.getElementById('{id}').scrollIntoView({{block: 'center'}})")
+            }
+            None => "window.scrollTo(0, 0)".into(),
+        };
+        client.execute(&script, vec![]).await.unwrap();
         let png = client.screenshot().await.unwrap();
         std::fs::write(Path::new(&dir).join(name), png).unwrap();
     }
 }
 
-fn chrono_now() -> i64 {
-    tresen::cli::now()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_window_shows_the_venue_and_present_guests() {
-    if !e2e_possible() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let setup = venue(&data, &dir.path().join("venue.age"));
-    let link = dir.path().join("scanner");
-    let mut sim = SerialSim::new(Some(&link)).unwrap();
-
+/// Starts tauri-driver and a WebDriver session with the app on `data`, reading the
+/// serial scanner at `link`.
+async fn session(data: &Path, link: Option<&Path>) -> (fantoccini::Client, Driver) {
     let port = free_port();
     let native = free_port();
-    let _driver = Driver(
-        Command::new("tauri-driver")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("TRESEN_DATA_DIR", &data)
-            .env("TRESEN_SERIAL", format!("{}@115200", link.display()))
-            .env("TRESEN_AREA", "Terrasse")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver"),
-    );
+    let mut cmd = Command::new("tauri-driver");
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native.to_string(),
+    ])
+    .env("TRESEN_DATA_DIR", data)
+    .env("TRESEN_AREA", "Terrasse")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if let Some(link) = link {
+        cmd.env("TRESEN_SERIAL", format!("{}@115200", link.display()));
+    }
+    let driver = Driver(cmd.spawn().expect("start tauri-driver"));
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
@@ -230,7 +236,25 @@ async fn the_window_shows_the_venue_and_present_guests() {
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("WebDriver session with the app");
+    (client, driver)
+}
 
+fn chrono_now() -> i64 {
+    tresen::cli::now()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_shows_the_venue_and_present_guests() {
+    if !e2e_possible() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let setup = venue(&data, &dir.path().join("venue.age"));
+    let link = dir.path().join("scanner");
+    let mut sim = SerialSim::new(Some(&link)).unwrap();
+
+    let (client, _driver) = session(&data, Some(&link)).await;
     let venue = client
         .wait()
         .for_element(Locator::Id("venue"))
@@ -314,5 +338,317 @@ async fn the_window_shows_the_venue_and_present_guests() {
     assert_ne!(text_of(&client, "present").await, "0");
     close.click().await.unwrap();
     wait_text(&client, "present", "0").await;
+    client.close().await.unwrap();
+}
+
+async fn fill(client: &fantoccini::Client, id: &str, value: &str) {
+    let input = client.find(Locator::Id(id)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+async fn click(client: &fantoccini::Client, id: &str) {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn shown(client: &fantoccini::Client, id: &str) -> bool {
+    match client.find(Locator::Id(id)).await {
+        Ok(e) => e.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+async fn wait_shown(client: &fantoccini::Client, id: &str) {
+    for _ in 0..200 {
+        if shown(client, id).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = text_of(client, "wizard").await;
+    panic!("#{id} was never shown; wizard says {body:?}");
+}
+
+/// A built binary of the root package, next to the app's.
+fn sibling_binary(name: &str) -> PathBuf {
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_tresen-app"));
+    let bin = app.with_file_name(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        bin.display()
+    );
+    bin
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run command");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_run_wizard_operator_pin_printing_and_request_approval() {
+    if !e2e_possible() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let now = chrono_now();
+    // The health authority with one office, and the trust file the venue gets from it.
+    let auth = AuthorityKeys::generate("Gesundheitsbehörde Test");
+    let office_dir = root.join("office");
+    let cert = tresen::authority::add_office(
+        &root.join("authority"),
+        &auth,
+        &office_dir,
+        "amt-mitte",
+        "Gesundheitsamt Mitte",
+        &Passphrase::new(OFFICE_PASS),
+        365,
+        now - 3600,
+    )
+    .unwrap();
+    let trust = root.join("trust.json");
+    std::fs::write(
+        &trust,
+        auth.trust_file_with(1, now - 3600, vec![cert]).unwrap(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("usb")).unwrap();
+    let key_file = root.join("venue-key.age");
+    let data = root.join("data");
+    let link = root.join("scanner");
+    let mut sim = SerialSim::new(Some(&link)).unwrap();
+    let (client, _driver) = session(&data, Some(&link)).await;
+
+    // Step 1: venue, trust file, key file with strength feedback.
+    wait_shown(&client, "wiz-venue").await;
+    fill(&client, "wiz-name", "Zum Goldenen Hirsch").await;
+    fill(&client, "wiz-address", "Marktplatz 2, 04109 Leipzig").await;
+    fill(&client, "wiz-trust", &trust.display().to_string()).await;
+    fill(&client, "wiz-key", &key_file.display().to_string()).await;
+    wait_text(&client, "wiz-trust-info", "Gesundheitsamt Mitte").await;
+    fill(&client, "wiz-pass", "hirsch").await;
+    wait_text(&client, "wiz-strength", "zu kurz").await;
+    fill(&client, "wiz-pass", "goldenerhirsch1").await;
+    wait_text(&client, "wiz-strength", "leicht zu erraten").await;
+    fill(&client, "wiz-pass", PASS).await;
+    wait_text(&client, "wiz-strength", "Stark genug").await;
+    fill(&client, "wiz-pass2", "correct horse battery staple").await;
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        click(&client, "wiz-file-secret").await;
+    }
+    click(&client, "wiz-create").await;
+    wait_text(&client, "wiz-venue-error", "stimmen nicht überein").await;
+    assert!(!key_file.exists(), "nothing is made on a mistyped repeat");
+    fill(&client, "wiz-pass2", PASS).await;
+    click(&client, "wiz-create").await;
+
+    // Step 2: the backup copy; the counter stays out of reach until it is verified.
+    wait_shown(&client, "wiz-backup").await;
+    assert!(key_file.exists());
+    assert!(!shown(&client, "counter").await);
+    assert!(!shown(&client, "operator-open").await);
+    wait_text(&client, "wiz-backup-key", "venue-key.age").await;
+    shot(&client, "wizard-backup.png").await;
+    let copy = root.join("usb").join("venue-key-copy.age");
+    fill(&client, "wiz-copy-to", &copy.display().to_string()).await;
+    fill(&client, "wiz-copy-pass", "wrong horse battery staple").await;
+    click(&client, "wiz-copy-go").await;
+    wait_text(&client, "wiz-backup-error", "Falsche Passphrase").await;
+    assert!(!copy.exists(), "a failed backup leaves nothing behind");
+    fill(&client, "wiz-copy-pass", PASS).await;
+    click(&client, "wiz-copy-go").await;
+
+    // Step 3: location and areas; step 4: the operator PIN.
+    wait_shown(&client, "wiz-areas").await;
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        std::fs::read(&key_file).unwrap()
+    );
+    fill(&client, "wiz-location", "Haupthaus").await;
+    let name = client
+        .find(Locator::Css(".area-row .area-name"))
+        .await
+        .unwrap();
+    name.send_keys("Terrasse").await.unwrap();
+    let tables = client
+        .find(Locator::Css(".area-row .area-tables"))
+        .await
+        .unwrap();
+    tables.send_keys("1-4").await.unwrap();
+    click(&client, "wiz-areas-go").await;
+    wait_shown(&client, "wiz-pin").await;
+    fill(&client, "wiz-pin1", "123456").await;
+    fill(&client, "wiz-pin2", "123456").await;
+    click(&client, "wiz-pin-go").await;
+    wait_text(&client, "wiz-pin-error", "zu einfach").await;
+    fill(&client, "wiz-pin1", PIN).await;
+    fill(&client, "wiz-pin2", PIN).await;
+    click(&client, "wiz-pin-go").await;
+
+    // The counter: no backup warning (the copy was verified); a guest from the serial
+    // scanner, then the table by tap.
+    wait_shown(&client, "counter").await;
+    wait_text(&client, "venue", "Zum Goldenen Hirsch").await;
+    assert!(!text_of(&client, "warnings")
+        .await
+        .contains("Sicherungskopie"));
+    wait_text(&client, "current-area", "Terrasse").await;
+    wait_text(&client, "devices", "verbunden").await;
+    let guest = tresen::contact::ContactData {
+        name: "Jonas Kontakt".into(),
+        street: "Ringweg 5".into(),
+        postcode: "04109".into(),
+        city: "Leipzig".into(),
+        phone: "0341 998877".into(),
+        email: String::new(),
+    };
+    let code = GuestCode::create(&guest, &auth.contact_key())
+        .unwrap()
+        .to_text();
+    sim.send(
+        &code,
+        &SimConfig {
+            baud: 115_200,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    wait_text(&client, "result", "Eingecheckt: Terrasse").await;
+    wait_shown(&client, "table-tap").await;
+    client
+        .find(Locator::Css("#table-buttons [data-table='2']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "result", "Tisch 2 zugewiesen").await;
+
+    // The PIN keeps counter staff out: a wrong PIN does not open the operator screens,
+    // and the shell refuses operator commands however they are called.
+    click(&client, "operator-open").await;
+    wait_shown(&client, "pin-dialog").await;
+    fill(&client, "pin-input", "111111").await;
+    click(&client, "pin-submit").await;
+    wait_text(&client, "pin-error", "Falsche PIN").await;
+    assert!(!shown(&client, "operator").await);
+    let refused = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.core.invoke('venue_admin').then(() => done('allowed'), (e) => done(e.code));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.as_str(), Some("operator-locked"));
+    fill(&client, "pin-input", PIN).await;
+    click(&client, "pin-submit").await;
+    wait_shown(&client, "operator").await;
+    wait_text(&client, "admin-areas", "Terrasse").await;
+
+    // Printing posters produces a PDF with the area on it.
+    click(&client, "operator").await;
+    client
+        .find(Locator::Css("[data-tab='print']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_shown(&client, "print-form").await;
+    let poster = root.join("out").join("aushang.pdf");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fill(&client, "print-out", &poster.display().to_string()).await;
+    click(&client, "print-go").await;
+    wait_text(&client, "print-result", "gespeichert").await;
+    let text = run_ok(Command::new("pdftotext").arg(&poster).arg("-"));
+    assert!(text.contains("Terrasse"), "{text}");
+    assert!(text.contains("Zum Goldenen Hirsch"), "{text}");
+
+    // A request made with the `health-office` tool, approved in the app, opened again
+    // with the tool.
+    let fp = text_of(&client, "fingerprint").await;
+    let fp = fp.rsplit(' ').next().unwrap_or_default().to_string();
+    let pass_file = root.join("office-pass.txt");
+    std::fs::write(&pass_file, OFFICE_PASS).unwrap();
+    let request = root.join("request.json");
+    let office_tool = sibling_binary("health-office");
+    run_ok(
+        Command::new(&office_tool)
+            .args(["request", "--dir"])
+            .arg(&office_dir)
+            .args(["--venue", &fp, "--area", "Terrasse"])
+            .args(["--from", &format!("@{}", now - 3600)])
+            .args(["--until", &format!("@{}", chrono_now())])
+            .args([
+                "--case",
+                "AZ 53-2026/117",
+                "--reason",
+                "Positiver Test eines Gastes",
+            ])
+            .arg("--out")
+            .arg(&request)
+            .arg("--passphrase-file")
+            .arg(&pass_file),
+    );
+    client
+        .find(Locator::Css("[data-tab='requests']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&client, "request-path", &request.display().to_string()).await;
+    click(&client, "request-load").await;
+    wait_shown(&client, "request-review").await;
+    wait_text(&client, "req-reqOffice", "Gesundheitsamt Mitte").await;
+    wait_text(&client, "req-reqCase", "AZ 53-2026/117").await;
+    wait_text(&client, "req-reqMatching", "1").await;
+    let answer = root.join("out").join("antwort.tresen-answer");
+    fill(&client, "approve-key", &key_file.display().to_string()).await;
+    fill(&client, "approve-pass", PASS).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fill(&client, "approve-out", &answer.display().to_string()).await;
+    click(&client, "approve-go").await;
+    wait_text(&client, "approve-status", "gespeichert").await;
+    shot_at(&client, "request-approval.png", Some("approve-go")).await;
+    wait_text(&client, "audit", "approved").await;
+    let csv = root.join("contacts.csv");
+    run_ok(
+        Command::new(&office_tool)
+            .args(["open", "--dir"])
+            .arg(&office_dir)
+            .arg("--request")
+            .arg(&request)
+            .arg("--answer")
+            .arg(&answer)
+            .arg("--csv")
+            .arg(&csv)
+            .arg("--json")
+            .arg(root.join("contacts.json"))
+            .arg("--passphrase-file")
+            .arg(&pass_file),
+    );
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.contains("Jonas Kontakt"), "{csv}");
+    assert!(csv.contains("\"2\""), "the table is in the answer: {csv}");
+
+    // Locking returns to the counter.
+    click(&client, "op-lock").await;
+    wait_shown(&client, "counter").await;
+    assert!(!shown(&client, "operator").await);
     client.close().await.unwrap();
 }

@@ -1,0 +1,41 @@
+// The bridge to the shell: commands, events and the wording of errors.
+import { t } from "./i18n.js";
+
+export const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args);
+export const listen = (name, f) => window.__TAURI__.event.listen(name, f);
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, props = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children.filter((c) => c !== null && c !== undefined));
+  return e;
+}
+
+// An error from a command, in the window's language, with the core's detail after it.
+export function errorText(e) {
+  if (!e || typeof e !== "object") return String(e);
+  const words = t(`err.${e.code}`) ?? t(e.code);
+  if (!words) return e.message;
+  return e.message && !words.includes(e.message) ? `${words} (${e.message})` : words;
+}
+
+// Runs a command for a form: shows the error in `out` (an element) and returns null.
+export async function attempt(out, cmd, args) {
+  if (out) out.textContent = "";
+  try {
+    return { value: await invoke(cmd, args) };
+  } catch (e) {
+    if (out) out.textContent = errorText(e);
+    return null;
+  }
+}
+
+// A file dialog run by the shell; fills `input` with the chosen path.
+export async function choose(input, purpose) {
+  const path = await invoke("choose_path", { purpose, suggested: input.value || null }).catch(() => null);
+  if (path) input.value = path;
+}
+
+export function date(secs, lang) {
+  return new Date(secs * 1000).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+}

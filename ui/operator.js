@@ -1,0 +1,456 @@
+// The operator screens behind the PIN: areas and tables, printing, the key, requests,
+// settings.
+import { t, language } from "./i18n.js";
+import { $, el, invoke, listen, attempt, choose, errorText, date } from "./api.js";
+
+let refresh = () => {};
+const say = (text, bad = false) => {
+  $("op-message").textContent = text;
+  $("op-message").className = `op-message ${bad ? "bad" : "good"}`;
+};
+const fail = (e) => say(errorText(e), true);
+
+async function call(cmd, args) {
+  try {
+    return await invoke(cmd, args);
+  } catch (e) {
+    fail(e);
+    if (e.code === "operator-locked") refresh();
+    throw e;
+  }
+}
+
+// ----- areas and tables -----
+
+function inlineForm(placeholder, label, onSubmit) {
+  const input = el("input", { placeholder, autocomplete: "off", required: true });
+  const form = el("form", { className: "row form-inline" }, input, el("button", { type: "submit", textContent: label }));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    await onSubmit(input.value).catch(() => {});
+  });
+  return form;
+}
+
+async function change(change, message = t("saved")) {
+  await call("change_areas", { change });
+  say(message);
+  await loadAreas();
+}
+
+function reprintOffer(document, label) {
+  const b = el("button", { type: "button", className: "small", textContent: label });
+  b.addEventListener("click", async () => {
+    const p = await call("print_document", { document, out: null });
+    showPrinted($("op-message"), p);
+  });
+  say(`${t("codeReplaced")} `);
+  $("op-message").append(b);
+}
+
+async function loadAreas() {
+  const v = await call("venue_admin");
+  const stateName = { open: t("stateOpen"), closed: t("stateClosed"), archived: t("stateArchived") };
+  $("admin-areas").replaceChildren(
+    ...v.locations.map((loc) => {
+      const areas = v.areas.filter((a) => a.location_id === loc.id);
+      return el(
+        "div",
+        { className: "card" },
+        el("h3", { textContent: loc.name }),
+        inlineForm(t("locationName"), t("rename"), (name) => change({ op: "rename-location", id: loc.id, name })),
+        ...areas.map((a) => {
+          const buttons = [];
+          const button = (label, f, cls = "small") => {
+            const b = el("button", { type: "button", className: cls, textContent: label });
+            b.addEventListener("click", () => f(b).catch(() => {}));
+            buttons.push(b);
+          };
+          if (a.state === "open") button(t("closeAreaAdmin"), () => change({ op: "close", id: a.id }));
+          if (a.state === "closed") button(t("reopen"), () => change({ op: "reopen", id: a.id }));
+          if (a.state !== "archived") {
+            button(t("replaceCode"), async () => {
+              await change({ op: "replace-area-code", id: a.id });
+              reprintOffer({ kind: "posters", areas: [a.id], a3: false }, t("reprintNow"));
+            });
+            button(t("archive"), async (b) => {
+              if (!b.classList.contains("armed")) {
+                b.classList.add("armed");
+                b.textContent = t("archiveConfirm");
+                return;
+              }
+              await change({ op: "archive", id: a.id });
+            }, "small danger");
+          }
+          const tableChips = a.tables.map((n) => {
+            const chip = el("button", { type: "button", className: "chip small", textContent: String(n), title: t("replaceTable", { table: n }) });
+            chip.addEventListener("click", async () => {
+              await change({ op: "replace-table-code", id: a.id, table: n }).catch(() => {});
+              reprintOffer({ kind: "tables", area: a.id, tables: String(n), labels: false }, t("reprintTableNow"));
+            });
+            return chip;
+          });
+          return el(
+            "div",
+            { className: `admin-area ${a.state}` },
+            el("h4", { textContent: `${a.name} (${stateName[a.state]}, ${a.present})` }),
+            el("div", { className: "row" }, ...buttons),
+            a.state === "archived"
+              ? null
+              : el(
+                  "div",
+                  {},
+                  inlineForm(t("areaName"), t("rename"), (name) => change({ op: "rename-area", id: a.id, name })),
+                  inlineForm(`${t("maxStay")}: ${Math.round(a.max_stay_secs / 60)}`, t("save"), (m) =>
+                    change({ op: "set-max-stay", id: a.id, minutes: Number(m) }),
+                  ),
+                  el("p", { className: "hint" }, `${t("tables")}: `, ...(tableChips.length ? tableChips : [t("noTables")])),
+                  inlineForm(t("tablesOptional"), t("addTables"), (tables) => change({ op: "add-tables", id: a.id, tables })),
+                ),
+          );
+        }),
+        inlineForm(t("areaName"), t("addArea"), (name) => change({ op: "add-area", location: loc.id, name })),
+      );
+    }),
+  );
+  const areaSelect = $("print-area");
+  areaSelect.replaceChildren(
+    el("option", { value: "", textContent: t("allAreas") }),
+    ...v.areas.filter((a) => a.state !== "archived").map((a) => el("option", { value: String(a.id), textContent: `${a.location} / ${a.name}` })),
+  );
+}
+
+// ----- printing -----
+
+function showPrinted(box, p) {
+  const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
+  open.addEventListener("click", () => invoke("open_document", { path: p.path }).catch(fail));
+  box.replaceChildren(el("span", { className: "printed-path", textContent: t("printed", { pages: p.pages, path: p.path }) }), " ", open);
+  box.hidden = false;
+}
+
+function printKindChanged() {
+  const kind = $("print-kind").value;
+  for (const d of document.querySelectorAll("#print-form [data-for]")) d.hidden = !d.dataset.for.split(" ").includes(kind);
+  invoke("suggest_pdf_path", { kind }).then((p) => ($("print-out").value = p));
+}
+
+async function printNow(e) {
+  e.preventDefault();
+  const kind = $("print-kind").value;
+  const area = $("print-area").value ? Number($("print-area").value) : null;
+  const v = (id) => $(id).value;
+  let document;
+  if (kind === "posters") document = { kind, areas: area ? [area] : [], a3: $("print-a3").checked };
+  else if (kind === "tables") document = { kind, area: area ?? -1, tables: v("print-tables"), labels: $("print-labels").checked };
+  else if (kind === "fob")
+    document = { kind, contact: { name: v("fob-name"), street: v("fob-street"), postcode: v("fob-postcode"), city: v("fob-city"), phone: v("fob-phone"), email: v("fob-email") } };
+  else document = { kind, key_file: v("print-key"), passphrase: v("print-pass") };
+  $("print-result").hidden = true;
+  try {
+    const p = await call("print_document", { document, out: v("print-out") });
+    $("print-pass").value = "";
+    showPrinted($("print-result"), p);
+    say(t("saved"));
+    invoke("suggest_pdf_path", { kind }).then((next) => ($("print-out").value = next));
+  } catch {
+    // shown by call()
+  }
+}
+
+// ----- key -----
+
+async function loadKey() {
+  const k = await call("key_status");
+  const s = k.status;
+  const lines = [el("p", { textContent: t("keyFingerprint", { fp: s.fingerprint }) })];
+  if (k.key_file) lines.push(el("p", {}, `${t("keyFileIs")} `, el("code", { textContent: k.key_file })));
+  if (s.state.kind === "ok") lines.push(el("p", { className: "good", textContent: t("keyStatusOk", { date: date(s.verified_at, language()), due: date(s.due_at, language()) }) }));
+  else {
+    const since = s.verified_at ? date(s.verified_at, language()) : "";
+    lines.push(el("p", { className: "bad", textContent: t(`backup-${s.state.kind}`, { since }) }));
+    if (k.postponed_at) lines.push(el("p", { className: "hint", textContent: t("keyPostponed", { date: date(k.postponed_at, language()) }) }));
+  }
+  $("key-status").replaceChildren(...lines);
+}
+
+// ----- requests -----
+
+function showReview(r) {
+  const rows = [
+    ["reqOffice", `${r.office_name} (${r.office_id})`],
+    ["reqCase", r.case_reference],
+    ["reqReason", r.reason],
+    ["reqAreas", r.all_areas ? t("allAreas") : r.areas.map(([, n]) => n).join(", ")],
+    ["reqWindow", `${date(r.from, language())} – ${date(r.until, language())}`],
+    ["reqMatching", String(r.matching)],
+    ["reqEarlier", String(r.sealed_to_earlier_keys)],
+    ["reqExpires", date(r.expires_at, language())],
+  ];
+  $("request-details").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { textContent: t(k) }), el("dd", { id: `req-${k}`, textContent: v })]));
+  $("request-review").hidden = false;
+  $("approve-progress").hidden = true;
+  $("approve-status").textContent = "";
+  invoke("suggest_answer_path").then((p) => ($("approve-out").value = p));
+}
+
+async function openRequest(path) {
+  $("request-review").hidden = true;
+  try {
+    showReview(await call("review_request_file", { path }));
+    say("");
+  } catch {
+    // shown by call()
+  }
+  loadAudit();
+}
+
+async function loadAudit() {
+  const a = await call("audit_log").catch(() => null);
+  if (!a) return;
+  $("audit-state").textContent = a.broken ? t("auditBroken", { why: a.broken }) : t("auditOk", { n: a.entries.length });
+  $("audit-state").className = a.broken ? "bad" : "hint";
+  $("audit")
+    .querySelector("tbody")
+    .replaceChildren(
+      ...a.entries.map((e) =>
+        el(
+          "tr",
+          {},
+          el("td", { textContent: date(e.at, language()) }),
+          el("td", { textContent: e.event }),
+          el("td", { textContent: e.office }),
+          el("td", { textContent: e.detail }),
+        ),
+      ),
+    );
+}
+
+// ----- settings -----
+
+let prefs = null;
+
+function scannerRow(s) {
+  const row = el("div", { className: "row scanner-row" });
+  row.dataset.kind = s.kind;
+  const input = (cls, value, placeholder) => el("input", { className: cls, value: value ?? "", placeholder, autocomplete: "off" });
+  if (s.kind === "serial") {
+    const end = el("select", { className: "s-end" }, ...["cr", "lf", "crlf", "pause"].map((v) => el("option", { value: v, textContent: v.toUpperCase() })));
+    end.value = s.terminator ?? "cr";
+    row.append(input("s-path", s.path, t("serialPath")), input("s-baud", s.baud ?? 9600, t("baud")), end);
+  } else {
+    const layout = el("select", { className: "s-layout" }, el("option", { value: "de", textContent: "DE (QWERTZ)" }), el("option", { value: "us", textContent: "US (QWERTY)" }));
+    layout.value = s.layout ?? "de";
+    const hex = (n) => (n === null || n === undefined ? "" : n.toString(16).padStart(4, "0"));
+    row.append(input("s-vid", hex(s.vendor_id), t("vendorId")), input("s-pid", hex(s.product_id), t("productId")), layout);
+  }
+  const remove = el("button", { type: "button", className: "small", textContent: t("remove") });
+  remove.addEventListener("click", () => row.remove());
+  row.append(remove);
+  $("scanner-rows").append(row);
+}
+
+function readScanners() {
+  return [...document.querySelectorAll(".scanner-row")].map((r) => {
+    const q = (c) => r.querySelector(c).value.trim();
+    if (r.dataset.kind === "serial") return { kind: "serial", path: q(".s-path"), baud: Number(q(".s-baud")), terminator: q(".s-end") };
+    return { kind: "usb", vendor_id: parseInt(q(".s-vid"), 16) || 0, product_id: q(".s-pid") ? parseInt(q(".s-pid"), 16) : null, layout: q(".s-layout") };
+  });
+}
+
+async function loadSettings() {
+  const s = await call("get_settings");
+  prefs = s.app;
+  const keyOf = (name) => name.replaceAll("-", "_");
+  const form = $("venue-settings");
+  form.replaceChildren(
+    el("h3", { textContent: t("venueSettings") }),
+    ...s.ranges.map(([name, min, max]) => {
+      const input = el("input", { type: "number", min, max, value: s.venue[keyOf(name)], id: `set-${name}` });
+      const save = el("button", { type: "button", className: "small", textContent: t("save") });
+      save.addEventListener("click", async () => {
+        await call("set_setting", { key: name, value: input.value }).then(() => say(t("saved"))).catch(() => {});
+      });
+      return el("label", {}, el("span", { textContent: t(name) }), el("span", { className: "row" }, input, save));
+    }),
+  );
+  $("set-language").value = prefs.language;
+  $("set-sound").checked = prefs.sound;
+  $("set-kiosk").checked = prefs.kiosk_mode;
+  $("scanner-rows").replaceChildren();
+  prefs.scanners.forEach(scannerRow);
+}
+
+// ----- tabs -----
+
+const loaders = { areas: loadAreas, print: async () => { await loadAreas(); printKindChanged(); }, key: loadKey, requests: loadAudit, settings: loadSettings };
+
+export async function showTab(name) {
+  for (const b of document.querySelectorAll("[data-tab]")) b.classList.toggle("current", b.dataset.tab === name);
+  for (const tab of document.querySelectorAll(".tab")) tab.hidden = tab.id !== `tab-${name}`;
+  say("");
+  await loaders[name]().catch(() => {});
+}
+
+export function renderOperator(o) {
+  $("op-exit").hidden = !o.kiosk_mode;
+  $("demo-request").hidden = !o.demo;
+}
+
+export function setupOperator(refreshAll) {
+  refresh = refreshAll;
+  for (const b of document.querySelectorAll("[data-tab]")) b.addEventListener("click", () => showTab(b.dataset.tab));
+  $("op-lock").addEventListener("click", async () => {
+    await invoke("lock_operator");
+    refresh();
+  });
+  $("op-exit").addEventListener("click", () => invoke("exit_app").catch(fail));
+  $("add-location").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    await change({ op: "add-location", name: $("new-location").value }).catch(() => {});
+    $("new-location").value = "";
+  });
+  $("print-kind").addEventListener("change", printKindChanged);
+  $("print-form").addEventListener("submit", printNow);
+  $("print-out-choose").addEventListener("click", () => choose($("print-out"), "save-pdf"));
+  $("print-key-choose").addEventListener("click", () => choose($("print-key"), "key"));
+
+  const keyForm = (form, cmd, args, after) =>
+    $(form).addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        const r = await call(cmd, args());
+        for (const p of $(form).querySelectorAll("input[type=password]")) p.value = "";
+        say(after(r));
+        loadKey();
+        refresh();
+      } catch {
+        // shown by call()
+      }
+    });
+  keyForm("key-verify", "backup_verify", () => ({ path: $("key-verify-path").value, passphrase: $("key-verify-pass").value }), () => t("backupDone"));
+  keyForm("key-copy", "backup_copy", () => ({ from: "", to: $("key-copy-to").value, passphrase: $("key-copy-pass").value }), () => t("backupDone"));
+  keyForm(
+    "key-replace",
+    "key_replace",
+    () => ({ keyFile: $("key-new-path").value, passphrase: $("key-new-pass").value, repeat: $("key-new-pass2").value }),
+    (r) =>
+      r.unanswerable_checkins
+        ? t("keyReplaced", { fp: r.new_fingerprint, n: r.unanswerable_checkins, from: date(r.unanswerable_from, language()), until: date(r.unanswerable_until, language()) })
+        : t("keyReplacedNone", { fp: r.new_fingerprint }),
+  );
+  $("key-verify-choose").addEventListener("click", () => choose($("key-verify-path"), "key"));
+  $("key-copy-choose").addEventListener("click", () => choose($("key-copy-to"), "save-key"));
+  $("key-new-choose").addEventListener("click", () => choose($("key-new-path"), "save-key"));
+
+  $("request-open").addEventListener("submit", (e) => {
+    e.preventDefault();
+    openRequest($("request-path").value);
+  });
+  $("request-choose").addEventListener("click", async () => {
+    await choose($("request-path"), "request");
+    if ($("request-path").value) openRequest($("request-path").value);
+  });
+  $("demo-request").addEventListener("click", async () => {
+    try {
+      const [path, review] = await call("demo_request");
+      $("request-path").value = path;
+      showReview(review);
+      loadAudit();
+    } catch {
+      // shown by call()
+    }
+  });
+  // Request files dropped anywhere on the window while the requests tab is open.
+  listen("tauri://drag-drop", (e) => {
+    const path = e.payload?.paths?.[0];
+    if (path && !$("tab-requests").hidden && !$("operator").hidden) {
+      $("request-path").value = path;
+      openRequest(path);
+    }
+  });
+  $("approve-key-choose").addEventListener("click", () => choose($("approve-key"), "key"));
+  $("approve-out-choose").addEventListener("click", () => choose($("approve-out"), "save-answer"));
+  listen("approval-progress", (e) => {
+    const { done, total } = e.payload;
+    const bar = $("approve-progress");
+    bar.hidden = false;
+    bar.max = Math.max(1, total);
+    bar.value = done;
+    $("approve-status").textContent = t("approving", { done, total });
+  });
+  $("request-approve").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("approve-go").disabled = true;
+    $("approve-progress").hidden = false;
+    $("approve-progress").removeAttribute("value");
+    try {
+      const r = await call("approve_request", { keyFile: $("approve-key").value, passphrase: $("approve-pass").value, out: $("approve-out").value });
+      $("approve-progress").max = 1;
+      $("approve-progress").value = 1;
+      $("approve-status").textContent = t("approved", { records: r.report.records, path: r.path });
+      say(t("approved", { records: r.report.records, path: r.path }));
+    } catch {
+      $("approve-progress").hidden = true;
+    }
+    $("approve-pass").value = "";
+    $("approve-go").disabled = false;
+    loadAudit();
+  });
+  $("request-decline").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await call("decline_request", { reason: $("decline-reason").value });
+      $("request-review").hidden = true;
+      $("decline-reason").value = "";
+      say(t("declined"));
+    } catch {
+      // shown by call()
+    }
+    loadAudit();
+  });
+
+  $("add-serial").addEventListener("click", () => scannerRow({ kind: "serial", baud: 9600, terminator: "cr" }));
+  $("add-usb").addEventListener("click", () => scannerRow({ kind: "usb", layout: "de" }));
+  $("find-devices").addEventListener("click", async () => {
+    const d = await call("list_devices").catch(() => null);
+    if (!d) return;
+    const items = [
+      ...d.serial.map((p) => {
+        const b = el("button", { type: "button", className: "small", textContent: t("use") });
+        b.addEventListener("click", () => scannerRow({ kind: "serial", path: p.path, baud: 9600, terminator: "cr" }));
+        return el("li", {}, `${p.path} ${p.manufacturer ?? ""} ${p.product ?? ""} `, b);
+      }),
+      ...d.usb.map((u) => {
+        const b = el("button", { type: "button", className: "small", textContent: t("use") });
+        b.addEventListener("click", () => scannerRow({ kind: "usb", vendor_id: u.vendor_id, product_id: u.product_id, layout: "de" }));
+        return el("li", {}, `USB ${u.vendor ?? ""} ${u.vendor_id.toString(16)}:${u.product_id.toString(16)} `, b);
+      }),
+      ...d.problems.map((p) => el("li", { className: "bad", textContent: p })),
+    ];
+    $("found-devices").replaceChildren(...(items.length ? items : [el("li", { textContent: t("noDevices") })]));
+  });
+  $("app-settings").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, scanners: readScanners() };
+    try {
+      await call("set_preferences", { prefs: next });
+      prefs = next;
+      say(t("saved"));
+      refresh();
+    } catch {
+      // shown by call()
+    }
+  });
+  $("pin-change").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await call("set_pin", { pin: $("pin-new1").value, repeat: $("pin-new2").value });
+      say(t("saved"));
+    } catch {
+      // shown by call()
+    }
+    $("pin-new1").value = "";
+    $("pin-new2").value = "";
+  });
+}
