@@ -66,7 +66,12 @@ fn rss_kib(pid: u32) -> u64 {
 /// The parent of a process, from /proc/PID/stat (the field after the command name).
 fn parent(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// The app and every process it started (WebKit's web and network processes).

@@ -80,6 +80,24 @@ fn instance_id(data_dir: &std::path::Path) -> String {
     format!("de.tresen.kiosk.d{:016x}", h.finish())
 }
 
+/// Demo folders of demo runs that were killed instead of quit.
+fn remove_stale_demos() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("tresen-demo-")
+            .and_then(|rest| rest.split('-').next());
+        if let Some(pid) = pid {
+            if !std::path::Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -87,11 +105,13 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     tracing::info!(event = "process.start");
     let a = args();
     let mut notices = Vec::new();
     let (demo, demo_kiosk) = if a.demo {
+        remove_stale_demos();
         let root =
             std::env::temp_dir().join(format!("tresen-demo-{}-{}", std::process::id(), now()));
         match tresen::demo::Demo::create(&root, now()) {
