@@ -126,7 +126,8 @@ fn render(state: &AppState, doc: &Document) -> UiResult<Pdf> {
     }
 }
 
-fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
+/// Creates the folder a document is about to be saved in.
+pub fn make_parent(out: &Path) -> UiResult<()> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             UiError::new(
@@ -135,6 +136,11 @@ fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
             )
         })?;
     }
+    Ok(())
+}
+
+fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
+    make_parent(out)?;
     tresen::keyfile::write_new_file(out, &pdf.bytes)?;
     state.remember_written(out);
     Ok(Printed {

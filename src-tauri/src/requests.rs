@@ -10,7 +10,7 @@ use tresen::audit::AuditEntry;
 use tresen::keyfile::{Passphrase, VenueSecretKeys};
 use tresen::kiosk::{ApprovalReport, RequestReview};
 
-use crate::printing::print_dir;
+use crate::printing::{make_parent, print_dir};
 use crate::setup::fresh_path;
 use crate::state::{lock, now, AppState, UiError, UiResult};
 
@@ -92,14 +92,7 @@ pub async fn approve_request(
     let out = PathBuf::from(out.trim());
     let keys =
         VenueSecretKeys::read_key_file(Path::new(key_file.trim()), &Passphrase::new(passphrase))?;
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            UiError::new(
-                "write-failed",
-                format!("could not create {}: {e}", dir.display()),
-            )
-        })?;
-    }
+    make_parent(&out)?;
     let last = AtomicU64::new(0);
     let progress = |done: u64, total: u64| {
         // About a hundred updates at most, and always the last one.

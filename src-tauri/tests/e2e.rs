@@ -135,17 +135,9 @@ async fn register(client: &fantoccini::Client, name: &str, phone: &str) {
         ("reg-city", "Berlin"),
         ("reg-phone", phone),
     ] {
-        let input = client.find(Locator::Id(field)).await.unwrap();
-        input.clear().await.unwrap();
-        input.send_keys(value).await.unwrap();
+        fill(client, field, value).await;
     }
-    client
-        .find(Locator::Id("reg-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "reg-submit").await;
 }
 
 async fn text_of(client: &fantoccini::Client, id: &str) -> String {
