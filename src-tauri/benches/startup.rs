@@ -17,6 +17,13 @@ use tresen::scanner::sim::{SerialSim, SimConfig};
 const RUNS: usize = 5;
 const SCANS: usize = 1000;
 
+fn scans() -> usize {
+    std::env::var("TRESEN_BENCH_SCANS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SCANS)
+}
+
 struct App {
     child: Child,
     lines: Receiver<(Instant, String)>,
@@ -107,10 +114,14 @@ fn main() {
         eprintln!("startup bench skipped: needs a display (xvfb-run -a cargo bench -p tresen-app --bench startup)");
         return;
     }
-    let v = common::venue();
+    let mut v = common::venue();
+    // The wizard's steps, so the app opens on the counter.
+    v.kiosk.postpone_backup(common::now()).expect("postpone");
+    v.kiosk.set_operator_pin("470815").expect("pin");
     let data = v.dir.path().join("data");
     // The app reads areas through its own connection; the bench's is closed first.
-    let codes = common::guest_codes(&v, RUNS * 20 + SCANS);
+    let scans = scans();
+    let codes = common::guest_codes(&v, RUNS * 20 + scans);
     drop(v.kiosk);
     let mut codes = codes.into_iter();
     let link = v.dir.path().join("scanner");
@@ -165,7 +176,14 @@ fn main() {
     std::thread::sleep(Duration::from_secs(1));
     let before = rss_kib(app.child.id());
     let before_all = tree_rss_kib(app.child.id());
-    for code in codes.by_ref().take(SCANS) {
+    for (i, code) in codes.by_ref().take(scans).enumerate() {
+        if i > 0 && i % 500 == 0 {
+            println!(
+                "  after {i} scans: app {:.1} MiB, with WebKit {:.1} MiB",
+                rss_kib(app.child.id()) as f64 / 1024.0,
+                tree_rss_kib(app.child.id()) as f64 / 1024.0
+            );
+        }
         sim.send(&code, &cfg).expect("send");
         loop {
             match app.lines.recv_timeout(Duration::from_secs(10)) {
@@ -180,12 +198,12 @@ fn main() {
     let after_all = tree_rss_kib(app.child.id());
     let mib = |k: u64| k as f64 / 1024.0;
     println!(
-        "resident memory, app process: {:.1} MiB after start-up, {:.1} MiB after {SCANS} scans",
+        "resident memory, app process: {:.1} MiB after start-up, {:.1} MiB after {scans} scans",
         mib(before),
         mib(after)
     );
     println!(
-        "resident memory, app with its WebKit processes: {:.1} MiB after start-up, {:.1} MiB after {SCANS} scans",
+        "resident memory, app with its WebKit processes: {:.1} MiB after start-up, {:.1} MiB after {scans} scans",
         mib(before_all),
         mib(after_all)
     );

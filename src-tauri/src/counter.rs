@@ -2,6 +2,7 @@
 //! checking guests out.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 use tauri::State;
@@ -102,17 +103,22 @@ pub fn handle_scan(state: &AppState, text: &str, device: &str) -> ScanResult {
     {
         let mut kg = lock(&state.kiosk);
         let mut counter = lock(&state.counter);
-        let Some(k) = kg.as_mut() else {
-            result.code = "not-set-up".into();
-            result.message = "the venue is not set up".into();
-            return result;
-        };
-        match counter.handle(k, text, Method::Fob, now()) {
-            Ok(outcome) => describe(k, &outcome, &mut result),
-            Err(e) => {
-                result.code = e.code().into();
-                result.message = e.to_string();
+        match kg.as_mut() {
+            None => {
+                result.code = "not-set-up".into();
+                result.message = "the venue is not set up".into();
             }
+            Some(_) if !state.setup_done.load(Ordering::Relaxed) => {
+                result.code = "setup-incomplete".into();
+                result.message = "finish the setup first".into();
+            }
+            Some(k) => match counter.handle(k, text, Method::Fob, now()) {
+                Ok(outcome) => describe(k, &outcome, &mut result),
+                Err(e) => {
+                    result.code = e.code().into();
+                    result.message = e.to_string();
+                }
+            },
         }
     }
     tracing::info!(
@@ -167,7 +173,11 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
     out.initialized = true;
     let result = (|| -> Result<(), tresen::kiosk::Error> {
         let n = now();
-        out.setup_step = Some(k.setup_step(n)?);
+        let step = k.setup_step(n)?;
+        state
+            .setup_done
+            .store(step == SetupStep::Done, Ordering::Relaxed);
+        out.setup_step = Some(step);
         out.venue = Some(k.venue_name()?);
         out.fingerprint = Some(k.fingerprint());
         out.current_area = current;
@@ -352,7 +362,9 @@ pub fn demo_scan(state: State<'_, AppState>, kind: String) -> UiResult<ScanResul
         (c.area(), c.waiting_for_table(now()))
     };
     let text = match kind.as_str() {
-        "guest" => demo.guest_codes[n % demo.guest_codes.len()].clone(),
+        // The demo's first guests are present already: start with the others, then
+        // come round to them (a second scan checks out or moves).
+        "guest" => demo.guest_codes[(n + 4) % demo.guest_codes.len()].clone(),
         "foreign" => "https://example.org/speisekarte".into(),
         "table" => state.with_kiosk(|k| {
             let areas = k.areas()?;

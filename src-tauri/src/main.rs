@@ -155,6 +155,10 @@ fn main() {
         _ => None,
     };
     let kiosk_mode = a.kiosk || prefs.kiosk_mode;
+    let setup_done = kiosk
+        .as_ref()
+        .and_then(|k| k.setup_step(now()).ok())
+        .is_some_and(|s| s == tresen::kiosk::SetupStep::Done);
     let id = instance_id(&data_dir);
     let demo_root = demo.as_ref().map(|d| d.root.clone());
     let state = AppState {
@@ -175,6 +179,7 @@ fn main() {
         written: Mutex::new(HashSet::new()),
         allow_exit: AtomicBool::new(false),
         kiosk_mode: AtomicBool::new(kiosk_mode),
+        setup_done: AtomicBool::new(setup_done),
     };
     let app = tauri::Builder::default()
         .plugin(

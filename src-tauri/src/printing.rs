@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 use tauri_plugin_dialog::DialogExt;
 use tresen::contact::ContactData;
 use tresen::documents::{self, TableLayout};
@@ -49,8 +49,13 @@ fn stem(doc: &Document) -> &'static str {
     }
 }
 
+/// Where documents are saved unless the operator chooses otherwise; a demo keeps them in
+/// its own throw-away folder.
 pub fn print_dir(app: &AppHandle) -> PathBuf {
-    documents_dir(app).join("Tresen")
+    match &app.state::<AppState>().demo {
+        Some(demo) => demo.root.join("Dokumente"),
+        None => documents_dir(app).join("Tresen"),
+    }
 }
 
 #[tauri::command]

@@ -99,6 +99,8 @@ pub struct AppState {
     /// Set by the operator's "quit" in kiosk mode, which otherwise refuses to close.
     pub allow_exit: AtomicBool,
     pub kiosk_mode: AtomicBool,
+    /// Whether the setup is complete; until then the counter takes no scans.
+    pub setup_done: AtomicBool,
 }
 
 /// Locks a mutex; a panic elsewhere never leaves the app unusable.

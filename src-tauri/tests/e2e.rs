@@ -193,6 +193,14 @@ async fn shot_at(client: &fantoccini::Client, name: &str, id: Option<&str>) {
 /// Starts tauri-driver and a WebDriver session with the app on `data`, reading the
 /// serial scanner at `link`.
 async fn session(data: &Path, link: Option<&Path>) -> (fantoccini::Client, Driver) {
+    session_with(data, link, &[]).await
+}
+
+async fn session_with(
+    data: &Path,
+    link: Option<&Path>,
+    env: &[(&str, &str)],
+) -> (fantoccini::Client, Driver) {
     let port = free_port();
     let native = free_port();
     let mut cmd = Command::new("tauri-driver");
@@ -209,6 +217,7 @@ async fn session(data: &Path, link: Option<&Path>) -> (fantoccini::Client, Drive
     if let Some(link) = link {
         cmd.env("TRESEN_SERIAL", format!("{}@115200", link.display()));
     }
+    cmd.envs(env.iter().copied());
     let driver = Driver(cmd.spawn().expect("start tauri-driver"));
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -453,6 +462,26 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     assert!(!shown(&client, "counter").await);
     assert!(!shown(&client, "operator-open").await);
     wait_text(&client, "wiz-backup-key", "venue-key.age").await;
+    // A scan before the setup is finished checks nobody in.
+    let early = tresen::contact::ContactData {
+        name: "Zu Früh".into(),
+        street: "Ringweg 1".into(),
+        postcode: "04109".into(),
+        city: "Leipzig".into(),
+        phone: "0341 112233".into(),
+        email: String::new(),
+    };
+    let early = GuestCode::create(&early, &auth.contact_key())
+        .unwrap()
+        .to_text();
+    sim.send(
+        &early,
+        &SimConfig {
+            baud: 115_200,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
     shot(&client, "wizard-backup.png").await;
     let copy = root.join("usb").join("venue-key-copy.age");
     fill(&client, "wiz-copy-to", &copy.display().to_string()).await;
@@ -499,6 +528,8 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
         .contains("Sicherungskopie"));
     wait_text(&client, "current-area", "Terrasse").await;
     wait_text(&client, "devices", "verbunden").await;
+    assert_eq!(text_of(&client, "present").await, "0");
+    wait_text(&client, "recent", "Erst die Einrichtung abschließen").await;
     let guest = tresen::contact::ContactData {
         name: "Jonas Kontakt".into(),
         street: "Ringweg 5".into(),
@@ -643,4 +674,99 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     wait_shown(&client, "counter").await;
     assert!(!shown(&client, "operator").await);
     client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_mode_language_switch_and_fob_card() {
+    if !e2e_possible() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The demo makes its own throw-away venue; the data folder given here stays unused.
+    let (client, _driver) =
+        session_with(&dir.path().join("unused"), None, &[("TRESEN_DEMO", "1")]).await;
+    wait_shown(&client, "counter").await;
+    wait_shown(&client, "demo-badge").await;
+    wait_text(&client, "demo-banner", tresen::demo::PIN).await;
+    wait_text(&client, "present", "5").await;
+    assert!(!dir.path().join("unused").exists());
+    // The demo scanner: a guest, then a table card for that guest, then a foreign code.
+    click_css(&client, "[data-demo='guest']").await;
+    wait_text(&client, "result", "Eingecheckt").await;
+    click_css(&client, "[data-demo='table']").await;
+    wait_text(&client, "result", "zugewiesen").await;
+    click_css(&client, "[data-demo='foreign']").await;
+    wait_text(&client, "result", "Kein Tresen-Code").await;
+    // Registration with a fob card: the card is saved as a PDF holding a guest code.
+    click(&client, "reg-fob").await;
+    register(&client, "Lena Anhänger", "030 4445556").await;
+    wait_text(&client, "reg-fob-result", ".pdf").await;
+    let shown_text = text_of(&client, "reg-fob-result").await;
+    let path = shown_text
+        .split_whitespace()
+        .find(|w| w.ends_with(".pdf"))
+        .unwrap()
+        .to_string();
+    let pdf = std::fs::read(&path).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    std::fs::remove_file(&path).unwrap();
+    // Check one guest out by hand.
+    let before: u32 = text_of(&client, "present").await.parse().unwrap();
+    client
+        .find(Locator::Css("#checkout-one summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#open-guests li button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "present", &(before - 1).to_string()).await;
+    // English on request, for everyone at the counter.
+    click(&client, "lang-en").await;
+    wait_text(&client, "counter", "guests present").await;
+    click(&client, "lang-de").await;
+    wait_text(&client, "counter", "Gäste anwesend").await;
+    // The demo office's request, approved with the demo key.
+    click(&client, "operator-open").await;
+    fill(&client, "pin-input", tresen::demo::PIN).await;
+    click(&client, "pin-submit").await;
+    wait_shown(&client, "operator").await;
+    click_css(&client, "[data-tab='requests']").await;
+    click(&client, "demo-request").await;
+    wait_shown(&client, "request-review").await;
+    wait_text(&client, "req-reqOffice", "Gesundheitsamt Demo-Stadt").await;
+    let key = text_of(&client, "demo-banner").await;
+    assert!(key.contains(tresen::demo::PASSPHRASE), "{key}");
+    let answer = dir.path().join("demo-answer.tresen-answer");
+    let demo_key = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("demo-venue-key.age"))
+        .find(|p| p.exists() && key.contains(&p.parent().unwrap().display().to_string()))
+        .expect("the demo key file named in the banner");
+    fill(&client, "approve-key", &demo_key.display().to_string()).await;
+    fill(&client, "approve-pass", tresen::demo::PASSPHRASE).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fill(&client, "approve-out", &answer.display().to_string()).await;
+    click(&client, "approve-go").await;
+    wait_text(&client, "approve-status", "gespeichert").await;
+    assert!(answer.exists());
+    client.close().await.unwrap();
+}
+
+async fn click_css(client: &fantoccini::Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
