@@ -551,13 +551,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     .unwrap();
     wait_text(&client, "result", "Eingecheckt: Terrasse").await;
     wait_shown(&client, "table-tap").await;
-    client
-        .find(Locator::Css("#table-buttons [data-table='2']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(&client, "#table-buttons [data-table='2']").await;
     wait_text(&client, "result", "Tisch 2 zugewiesen").await;
 
     // The PIN keeps counter staff out: a wrong PIN does not open the operator screens,
@@ -584,13 +578,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
 
     // Printing posters produces a PDF with the area on it.
     click(&client, "operator").await;
-    client
-        .find(Locator::Css("[data-tab='print']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(&client, "[data-tab='print']").await;
     wait_shown(&client, "print-form").await;
     let poster = root.join("out").join("aushang.pdf");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -627,13 +615,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
             .arg("--passphrase-file")
             .arg(&pass_file),
     );
-    client
-        .find(Locator::Css("[data-tab='requests']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(&client, "[data-tab='requests']").await;
     fill(&client, "request-path", &request.display().to_string()).await;
     click(&client, "request-load").await;
     wait_shown(&client, "request-review").await;
@@ -712,13 +694,7 @@ async fn demo_mode_language_switch_and_fob_card() {
     std::fs::remove_file(&path).unwrap();
     // Check one guest out by hand.
     let before: u32 = text_of(&client, "present").await.parse().unwrap();
-    client
-        .find(Locator::Css("#checkout-one summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_css(&client, "#checkout-one summary").await;
     client
         .wait()
         .for_element(Locator::Css("#open-guests li button"))
