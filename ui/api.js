@@ -19,14 +19,21 @@ export function errorText(e) {
   return e.message && !words.includes(e.message) ? `${words} (${e.message})` : words;
 }
 
-// Runs a command for a form: shows the error in `out` (an element) and returns null.
+// Runs a command for a form: shows the error in `out` (an element) and returns null. The
+// buttons of the form around `out` wait while the command runs (key files take a moment).
 export async function attempt(out, cmd, args) {
+  const buttons = out?.closest?.("form, section")?.querySelectorAll("button") ?? [];
+  for (const b of buttons) b.disabled = true;
+  document.body.classList.add("working");
   if (out) out.textContent = "";
   try {
     return { value: await invoke(cmd, args) };
   } catch (e) {
     if (out) out.textContent = errorText(e);
     return null;
+  } finally {
+    for (const b of buttons) b.disabled = false;
+    document.body.classList.remove("working");
   }
 }
 

@@ -186,8 +186,16 @@ export function setupCounter(refreshAll) {
       stamps.push(performance.now());
     }
   });
-  // The wedge field takes the focus back unless staff are using a form or a control.
-  const busy = () => document.activeElement?.closest?.("form, details, select") || $("counter").hidden;
+  // The wedge field takes the focus back unless staff are using a form or a control, or
+  // moved with the Tab key in the last ten seconds (keyboard-only use of the buttons).
+  let tabbedAt = -1e9;
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Tab") tabbedAt = performance.now();
+  });
+  const busy = () =>
+    document.activeElement?.closest?.("form, details, select, .modal") ||
+    $("counter").hidden ||
+    performance.now() - tabbedAt < 10000;
   document.addEventListener("click", (e) => {
     if (!$("counter").hidden && !e.target.closest("button, form, details, a, select")) wedge.focus();
   });

@@ -11,12 +11,15 @@ const say = (text, bad = false) => {
 const fail = (e) => say(errorText(e), true);
 
 async function call(cmd, args) {
+  document.body.classList.add("working");
   try {
     return await invoke(cmd, args);
   } catch (e) {
     fail(e);
     if (e.code === "operator-locked") refresh();
     throw e;
+  } finally {
+    document.body.classList.remove("working");
   }
 }
 
@@ -339,6 +342,14 @@ export function setupOperator(refreshAll) {
         ? t("keyReplaced", { fp: r.new_fingerprint, n: r.unanswerable_checkins, from: date(r.unanswerable_from, language()), until: date(r.unanswerable_until, language()) })
         : t("keyReplacedNone", { fp: r.new_fingerprint }),
   );
+  keyForm(
+    "key-restore",
+    "key_restore",
+    () => ({ images: $("restore-images").value.split("\n"), out: $("restore-out").value, passphrase: $("restore-pass").value }),
+    (r) => t(r.verified ? "restoredVerified" : "restored", { path: r.path }),
+  );
+  $("restore-images-choose").addEventListener("click", () => choose($("restore-images"), "images"));
+  $("restore-out-choose").addEventListener("click", () => choose($("restore-out"), "save-key"));
   $("key-verify-choose").addEventListener("click", () => choose($("key-verify-path"), "key"));
   $("key-copy-choose").addEventListener("click", () => choose($("key-copy-to"), "save-key"));
   $("key-new-choose").addEventListener("click", () => choose($("key-new-path"), "save-key"));

@@ -257,6 +257,7 @@ fn main() {
             operator::set_display,
             operator::list_devices,
             operator::key_replace,
+            operator::key_restore,
             operator::exit_app,
             printing::suggest_pdf_path,
             printing::print_document,

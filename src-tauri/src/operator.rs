@@ -216,6 +216,66 @@ pub async fn key_replace(
     state.with_kiosk(|k| k.replace_key(Path::new(key_file.trim()), &pass, now()))
 }
 
+#[derive(Serialize)]
+pub struct Restored {
+    path: String,
+    /// Whether the passphrase opened it and it holds this venue's current key.
+    verified: bool,
+}
+
+/// Rebuilds the key file from scans or photos of the recovery sheet; with the passphrase
+/// it is also loaded once and counted as a verified copy.
+#[tauri::command]
+pub async fn key_restore(
+    state: State<'_, AppState>,
+    images: Vec<String>,
+    out: String,
+    passphrase: String,
+) -> UiResult<Restored> {
+    use tresen::documents::{load_image, restore_key_file, RestoreError};
+    state.require_operator()?;
+    let code = |e: &RestoreError| match e {
+        RestoreError::NoCodes => "restore-no-codes",
+        RestoreError::Missing { .. } => "restore-missing",
+        RestoreError::Mixed => "restore-mixed",
+        RestoreError::Image(_) => "read-failed",
+        RestoreError::NotAKeyFile => "not-a-key-file",
+    };
+    let fail = |e: RestoreError| UiError::new(code(&e), e.to_string());
+    let paths: Vec<&str> = images
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if paths.is_empty() {
+        return Err(UiError::new(
+            "restore-no-codes",
+            "choose the scans or photos of the sheet",
+        ));
+    }
+    if out.trim().is_empty() {
+        return Err(UiError::new("no-path", "choose where to save the key file"));
+    }
+    let imgs = paths
+        .iter()
+        .map(|p| load_image(Path::new(p)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(fail)?;
+    let text = restore_key_file(&imgs).map_err(fail)?;
+    let out = Path::new(out.trim());
+    crate::printing::make_parent(out)?;
+    tresen::keyfile::write_new_file(out, text.as_bytes())?;
+    let verified = !passphrase.is_empty() && {
+        let pass = Passphrase::new(passphrase);
+        state.with_kiosk(|k| k.verify_key_file(out, &pass, now()))?;
+        true
+    };
+    Ok(Restored {
+        path: out.display().to_string(),
+        verified,
+    })
+}
+
 /// Closes the app (the only way out of kiosk mode).
 #[tauri::command]
 pub fn exit_app(app: AppHandle, state: State<'_, AppState>) -> UiResult<()> {

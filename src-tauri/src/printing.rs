@@ -223,6 +223,18 @@ pub async fn choose_path(
         "save-key" => d.add_filter("age", &["age"]).blocking_save_file(),
         "save-pdf" => d.add_filter("PDF", &["pdf"]).blocking_save_file(),
         "save-answer" => d.blocking_save_file(),
+        "images" => {
+            let files = d
+                .add_filter("Bilder", &["png", "jpg", "jpeg"])
+                .blocking_pick_files();
+            return Ok(files.map(|f| {
+                f.into_iter()
+                    .filter_map(|p| p.into_path().ok())
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }));
+        }
         other => return Err(UiError::new("error", format!("unknown dialog '{other}'"))),
     };
     Ok(picked

@@ -212,6 +212,8 @@ async fn session_with(
     ])
     .env("TRESEN_DATA_DIR", data)
     .env("TRESEN_AREA", "Terrasse")
+    // Documents the app saves by default land in a throw-away home, not the tester's.
+    .env("HOME", data.parent().unwrap_or(data).join("home"))
     .stdout(Stdio::null())
     .stderr(Stdio::null());
     if let Some(link) = link {
@@ -576,6 +578,38 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     wait_shown(&client, "operator").await;
     wait_text(&client, "admin-areas", "Terrasse").await;
 
+    // Areas and tables: more tables, a replaced table code and the offer to reprint it.
+    let add_tables = client
+        .find(Locator::Css(".admin-area form:nth-of-type(3) input"))
+        .await
+        .unwrap();
+    add_tables.send_keys("5-6\u{E007}").await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css(".chip[title='Code von Tisch 6 ersetzen']"))
+        .await
+        .unwrap();
+    click_css(
+        &client,
+        ".admin-area .chip[title='Code von Tisch 2 ersetzen']",
+    )
+    .await;
+    wait_text(&client, "op-message", "Code wurde ersetzt").await;
+    click_css(&client, "#op-message button").await;
+    wait_text(&client, "op-message", ".pdf").await;
+    let reprint = text_of(&client, "op-message").await;
+    let reprint = reprint
+        .split_whitespace()
+        .find(|w| w.ends_with(".pdf"))
+        .unwrap()
+        .to_string();
+    assert!(
+        reprint.starts_with(&root.join("home").display().to_string()),
+        "{reprint}"
+    );
+    let text = run_ok(Command::new("pdftotext").arg(&reprint).arg("-"));
+    assert!(text.contains("Tisch 2"), "{text}");
+
     // Printing posters produces a PDF with the area on it.
     click(&client, "operator").await;
     click_css(&client, "[data-tab='print']").await;
@@ -588,6 +622,45 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     let text = run_ok(Command::new("pdftotext").arg(&poster).arg("-"));
     assert!(text.contains("Terrasse"), "{text}");
     assert!(text.contains("Zum Goldenen Hirsch"), "{text}");
+
+    // The key recovery sheet, printed and read back from a scan: the key file comes back.
+    client
+        .execute(
+            "const s = document.getElementById('print-kind'); s.value = 'recovery'; s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    fill(&client, "print-key", &key_file.display().to_string()).await;
+    fill(&client, "print-pass", PASS).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sheet = root.join("out").join("sheet.pdf");
+    fill(&client, "print-out", &sheet.display().to_string()).await;
+    click(&client, "print-go").await;
+    wait_text(&client, "print-result", "sheet.pdf").await;
+    let scan = root.join("out").join("sheet");
+    run_ok(
+        Command::new("pdftoppm")
+            .args(["-r", "150", "-png", "-singlefile"])
+            .arg(&sheet)
+            .arg(&scan),
+    );
+    click_css(&client, "[data-tab='key']").await;
+    let restored = root.join("restored.age");
+    fill(
+        &client,
+        "restore-images",
+        &format!("{}.png", scan.display()),
+    )
+    .await;
+    fill(&client, "restore-out", &restored.display().to_string()).await;
+    fill(&client, "restore-pass", PASS).await;
+    click(&client, "restore-go").await;
+    wait_text(&client, "op-message", "wiederhergestellt und geprüft").await;
+    assert_eq!(
+        std::fs::read(&restored).unwrap(),
+        std::fs::read(&key_file).unwrap()
+    );
 
     // A request made with the `health-office` tool, approved in the app, opened again
     // with the tool.
