@@ -596,13 +596,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     .await;
     wait_text(&client, "op-message", "Code wurde ersetzt").await;
     click_css(&client, "#op-message button").await;
-    wait_text(&client, "op-message", ".pdf").await;
-    let reprint = text_of(&client, "op-message").await;
-    let reprint = reprint
-        .split_whitespace()
-        .find(|w| w.ends_with(".pdf"))
-        .unwrap()
-        .to_string();
+    let reprint = saved_pdf(&client, "op-message").await;
     assert!(
         reprint.starts_with(&root.join("home").display().to_string()),
         "{reprint}"
@@ -755,13 +749,7 @@ async fn demo_mode_language_switch_and_fob_card() {
     // Registration with a fob card: the card is saved as a PDF holding a guest code.
     click(&client, "reg-fob").await;
     register(&client, "Lena Anhänger", "030 4445556").await;
-    wait_text(&client, "reg-fob-result", ".pdf").await;
-    let shown_text = text_of(&client, "reg-fob-result").await;
-    let path = shown_text
-        .split_whitespace()
-        .find(|w| w.ends_with(".pdf"))
-        .unwrap()
-        .to_string();
+    let path = saved_pdf(&client, "reg-fob-result").await;
     let pdf = std::fs::read(&path).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     std::fs::remove_file(&path).unwrap();
@@ -808,6 +796,16 @@ async fn demo_mode_language_switch_and_fob_card() {
     wait_text(&client, "approve-status", "gespeichert").await;
     assert!(answer.exists());
     client.close().await.unwrap();
+}
+
+/// The path of the PDF the element `id` says was saved.
+async fn saved_pdf(client: &fantoccini::Client, id: &str) -> String {
+    wait_text(client, id, ".pdf").await;
+    let text = text_of(client, id).await;
+    text.split_whitespace()
+        .find(|w| w.ends_with(".pdf"))
+        .unwrap_or_else(|| panic!("no PDF path in {text:?}"))
+        .to_string()
 }
 
 async fn click_css(client: &fantoccini::Client, css: &str) {
