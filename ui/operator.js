@@ -35,6 +35,20 @@ function inlineForm(placeholder, label, onSubmit) {
   return form;
 }
 
+// The first tap on a button that cannot be undone arms it for five seconds; the second
+// does it. Returns whether this tap is the second.
+function armed(button, question) {
+  if (button.classList.contains("armed")) return true;
+  const label = button.textContent;
+  button.classList.add("armed");
+  button.textContent = question;
+  setTimeout(() => {
+    button.classList.remove("armed");
+    button.textContent = label;
+  }, 5000);
+  return false;
+}
+
 async function change(change, message = t("saved")) {
   await call("change_areas", { change });
   say(message);
@@ -72,23 +86,24 @@ async function loadAreas() {
           if (a.state === "open") button(t("closeAreaAdmin"), () => change({ op: "close", id: a.id }));
           if (a.state === "closed") button(t("reopen"), () => change({ op: "reopen", id: a.id }));
           if (a.state !== "archived") {
-            button(t("replaceCode"), async () => {
+            button(t("replaceCode"), async (b) => {
+              if (!armed(b, t("confirmReplace"))) return;
               await change({ op: "replace-area-code", id: a.id });
               reprintOffer({ kind: "posters", areas: [a.id], a3: false }, t("reprintNow"));
             });
             button(t("archive"), async (b) => {
-              if (!b.classList.contains("armed")) {
-                b.classList.add("armed");
-                b.textContent = t("archiveConfirm");
-                return;
-              }
+              if (!armed(b, t("archiveConfirm"))) return;
               await change({ op: "archive", id: a.id });
             }, "small danger");
           }
           const tableChips = a.tables.map((n) => {
             const chip = el("button", { type: "button", className: "chip small", textContent: String(n), title: t("replaceTable", { table: n }) });
             chip.addEventListener("click", async () => {
-              await change({ op: "replace-table-code", id: a.id, table: n }).catch(() => {});
+              if (!armed(chip, `${n}?`)) {
+                say(t("confirmReplace"));
+                return;
+              }
+              await change({ op: "replace-table-code", id: a.id, table: n });
               reprintOffer({ kind: "tables", area: a.id, tables: String(n), labels: false }, t("reprintTableNow"));
             });
             return chip;
@@ -96,7 +111,7 @@ async function loadAreas() {
           return el(
             "div",
             { className: `admin-area ${a.state}` },
-            el("h4", { textContent: `${a.name} (${stateName[a.state]}, ${a.present})` }),
+            el("h4", { textContent: t("areaSummary", { name: a.name, state: stateName[a.state], present: a.present }) }),
             el("div", { className: "row" }, ...buttons),
             a.state === "archived"
               ? null
