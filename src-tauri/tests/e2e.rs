@@ -709,18 +709,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     wait_text(&client, "req-reqCase", "AZ 53-2026/117").await;
     wait_text(&client, "req-reqMatching", "1").await;
     let answer = root.join("out").join("antwort.tresen-answer");
-    fill(&client, "approve-key", &key_file.display().to_string()).await;
-    fill(&client, "approve-pass", PASS).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    fill(&client, "approve-out", &answer.display().to_string()).await;
-    click(&client, "approve-go").await;
-    wait_text_for(
-        &client,
-        "approve-status",
-        "gespeichert",
-        Duration::from_secs(60),
-    )
-    .await;
+    approve(&client, &key_file, PASS, &answer).await;
     shot_at(&client, "request-approval.png", Some("approve-go")).await;
     wait_text(&client, "audit", "approved").await;
     let csv = root.join("contacts.csv");
@@ -813,18 +802,7 @@ async fn demo_mode_language_switch_and_fob_card() {
         .map(|e| e.path().join("demo-venue-key.age"))
         .find(|p| p.exists() && key.contains(&p.parent().unwrap().display().to_string()))
         .expect("the demo key file named in the banner");
-    fill(&client, "approve-key", &demo_key.display().to_string()).await;
-    fill(&client, "approve-pass", tresen::demo::PASSPHRASE).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    fill(&client, "approve-out", &answer.display().to_string()).await;
-    click(&client, "approve-go").await;
-    wait_text_for(
-        &client,
-        "approve-status",
-        "gespeichert",
-        Duration::from_secs(60),
-    )
-    .await;
+    approve(&client, &demo_key, tresen::demo::PASSPHRASE, &answer).await;
     assert!(answer.exists());
     client.close().await.unwrap();
 }
@@ -837,6 +815,23 @@ async fn saved_pdf(client: &fantoccini::Client, id: &str) -> String {
         .find(|w| w.ends_with(".pdf"))
         .unwrap_or_else(|| panic!("no PDF path in {text:?}"))
         .to_string()
+}
+
+/// Approves the request under review with the key file, saving the answer to `answer`.
+async fn approve(client: &fantoccini::Client, key: &Path, pass: &str, answer: &Path) {
+    fill(client, "approve-key", &key.display().to_string()).await;
+    fill(client, "approve-pass", pass).await;
+    // The suggested answer path arrives a moment after the review; type over it after.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fill(client, "approve-out", &answer.display().to_string()).await;
+    click(client, "approve-go").await;
+    wait_text_for(
+        client,
+        "approve-status",
+        "gespeichert",
+        Duration::from_secs(60),
+    )
+    .await;
 }
 
 async fn click_css(client: &fantoccini::Client, css: &str) {
