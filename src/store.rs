@@ -144,6 +144,10 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    // 3: tables can be removed; the row stays so that a re-added number gets a new code.
+    r#"
+ALTER TABLE area_tables ADD COLUMN removed_at INTEGER;
+"#,
 ];
 
 pub fn schema_version() -> i64 {

@@ -178,3 +178,58 @@ fn the_demo_venue_answers_its_own_office() {
         .unwrap();
     assert!(matches!(r, CounterOutcome::Guest(_)), "{r:?}");
 }
+
+#[test]
+fn a_removed_table_is_refused_and_comes_back_with_a_new_code() {
+    let now = at(2026, 11, 20, 12, 0);
+    let mut v = venue(now);
+    let ter = v.terrasse;
+    let old_card = v.kiosk.table_code(ter, 4).unwrap();
+    let mut counter = Counter::new(Some(ter));
+    let guest = v.kiosk.make_guest_code(&contact(1)).unwrap().to_text();
+    counter
+        .handle(&mut v.kiosk, &guest, Method::Fob, now)
+        .unwrap();
+    assert!(matches!(
+        v.kiosk.remove_table(ter, 99, now),
+        Err(Error::UnknownTable(_, 99))
+    ));
+    v.kiosk.remove_table(ter, 4, now).unwrap();
+    assert!(!v.kiosk.area(ter).unwrap().tables.contains(&4));
+    assert!(v.kiosk.table_code(ter, 4).is_err());
+    // The card of a removed table assigns nothing.
+    assert_eq!(
+        counter
+            .handle(&mut v.kiosk, &old_card, Method::Fob, now + 5)
+            .unwrap(),
+        CounterOutcome::Refused(Refusal::NoSuchTable("Terrasse".into(), 4))
+    );
+    assert!(matches!(
+        counter.tap_table(&mut v.kiosk, 4, now + 6).unwrap(),
+        CounterOutcome::Refused(Refusal::NoSuchTable(_, 4))
+    ));
+    assert!(matches!(
+        v.kiosk.remove_table(ter, 4, now),
+        Err(Error::UnknownTable(_, 4))
+    ));
+    // Added again, the number gets a new code; the old card stays refused.
+    v.kiosk.add_tables(ter, &[4]).unwrap();
+    assert!(matches!(
+        v.kiosk.add_tables(ter, &[4]),
+        Err(Error::Duplicate(_))
+    ));
+    let new_card = v.kiosk.table_code(ter, 4).unwrap();
+    assert_ne!(new_card, old_card);
+    assert!(matches!(
+        counter
+            .handle(&mut v.kiosk, &old_card, Method::Fob, now + 7)
+            .unwrap(),
+        CounterOutcome::Refused(Refusal::ReplacedCode(_))
+    ));
+    assert!(matches!(
+        counter
+            .handle(&mut v.kiosk, &new_card, Method::Fob, now + 8)
+            .unwrap(),
+        CounterOutcome::TableAssigned { table: 4, .. }
+    ));
+}

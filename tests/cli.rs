@@ -163,6 +163,15 @@ fn a_venue_is_set_up_and_runs_from_the_command_line() {
         "{}",
         text(&o)
     );
+    // A removed table: its number is gone, removing it again says so.
+    let o = tresen(dir, &["table", "remove", "Terrasse", "4"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!tresen(dir, &["table", "code", "Terrasse", "4"])
+        .status
+        .success());
+    let o = tresen(dir, &["table", "remove", "Terrasse", "4"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("has no table 4"), "{}", text(&o));
     let o = tresen(dir, &["area", "delete", "Terrasse"]);
     assert!(
         text(&o).contains("1 guest(s) were checked out"),

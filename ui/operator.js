@@ -124,6 +124,7 @@ async function loadAreas() {
                   ),
                   el("p", { className: "hint" }, `${t("tables")}: `, ...(tableChips.length ? tableChips : [t("noTables")])),
                   inlineForm(t("tablesOptional"), t("addTables"), (tables) => change({ op: "add-tables", id: a.id, tables })),
+                  inlineForm(t("tableNumber"), t("removeTable"), (n) => change({ op: "remove-table", id: a.id, table: Number(n) })),
                 ),
           );
         }),

@@ -65,6 +65,7 @@ pub enum AreaChange {
     Reopen { id: i64 },
     Archive { id: i64 },
     AddTables { id: i64, tables: String },
+    RemoveTable { id: i64, table: u16 },
     ReplaceAreaCode { id: i64 },
     ReplaceTableCode { id: i64, table: u16 },
 }
@@ -89,6 +90,7 @@ pub fn change_areas(state: State<'_, AppState>, change: AreaChange) -> UiResult<
                 let t = tresen::kiosk::parse_table_numbers(&tables)?;
                 k.add_tables(id, &t)?
             }
+            AreaChange::RemoveTable { id, table } => k.remove_table(id, table, n)?,
             AreaChange::ReplaceAreaCode { id } => k.replace_area_code(id, n).map(drop)?,
             AreaChange::ReplaceTableCode { id, table } => {
                 k.replace_table_code(id, table, n).map(drop)?

@@ -367,10 +367,7 @@ async fn click(client: &fantoccini::Client, id: &str) {
 }
 
 async fn shown(client: &fantoccini::Client, id: &str) -> bool {
-    match client.find(Locator::Id(id)).await {
-        Ok(e) => e.is_displayed().await.unwrap_or(false),
-        Err(_) => false,
-    }
+    shown_css(client, &format!("#{id}")).await
 }
 
 async fn wait_shown(client: &fantoccini::Client, id: &str) {
@@ -595,6 +592,26 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
         .for_element(Locator::Css(".chip[title='Code von Tisch 6 ersetzen']"))
         .await
         .unwrap();
+    let remove = client
+        .find(Locator::Css(".admin-area form:nth-of-type(4) input"))
+        .await
+        .unwrap();
+    remove.send_keys("5\u{E007}").await.unwrap();
+    for _ in 0..100 {
+        if client
+            .find(Locator::Css(".chip[title='Code von Tisch 5 ersetzen']"))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(client
+        .find(Locator::Css(".chip[title='Code von Tisch 5 ersetzen']"))
+        .await
+        .is_err());
+    assert!(shown_css(&client, ".chip[title='Code von Tisch 6 ersetzen']").await);
     shot(&client, "operator-areas.png").await;
     // Replacing a code takes two taps: one tap only asks.
     let chip = ".admin-area .chip[title='Code von Tisch 2 ersetzen']";
@@ -832,6 +849,13 @@ async fn approve(client: &fantoccini::Client, key: &Path, pass: &str, answer: &P
         Duration::from_secs(60),
     )
     .await;
+}
+
+async fn shown_css(client: &fantoccini::Client, css: &str) -> bool {
+    match client.find(Locator::Css(css)).await {
+        Ok(e) => e.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 async fn click_css(client: &fantoccini::Client, css: &str) {

@@ -298,6 +298,11 @@ enum TableCmd {
         area: String,
         numbers: String,
     },
+    /// Remove a table: its card is refused from now on (added again, it gets a new code).
+    Remove {
+        area: String,
+        table: u16,
+    },
     /// Replace a table's code; the old card is refused from now on.
     ReplaceCode {
         area: String,
@@ -623,6 +628,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let nums = parse_numbers(&numbers)?;
                     k.add_tables(id, &nums)?;
                     println!("{} table(s) added.", nums.len());
+                }
+                TableCmd::Remove { area, table } => {
+                    let id = k.area_id(&area)?;
+                    k.remove_table(id, table, now())?;
+                    println!("Table {table} removed; its card is refused from now on.");
                 }
                 TableCmd::ReplaceCode {
                     area,

@@ -869,7 +869,9 @@ impl Kiosk {
             .collect::<Result<_, _>>()?;
         let mut tst = self
             .conn
-            .prepare_cached("SELECT number FROM area_tables WHERE area_id = ?1 ORDER BY number")?;
+            .prepare_cached(
+                "SELECT number FROM area_tables WHERE area_id = ?1 AND removed_at IS NULL ORDER BY number",
+            )?;
         for a in &mut areas {
             a.tables = tst
                 .query_map([a.id], |r| r.get(0))?
@@ -900,7 +902,9 @@ impl Kiosk {
     fn has_table(&self, area: i64, table: u16) -> Result<bool, Error> {
         Ok(self
             .conn
-            .prepare_cached("SELECT 1 FROM area_tables WHERE area_id = ?1 AND number = ?2")?
+            .prepare_cached(
+                "SELECT 1 FROM area_tables WHERE area_id = ?1 AND number = ?2 AND removed_at IS NULL",
+            )?
             .query_row(params![area, table], |_| Ok(()))
             .optional()?
             .is_some())
@@ -1004,6 +1008,16 @@ impl Kiosk {
             if n == 0 {
                 return Err(Error::InvalidName("table numbers start at 1".into()));
             }
+            // A removed number comes back with a new code: its old card stays refused.
+            let back = tx.execute(
+                "UPDATE area_tables SET removed_at = NULL, generation = generation + 1,
+                 code_replaced_at = removed_at
+                 WHERE area_id = ?1 AND number = ?2 AND removed_at IS NOT NULL",
+                params![area, n],
+            )?;
+            if back > 0 {
+                continue;
+            }
             match tx.execute(
                 "INSERT INTO area_tables(area_id, number) VALUES (?1, ?2)",
                 params![area, n],
@@ -1019,11 +1033,26 @@ impl Kiosk {
         Ok(())
     }
 
+    /// Removes a table: its card is refused from now on. Check-ins already at the table keep
+    /// it; if the number is added again it gets a new code.
+    pub fn remove_table(&mut self, area: i64, table: u16, now: i64) -> Result<(), Error> {
+        let a = self.live_area(area)?;
+        let n = self.conn.execute(
+            "UPDATE area_tables SET removed_at = ?1
+             WHERE area_id = ?2 AND number = ?3 AND removed_at IS NULL",
+            params![now, area, table],
+        )?;
+        if n == 0 {
+            return Err(Error::UnknownTable(a.name, table));
+        }
+        Ok(())
+    }
+
     pub fn replace_table_code(&mut self, area: i64, table: u16, now: i64) -> Result<String, Error> {
         let a = self.live_area(area)?;
         let n = self.conn.execute(
             "UPDATE area_tables SET generation = generation + 1, code_replaced_at = ?1
-             WHERE area_id = ?2 AND number = ?3",
+             WHERE area_id = ?2 AND number = ?3 AND removed_at IS NULL",
             params![now, area, table],
         )?;
         if n == 0 {
@@ -1054,7 +1083,7 @@ impl Kiosk {
         let generation: u16 = self
             .conn
             .query_row(
-                "SELECT generation FROM area_tables WHERE area_id = ?1 AND number = ?2",
+                "SELECT generation FROM area_tables WHERE area_id = ?1 AND number = ?2 AND removed_at IS NULL",
                 params![area, table],
                 |r| r.get(0),
             )
@@ -1162,7 +1191,8 @@ impl Kiosk {
         } else {
             self.conn
                 .query_row(
-                    "SELECT generation, code_replaced_at FROM area_tables WHERE area_id = ?1 AND number = ?2",
+                    "SELECT generation, code_replaced_at FROM area_tables
+                     WHERE area_id = ?1 AND number = ?2 AND removed_at IS NULL",
                     params![area_id, vc.table],
                     |r| Ok((r.get::<_, u16>(0)?, r.get::<_, Option<i64>>(1)?)),
                 )
