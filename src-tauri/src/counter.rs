@@ -173,7 +173,7 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
     out.initialized = true;
     let result = (|| -> Result<(), tresen::kiosk::Error> {
         let n = now();
-        let step = k.setup_step(n)?;
+        let step = k.setup_step()?;
         state
             .setup_done
             .store(step == SetupStep::Done, Ordering::Relaxed);

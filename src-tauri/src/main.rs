@@ -157,7 +157,7 @@ fn main() {
     let kiosk_mode = a.kiosk || prefs.kiosk_mode;
     let setup_done = kiosk
         .as_ref()
-        .and_then(|k| k.setup_step(now()).ok())
+        .and_then(|k| k.setup_step().ok())
         .is_some_and(|s| s == tresen::kiosk::SetupStep::Done);
     let id = instance_id(&data_dir);
     let demo_root = demo.as_ref().map(|d| d.root.clone());

@@ -153,7 +153,7 @@ impl AppState {
         if self.operator_active() {
             return self.require_operator();
         }
-        let current = self.with_kiosk(|k| k.setup_step(now()))?;
+        let current = self.with_kiosk(|k| k.setup_step())?;
         if current == step {
             Ok(())
         } else {

@@ -1,11 +1,13 @@
 //! How far the first-run setup has come. The steps after the venue exists are derived from
-//! the data itself (a verified or postponed backup, an open area, an operator PIN), so an
+//! the data itself (a verified or postponed backup, an area, an operator PIN), so an
 //! interrupted setup resumes where it stopped and a venue made with the `tresen` tool gets
 //! the app's remaining steps.
 
 use serde::Serialize;
 
-use super::{AreaState, BackupState, Error, Kiosk};
+use rusqlite::OptionalExtension;
+
+use super::{AreaState, Error, Kiosk};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -20,13 +22,24 @@ pub enum SetupStep {
 }
 
 impl Kiosk {
-    pub fn setup_step(&self, now: i64) -> Result<SetupStep, Error> {
-        let backup = self.backup_status(now)?.state;
-        let backed_up = matches!(backup, BackupState::Ok | BackupState::Overdue { .. });
-        if !backed_up && self.backup_postponed_at()?.is_none() {
+    /// The first-run step still to do. Only the first run counts: a backup verified once
+    /// (of any key) or postponed, an area that exists (open or closed), a PIN. Later gaps —
+    /// a replaced key without a copy yet, every area closed for the night — are warnings or
+    /// refusals at the counter, not a way back into the wizard.
+    pub fn setup_step(&self) -> Result<SetupStep, Error> {
+        let ever_verified = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM key_backups WHERE event = 'verified' LIMIT 1",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !ever_verified && self.backup_postponed_at()?.is_none() {
             return Ok(SetupStep::Backup);
         }
-        if !self.areas()?.iter().any(|a| a.state == AreaState::Open) {
+        if !self.areas()?.iter().any(|a| a.state != AreaState::Archived) {
             return Ok(SetupStep::Areas);
         }
         if !self.has_operator_pin()? {
