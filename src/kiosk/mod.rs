@@ -1622,6 +1622,13 @@ impl Kiosk {
         })
     }
 
+    /// Opens a key file with the passphrase and checks it holds the venue's current key;
+    /// the private keys are wiped again at once.
+    fn check_key_file(&self, path: &Path, pass: &Passphrase) -> Result<(), Error> {
+        let keys = VenueSecretKeys::read_key_file(path, pass)?;
+        self.check_key_matches(&keys)
+    }
+
     fn record_backup(&self, event: &str, place: &Path, now: i64) -> Result<(), Error> {
         self.conn.execute(
             "INSERT INTO key_backups(venue_key_id, event, at, place) VALUES (?1, ?2, ?3, ?4)",
@@ -1639,9 +1646,7 @@ impl Kiosk {
         pass: &Passphrase,
         now: i64,
     ) -> Result<(), Error> {
-        let keys = VenueSecretKeys::read_key_file(path, pass)?;
-        self.check_key_matches(&keys)?;
-        drop(keys);
+        self.check_key_file(path, pass)?;
         let primary = self.key_file_hint()?.map(PathBuf::from);
         let is_primary = primary
             .as_deref()
@@ -1664,13 +1669,10 @@ impl Kiosk {
         pass: &Passphrase,
         now: i64,
     ) -> Result<(), Error> {
-        let keys = VenueSecretKeys::read_key_file(from, pass)?;
-        self.check_key_matches(&keys)?;
-        drop(keys);
+        self.check_key_file(from, pass)?;
+        // Read back byte for byte, the copy is the file that just opened: no second
+        // (slow) decryption needed.
         keyfile::copy_verified(from, to)?;
-        let copy = VenueSecretKeys::read_key_file(to, pass)?;
-        self.check_key_matches(&copy)?;
-        drop(copy);
         self.record_backup("copied", to, now)?;
         self.record_backup("verified", to, now)?;
         tracing::info!(event = "key.backup_copied");
