@@ -245,3 +245,22 @@ fn a_removed_table_is_refused_and_comes_back_with_a_new_code() {
         CounterOutcome::TableAssigned { table: 4, .. }
     ));
 }
+
+#[test]
+fn table_numbers_as_typed_are_checked() {
+    use tresen::kiosk::parse_table_numbers;
+    assert_eq!(parse_table_numbers("1-3, 7,").unwrap(), vec![1, 2, 3, 7]);
+    assert_eq!(parse_table_numbers(" ").unwrap(), Vec::<u16>::new());
+    for bad in ["0-3", "5-3", "1-1001", "x", "1-", "-4", "3.5", "70000"] {
+        match parse_table_numbers(bad) {
+            Err(Error::InvalidTables(part)) => assert_eq!(part, bad.trim(), "{bad}"),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    // Table 0 does not exist: refused when added, nothing is stored.
+    let now = at(2026, 11, 20, 12, 0);
+    let mut v = venue(now);
+    let bar = v.bar;
+    assert!(v.kiosk.add_tables(bar, &[2, 0]).is_err());
+    assert!(v.kiosk.area(bar).unwrap().tables.is_empty());
+}

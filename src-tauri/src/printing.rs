@@ -40,17 +40,27 @@ pub struct Printed {
     pages: usize,
 }
 
-fn stem(doc: &Document) -> &'static str {
-    match doc {
-        Document::Posters { .. } => "aushang",
-        Document::Tables { .. } => "tischkarten",
-        Document::Fob { .. } => "gast-code",
-        Document::Recovery { .. } => "schluessel-notfallblatt",
+/// The file name a document is saved under by default, from its kind as the window
+/// names it.
+fn stem(kind: &str) -> &'static str {
+    match kind {
+        "posters" => "aushang",
+        "tables" => "tischkarten",
+        "fob" => "gast-code",
+        "recovery" => "schluessel-notfallblatt",
+        _ => "tresen",
     }
 }
 
-/// Where documents are saved unless the operator chooses otherwise; a demo keeps them in
-/// its own throw-away folder.
+fn kind(doc: &Document) -> &'static str {
+    match doc {
+        Document::Posters { .. } => "posters",
+        Document::Tables { .. } => "tables",
+        Document::Fob { .. } => "fob",
+        Document::Recovery { .. } => "recovery",
+    }
+}
+
 pub fn print_dir(app: &AppHandle) -> PathBuf {
     match &app.state::<AppState>().demo {
         Some(demo) => demo.root.join("Dokumente"),
@@ -60,17 +70,15 @@ pub fn print_dir(app: &AppHandle) -> PathBuf {
 
 #[tauri::command]
 pub fn suggest_pdf_path(app: AppHandle, kind: String) -> String {
-    let stem = match kind.as_str() {
-        "posters" => "aushang",
-        "tables" => "tischkarten",
-        "fob" => "gast-code",
-        "recovery" => "schluessel-notfallblatt",
-        _ => "tresen",
-    };
-    let day = chrono_day();
-    fresh_path(&print_dir(&app), &format!("{stem}-{day}"), "pdf")
-        .display()
-        .to_string()
+    default_pdf_path(&app, &kind).display().to_string()
+}
+
+fn default_pdf_path(app: &AppHandle, kind: &str) -> PathBuf {
+    fresh_path(
+        &print_dir(app),
+        &format!("{}-{}", stem(kind), chrono_day()),
+        "pdf",
+    )
 }
 
 fn chrono_day() -> String {
@@ -168,11 +176,7 @@ pub async fn print_document(
     }
     let out = match out.as_deref().map(str::trim) {
         Some(o) if !o.is_empty() => PathBuf::from(o),
-        _ => fresh_path(
-            &print_dir(&app),
-            &format!("{}-{}", stem(&document), chrono_day()),
-            "pdf",
-        ),
+        _ => default_pdf_path(&app, kind(&document)),
     };
     let pdf = render(&state, &document)?;
     write_pdf(&state, &pdf, &out)
