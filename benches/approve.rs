@@ -18,18 +18,6 @@ use tresen::office::OfficeDesk;
 
 mod common;
 
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn run(n: usize) {
     let now = common::now();
     let v = common::venue();
@@ -121,10 +109,13 @@ fn run(n: usize) {
         )
         .expect("request");
     let out = dir.path().join("answer");
-    let rss_before = rss_kib("VmRSS:");
+    let rss_before = common::status_kib("self", "VmRSS:");
     let peak = std::sync::atomic::AtomicU64::new(rss_before);
     let progress = |_: u64, _: u64| {
-        peak.fetch_max(rss_kib("VmRSS:"), std::sync::atomic::Ordering::Relaxed);
+        peak.fetch_max(
+            common::status_kib("self", "VmRSS:"),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     };
     let t = Instant::now();
     let report = k
@@ -153,13 +144,9 @@ fn run(n: usize) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let Some(n) = common::size(100_000) else {
         return;
-    }
-    let n: usize = std::env::var("TRESEN_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
+    };
     run(n / 10);
     run(n);
 }

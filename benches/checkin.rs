@@ -26,13 +26,9 @@ fn stats(name: &str, mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let Some(n) = common::size(10_000) else {
         return;
-    }
-    let n: usize = std::env::var("TRESEN_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000);
+    };
     let v = common::venue();
     let codes = common::guest_codes(&v, n + 100);
     let (mut k, area) = (v.kiosk, v.area);

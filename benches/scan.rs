@@ -36,13 +36,9 @@ fn line(name: &str, v: &mut [Duration]) -> (Duration, Duration) {
 mod common;
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let Some(n) = common::size(1000) else {
         return;
-    }
-    let n: usize = std::env::var("TRESEN_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
+    };
     let warmup = 20;
     let v = common::venue();
     let codes = common::guest_codes(&v, n + warmup);

@@ -83,3 +83,30 @@ pub fn guest_codes(v: &BenchVenue, n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// How many to run: `TRESEN_BENCH_N`, else `default`. None when cargo only lists the
+/// benchmarks (`--list`).
+pub fn size(default: usize) -> Option<usize> {
+    if std::env::args().any(|a| a == "--list") {
+        return None;
+    }
+    Some(
+        std::env::var("TRESEN_BENCH_N")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
+/// A field of `/proc/PID/status` in KiB (`pid` "self" for this process); 0 if unknown.
+pub fn status_kib(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

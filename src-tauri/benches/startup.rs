@@ -15,14 +15,8 @@ use std::time::{Duration, Instant};
 use tresen::scanner::sim::{SerialSim, SimConfig};
 
 const RUNS: usize = 5;
+/// Scans before the memory is read again (`TRESEN_BENCH_N` changes it).
 const SCANS: usize = 1000;
-
-fn scans() -> usize {
-    std::env::var("TRESEN_BENCH_SCANS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(SCANS)
-}
 
 struct App {
     child: Child,
@@ -60,14 +54,7 @@ fn start(data: &std::path::Path, link: &std::path::Path) -> (Instant, App) {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    common::status_kib(&pid.to_string(), "VmRSS:")
 }
 
 /// The parent of a process, from /proc/PID/stat (the field after the command name).
@@ -110,6 +97,9 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
+    let Some(scans) = common::size(SCANS) else {
+        return;
+    };
     if std::env::var_os("DISPLAY").is_none() {
         eprintln!("startup bench skipped: needs a display (xvfb-run -a cargo bench -p tresen-app --bench startup)");
         return;
@@ -120,7 +110,6 @@ fn main() {
     v.kiosk.set_operator_pin("470815").expect("pin");
     let data = v.dir.path().join("data");
     // The app reads areas through its own connection; the bench's is closed first.
-    let scans = scans();
     let codes = common::guest_codes(&v, RUNS * 20 + scans);
     drop(v.kiosk);
     let mut codes = codes.into_iter();
