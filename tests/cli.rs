@@ -473,36 +473,26 @@ fn a_data_request_from_the_office_tool_is_approved_and_opened() {
         "{}",
         text(&o)
     );
-    let o = tresen(
-        dir,
-        &[
-            "request",
-            "approve",
-            "request.json",
-            "--key-file",
-            "venue.age",
-            "--out",
-            "answer.tresen",
-            "--passphrase-file",
-            "pass",
-        ],
-    );
+    let approve = |out: &str| {
+        tresen(
+            dir,
+            &[
+                "request",
+                "approve",
+                "request.json",
+                "--key-file",
+                "venue.age",
+                "--out",
+                out,
+                "--passphrase-file",
+                "pass",
+            ],
+        )
+    };
+    let o = approve("answer.tresen");
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("Approved: 1 record(s)"), "{}", text(&o));
-    let o = tresen(
-        dir,
-        &[
-            "request",
-            "approve",
-            "request.json",
-            "--key-file",
-            "venue.age",
-            "--out",
-            "again.tresen",
-            "--passphrase-file",
-            "pass",
-        ],
-    );
+    let o = approve("again.tresen");
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("already approved"), "{}", text(&o));
     let o = office(

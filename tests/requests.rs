@@ -52,6 +52,16 @@ fn refused(e: Error) -> RequestError {
     }
 }
 
+/// The busy venue, its office "ga-mitte", the moment the office asks (14 November 09:00)
+/// and the venue's fingerprint.
+fn busy_office() -> (Venue, Office, i64, String) {
+    let mut v = venue(at(2026, 11, 9, 12, 0));
+    busy_venue(&mut v);
+    let o = office(&v, "ga-mitte");
+    let fp = v.kiosk.fingerprint();
+    (v, o, at(2026, 11, 14, 9, 0), fp)
+}
+
 /// Ten guests over three days in both areas; returns (name, area, table, in, out).
 fn busy_venue(v: &mut Venue) -> Vec<(String, &'static str, Option<u16>, i64, i64)> {
     let (ter, bar) = (v.terrasse, v.bar);
@@ -204,12 +214,7 @@ fn a_request_is_answered_with_exactly_the_guests_who_overlapped() {
 
 #[test]
 fn requests_are_refused_each_with_its_own_reason() {
-    let t0 = at(2026, 11, 9, 12, 0);
-    let mut v = venue(t0);
-    busy_venue(&mut v);
-    let o = office(&v, "ga-mitte");
-    let now = at(2026, 11, 14, 9, 0);
-    let fp = v.kiosk.fingerprint();
+    let (mut v, o, now, fp) = busy_office();
     let (from, until) = (at(2026, 11, 11, 18, 0), at(2026, 11, 11, 19, 30));
     let mk = |venue: &str, from: i64, until: i64, valid: i64, issued: i64| {
         o.desk
@@ -217,7 +222,7 @@ fn requests_are_refused_each_with_its_own_reason() {
             .unwrap()
     };
     // An office certified by another authority (another root).
-    let other = venue(t0);
+    let other = venue(at(2026, 11, 9, 12, 0));
     let stranger = office(&other, "ga-fremd");
     let foreign = stranger
         .desk
@@ -316,12 +321,8 @@ fn requests_are_refused_each_with_its_own_reason() {
 
 #[test]
 fn answers_altered_in_transit_or_opened_by_another_office_are_refused() {
-    let mut v = venue(at(2026, 11, 9, 12, 0));
-    busy_venue(&mut v);
-    let o = office(&v, "ga-mitte");
+    let (mut v, o, now, fp) = busy_office();
     let o2 = office(&v, "ga-nord");
-    let now = at(2026, 11, 14, 9, 0);
-    let fp = v.kiosk.fingerprint();
     let req = o
         .desk
         .make_request(
@@ -576,12 +577,7 @@ fn formula_injection_in_guest_data_ends_up_inert_and_invalid_data_is_flagged() {
 
 #[test]
 fn the_audit_log_detects_removed_or_altered_entries() {
-    let t0 = at(2026, 11, 9, 12, 0);
-    let mut v = venue(t0);
-    busy_venue(&mut v);
-    let o = office(&v, "ga-mitte");
-    let now = at(2026, 11, 14, 9, 0);
-    let fp = v.kiosk.fingerprint();
+    let (mut v, o, now, fp) = busy_office();
     for i in 0..3 {
         let r = o
             .desk
@@ -618,9 +614,8 @@ fn the_audit_log_detects_removed_or_altered_entries() {
     let e = v.kiosk.verify_audit().unwrap_err();
     assert!(e.to_string().contains("entry 2"), "{e}");
     assert!(e.to_string().contains("altered"), "{e}");
-    let v2 = venue(t0);
-    drop(v2);
     // Removal of a middle entry, and of the last one.
+    let t0 = at(2026, 11, 9, 12, 0);
     let mut w = venue(t0);
     let o2 = office(&w, "ga-mitte");
     let fp2 = w.kiosk.fingerprint();
