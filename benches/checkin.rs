@@ -33,10 +33,7 @@ fn main() {
     let codes = common::guest_codes(&v, n + 100);
     let (mut k, area) = (v.kiosk, v.area);
     let now = common::now;
-    k.connection()
-        .execute_batch("CREATE TABLE bench_bare (id BLOB NOT NULL, payload BLOB NOT NULL)")
-        .expect("bare table");
-    let payload = vec![0x5Au8; 286 + 51];
+    common::bare_table(&k);
     let mut checkin = Vec::with_capacity(n);
     let mut bare = Vec::with_capacity(n);
     for (i, code) in codes.iter().enumerate() {
@@ -44,14 +41,7 @@ fn main() {
         k.scan_guest(code, area, None, Method::Fob, now())
             .expect("check-in");
         let d = t.elapsed();
-        let t = Instant::now();
-        k.connection()
-            .execute(
-                "INSERT INTO bench_bare (id, payload) VALUES (?1, ?2)",
-                (&(i as u64).to_be_bytes()[..], &payload[..]),
-            )
-            .expect("bare insert");
-        let b = t.elapsed();
+        let b = common::bare_insert(&k, i);
         if i >= 100 {
             checkin.push(d);
             bare.push(b);

@@ -44,10 +44,7 @@ fn main() {
     let codes = common::guest_codes(&v, n + warmup);
     let (mut k, area) = (v.kiosk, v.area);
     let now = common::now;
-    k.connection()
-        .execute_batch("CREATE TABLE bench_bare (id BLOB NOT NULL, payload BLOB NOT NULL)")
-        .expect("bare table");
-    let payload = vec![0x5Au8; 286 + 51];
+    common::bare_table(&k);
 
     let mut sim = SerialSim::new(None).expect("pseudo-terminal");
     let mut scanners = Scanners::new();
@@ -96,14 +93,7 @@ fn main() {
         // The bare insert gets the same conditions as the check-in: right after a pause as
         // long as a scan's wire time (the CPU and disk are as idle as before a scan).
         std::thread::sleep(t.last_byte - t.first_byte);
-        let b0 = Instant::now();
-        k.connection()
-            .execute(
-                "INSERT INTO bench_bare (id, payload) VALUES (?1, ?2)",
-                (&(i as u64).to_be_bytes()[..], &payload[..]),
-            )
-            .expect("bare insert");
-        let b = b0.elapsed();
+        let b = common::bare_insert(&k, i);
         if i >= warmup {
             wire.push(t.last_byte - t.first_byte);
             to_durable.push(done - t.last_byte);

@@ -110,3 +110,23 @@ pub fn status_kib(pid: &str, field: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The comparison for a check-in: a bare, durable insert of a row as large as a check-in
+/// into the same database. Call `bare_table` once first.
+pub fn bare_table(k: &Kiosk) {
+    k.connection()
+        .execute_batch("CREATE TABLE bench_bare (id BLOB NOT NULL, payload BLOB NOT NULL)")
+        .expect("bare table");
+}
+
+pub fn bare_insert(k: &Kiosk, i: usize) -> std::time::Duration {
+    let payload = [0x5Au8; 286 + 51];
+    let t = std::time::Instant::now();
+    k.connection()
+        .execute(
+            "INSERT INTO bench_bare (id, payload) VALUES (?1, ?2)",
+            (&(i as u64).to_be_bytes()[..], &payload[..]),
+        )
+        .expect("bare insert");
+    t.elapsed()
+}
