@@ -2,7 +2,6 @@
 export const messages = {
   de: {
     title: "Tresen",
-    notSetUp: "Noch nicht eingerichtet",
     presentGuests: "Gäste anwesend",
     area: "Bereich",
     present: "Anwesend",
@@ -310,7 +309,6 @@ export const messages = {
   },
   en: {
     title: "Tresen",
-    notSetUp: "Not set up yet",
     presentGuests: "guests present",
     area: "Area",
     present: "Present",

@@ -254,11 +254,11 @@ function scannerRow(s) {
   row.dataset.kind = s.kind;
   const input = (cls, value, placeholder) => el("input", { className: cls, value: value ?? "", placeholder, autocomplete: "off" });
   if (s.kind === "serial") {
-    const end = el("select", { className: "s-end" }, ...["cr", "lf", "crlf", "pause"].map((v) => el("option", { value: v, textContent: v.toUpperCase() })));
+    const end = el("select", { className: "s-end", title: t("lineEnd"), ariaLabel: t("lineEnd") }, ...["cr", "lf", "crlf", "pause"].map((v) => el("option", { value: v, textContent: v.toUpperCase() })));
     end.value = s.terminator ?? "cr";
     row.append(input("s-path", s.path, t("serialPath")), input("s-baud", s.baud ?? 9600, t("baud")), end);
   } else {
-    const layout = el("select", { className: "s-layout" }, el("option", { value: "de", textContent: "DE (QWERTZ)" }), el("option", { value: "us", textContent: "US (QWERTY)" }));
+    const layout = el("select", { className: "s-layout", title: t("layout"), ariaLabel: t("layout") }, el("option", { value: "de", textContent: "DE (QWERTZ)" }), el("option", { value: "us", textContent: "US (QWERTY)" }));
     layout.value = s.layout ?? "de";
     const hex = (n) => (n === null || n === undefined ? "" : n.toString(16).padStart(4, "0"));
     row.append(input("s-vid", hex(s.vendor_id), t("vendorId")), input("s-pid", hex(s.product_id), t("productId")), layout);

@@ -39,7 +39,6 @@ pub struct DemoInfo {
 
 #[derive(Serialize)]
 pub struct Overview {
-    data_dir: String,
     initialized: bool,
     error: Option<String>,
     setup_step: Option<SetupStep>,
@@ -135,7 +134,6 @@ pub fn handle_scan(state: &AppState, text: &str, device: &str) -> ScanResult {
 pub fn overview(state: State<'_, AppState>) -> Overview {
     let prefs = lock(&state.prefs).clone();
     let mut out = Overview {
-        data_dir: state.data_dir.display().to_string(),
         initialized: false,
         error: lock(&state.open_error).clone(),
         setup_step: None,
