@@ -50,14 +50,21 @@ fn run(n: usize) {
     let pk = k.venue_public_keys().seal;
     // Setup: sealed check-ins written directly in one transaction (not measured).
     let start = now - 3 * 86_400;
-    let rows: Vec<([u8; 16], Vec<u8>, Vec<u8>)> = (0..n)
+    let fingerprint = k.venue_public_keys().fingerprint();
+    let binding = |i: usize, id: [u8; 16]| checkin_record::Binding {
+        record_id: id,
+        venue_fingerprint: fingerprint,
+        area_id: u32::try_from(area).expect("area id"),
+        checked_in_at: start + (i as i64 % 86_400),
+    };
+    let rows: Vec<(checkin_record::Binding, Vec<u8>, Vec<u8>)> = (0..n)
         .into_par_iter()
-        .map(|_| {
-            let id: [u8; 16] = tresen::crypto::random_bytes();
+        .map(|i| {
+            let b = binding(i, tresen::crypto::random_bytes());
             (
-                id,
-                checkin_record::seal_guest(&pk, &id, Method::Fob, &blob).expect("seal"),
-                checkin_record::seal_table(&pk, &id, Some(3)).expect("seal"),
+                b,
+                checkin_record::seal_guest(&pk, &b, Method::Fob, &blob).expect("seal"),
+                checkin_record::seal_table(&pk, &b, Some(3)).expect("seal"),
             )
         })
         .collect();
@@ -66,14 +73,19 @@ fn run(n: usize) {
         {
             let mut st = tx
                 .prepare(
-                    "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at, last_read_at, guest_seal, table_seal)
-                     VALUES (?1, ?2, 1, ?3, ?3 + 3600, ?3 + 1800, ?3, ?4, ?5)",
+                    "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at, last_read_at, guest_seal, table_seal, seal_version)
+                     VALUES (?1, ?2, 1, ?3, ?3 + 3600, ?3 + 1800, ?3, ?4, ?5, 2)",
                 )
                 .expect("prepare");
-            for (i, (id, g, t)) in rows.iter().enumerate() {
-                let at = start + (i as i64 % 86_400);
-                st.execute(rusqlite::params![&id[..], area, at, g, t])
-                    .expect("insert");
+            for (b, g, t) in &rows {
+                st.execute(rusqlite::params![
+                    &b.record_id[..],
+                    area,
+                    b.checked_in_at,
+                    g,
+                    t
+                ])
+                .expect("insert");
             }
         }
         tx.commit().expect("commit");
@@ -84,15 +96,15 @@ fn run(n: usize) {
 
     // Raw rate: one HPKE open of a check-in seal, single thread.
     let t = Instant::now();
-    for (id, g, _) in &sample {
+    for (b, g, _) in &sample {
         keys.seal
-            .open(checkin_record::GUEST_INFO, id, g)
+            .open(checkin_record::GUEST_INFO, &b.aad(), g)
             .expect("open");
     }
     let raw_open = sample.len() as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
-    for (id, g, tb) in &sample {
-        checkin_record::open(&keys.seal, id, g, tb).expect("open");
+    for (b, g, tb) in &sample {
+        checkin_record::open(&keys.seal, 2, b, g, tb).expect("open");
     }
     let raw_record = sample.len() as f64 / t.elapsed().as_secs_f64();
 

@@ -19,29 +19,40 @@ pub struct ContactRow {
     pub city: String,
     pub phone: String,
     pub email: String,
+    pub location: String,
     pub area: String,
     pub table: Option<u16>,
     /// RFC 3339, UTC.
     pub checked_in: String,
     pub checked_out: Option<String>,
     pub method: String,
+    /// The venue's id of the check-in (base 32; empty in answers of version 1).
+    pub record: String,
     pub valid: bool,
     /// Why the row is flagged, if it is.
     pub problems: Vec<String>,
 }
 
+/// Where and when a row's check-in happened, as the venue's answer says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowPlace {
+    pub record: Option<[u8; 16]>,
+    pub location: String,
+    pub area: String,
+    pub table: Option<u16>,
+    pub checked_in_at: i64,
+    pub checked_out_at: Option<i64>,
+    pub method: &'static str,
+}
+
 impl ContactRow {
     pub fn new(
         contact: Option<ContactData>,
-        open_error: Option<String>,
-        area: &str,
-        table: Option<u16>,
-        checked_in_at: i64,
-        checked_out_at: Option<i64>,
-        method: &str,
+        problem: Option<String>,
+        place: RowPlace,
     ) -> ContactRow {
         let mut problems = Vec::new();
-        if let Some(e) = open_error {
+        if let Some(e) = problem {
             problems.push(e);
         }
         let c = contact.unwrap_or(ContactData {
@@ -69,11 +80,16 @@ impl ContactRow {
             city: c.city.clone(),
             phone: c.phone.clone(),
             email: c.email.clone(),
-            area: area.to_string(),
-            table,
-            checked_in: time(checked_in_at),
-            checked_out: checked_out_at.map(time),
-            method: method.to_string(),
+            location: place.location,
+            area: place.area,
+            table: place.table,
+            checked_in: time(place.checked_in_at),
+            checked_out: place.checked_out_at.map(time),
+            method: place.method.to_string(),
+            record: place
+                .record
+                .map(|r| crate::textcode::encode_base32(&r))
+                .unwrap_or_default(),
             valid: problems.is_empty(),
             problems,
         }
@@ -100,13 +116,14 @@ pub fn spreadsheet_safe(s: &str) -> String {
     }
 }
 
-pub const CSV_HEADER: [&str; 13] = [
+pub const CSV_HEADER: [&str; 15] = [
     "name",
     "street",
     "postcode",
     "city",
     "phone",
     "email",
+    "location",
     "area",
     "table",
     "checked_in",
@@ -114,6 +131,7 @@ pub const CSV_HEADER: [&str; 13] = [
     "method",
     "valid",
     "problems",
+    "record",
 ];
 
 /// Writes rows as CSV one at a time (nothing is held in memory).
@@ -140,6 +158,7 @@ impl<W: Write> CsvExport<W> {
             spreadsheet_safe(&r.city),
             spreadsheet_safe(&r.phone),
             spreadsheet_safe(&r.email),
+            spreadsheet_safe(&r.location),
             spreadsheet_safe(&r.area),
             table,
             r.checked_in.clone(),
@@ -147,6 +166,7 @@ impl<W: Write> CsvExport<W> {
             r.method.clone(),
             if r.valid { "yes".into() } else { "no".into() },
             spreadsheet_safe(&r.problems.join("; ")),
+            r.record.clone(),
         ];
         self.w.write_record(&fields)
     }

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod demo;
 pub mod documents;
 pub mod export;
+pub mod files;
 pub mod guest_code;
 pub mod keyboard_layout;
 pub mod keyfile;

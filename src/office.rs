@@ -297,7 +297,10 @@ impl OfficeDesk {
         Ok(crate::request::sign(&self.keys.signing, &body))
     }
 
-    /// Opens an answer to one of this office's requests and writes the contact list.
+    /// Opens an answer to one of this office's requests and writes the contact list. The
+    /// answer file is opened once and read in one pass; the lists are written to private
+    /// files (0600, never over an existing file or through a link) that appear under their
+    /// names only after the venue's signature over the whole answer checked out.
     pub fn open_answer(
         &self,
         request_text: &[u8],
@@ -308,73 +311,144 @@ impl OfficeDesk {
         let body = crate::request::parse_own(request_text, &self.keys.signing.public_key())
             .map_err(|_| DeskError::NotOurRequest)?;
         let id = crate::request::parse_id(&body.request_id)?;
-        let io = |p: &std::path::Path, e: std::io::Error| DeskError::Write {
-            path: p.to_path_buf(),
-            source: e,
-        };
-        let f = std::fs::File::open(answer).map_err(|e| io(answer, e))?;
-        crate::answer::verify(std::io::BufReader::new(f), &body.venue, &id)?;
-        let f = std::fs::File::open(answer).map_err(|e| io(answer, e))?;
-        let reader =
-            crate::answer::AnswerReader::open(std::io::BufReader::new(f), &self.keys, &id)?;
         for p in [csv_out, json_out] {
-            if p.exists() {
+            if p.symlink_metadata().is_ok() {
                 return Err(DeskError::Invalid(format!(
                     "{} exists already; choose another file name",
                     p.display()
                 )));
             }
         }
-        let csv_file = std::fs::File::create(csv_out).map_err(|e| io(csv_out, e))?;
-        let json_file = std::fs::File::create(json_out).map_err(|e| io(json_out, e))?;
-        let mut csv = crate::export::CsvExport::new(std::io::BufWriter::new(csv_file))
-            .map_err(|e| io(csv_out, e.into()))?;
-        let mut json = crate::export::JsonExport::new(std::io::BufWriter::new(json_file))
-            .map_err(|e| io(json_out, e))?;
+        let io = |p: &std::path::Path, e: std::io::Error| DeskError::Write {
+            path: p.to_path_buf(),
+            source: e,
+        };
+        let f = std::fs::File::open(answer).map_err(|e| io(answer, e))?;
+        let mut reader = crate::answer::AnswerReader::open(
+            std::io::BufReader::new(f),
+            &self.keys,
+            &id,
+            &body.venue,
+        )?;
         let mut report = OpenReport::default();
-        for rec in reader {
-            let rec = rec?;
-            let key = rec
-                .contact_blob
-                .get(..crate::guest_code::KEY_ID_LEN)
-                .and_then(|id| self.contact_keys.iter().find(|(k, _)| &k[..] == id));
-            let (contact, err) = match key {
-                Some((_, sk)) => {
-                    match crate::guest_code::open_contact_blob(&rec.contact_blob, sk) {
-                        Ok(c) => (Some(c), None),
-                        Err(e) => (None, Some(format!("contact data could not be opened: {e}"))),
-                    }
+        crate::files::write_new_with(csv_out, |csv_file| {
+            crate::files::write_new_with(json_out, |json_file| {
+                let mut csv =
+                    crate::export::CsvExport::new(std::io::BufWriter::new(&mut *csv_file))
+                        .map_err(|e| io(csv_out, e.into()))?;
+                let mut json =
+                    crate::export::JsonExport::new(std::io::BufWriter::new(&mut *json_file))
+                        .map_err(|e| io(json_out, e))?;
+                while let Some(entry) = reader.next_entry()? {
+                    let row = self.row(&body, entry, &mut report);
+                    csv.push(&row).map_err(|e| io(csv_out, e.into()))?;
+                    json.push(&row).map_err(|e| io(json_out, e))?;
                 }
-                None => (
-                    None,
-                    Some("sealed to a contact key this office does not hold".to_string()),
-                ),
-            };
-            let row = crate::export::ContactRow::new(
-                contact,
-                err,
-                &rec.area,
-                rec.table,
-                rec.checked_in_at,
-                rec.checked_out_at,
-                rec.method.as_str(),
-            );
-            report.records += 1;
-            if !row.valid {
-                report.flagged += 1;
-            }
-            csv.push(&row).map_err(|e| io(csv_out, e.into()))?;
-            json.push(&row).map_err(|e| io(json_out, e))?;
-        }
-        csv.finish().map_err(|e| io(csv_out, e.into()))?;
-        json.finish().map_err(|e| io(json_out, e))?;
+                // The signature over the whole file decides before anything is published.
+                reader.finish()?;
+                csv.finish().map_err(|e| io(csv_out, e.into()))?;
+                json.finish().map_err(|e| io(json_out, e))?;
+                Ok::<(), DeskError>(())
+            })?;
+            Ok::<(), DeskError>(())
+        })?;
         Ok(report)
     }
+
+    /// One line of the contact list. A record outside the requested areas or window is
+    /// listed without opening its contact data.
+    fn row(
+        &self,
+        request: &crate::request::RequestBody,
+        entry: crate::answer::AnswerEntry,
+        report: &mut OpenReport,
+    ) -> crate::export::ContactRow {
+        use crate::answer::AnswerEntry;
+        use crate::export::{ContactRow, RowPlace};
+        report.records += 1;
+        let (place, contact, problem) = match entry {
+            AnswerEntry::Damaged(d) => {
+                report.damaged += 1;
+                let place = RowPlace {
+                    record: Some(d.record_id),
+                    location: d.location,
+                    area: d.area,
+                    table: None,
+                    checked_in_at: d.checked_in_at,
+                    checked_out_at: d.checked_out_at,
+                    method: "",
+                };
+                (place, None, Some(d.damage.describe().to_string()))
+            }
+            AnswerEntry::Record(r) => {
+                let place = RowPlace {
+                    record: r.record_id,
+                    location: r.location,
+                    area: r.area,
+                    table: r.table,
+                    checked_in_at: r.checked_in_at,
+                    checked_out_at: r.checked_out_at,
+                    method: r.method.as_str(),
+                };
+                if !in_scope(request, &place) {
+                    report.out_of_scope += 1;
+                    let why = "outside the requested areas or time window: the contact data was not opened";
+                    (place, None, Some(why.to_string()))
+                } else {
+                    let (contact, problem) = self.open_contact(&r.contact_blob);
+                    (place, contact, problem)
+                }
+            }
+        };
+        let row = ContactRow::new(contact, problem, place);
+        if !row.valid {
+            report.flagged += 1;
+        }
+        row
+    }
+
+    fn open_contact(&self, blob: &[u8]) -> (Option<crate::contact::ContactData>, Option<String>) {
+        let key = blob
+            .get(..crate::guest_code::KEY_ID_LEN)
+            .and_then(|id| self.contact_keys.iter().find(|(k, _)| &k[..] == id));
+        match key {
+            Some((_, sk)) => match crate::guest_code::open_contact_blob(blob, sk) {
+                Ok(c) => (Some(c), None),
+                Err(e) => (None, Some(format!("contact data could not be opened: {e}"))),
+            },
+            None => (
+                None,
+                Some("sealed to a contact key this office does not hold".to_string()),
+            ),
+        }
+    }
+}
+
+/// Whether a record lies inside what the request asked for: one of its areas (by name or
+/// `LOCATION/AREA`, case-insensitive; version 1 answers name only the area) and its window.
+fn in_scope(request: &crate::request::RequestBody, p: &crate::export::RowPlace) -> bool {
+    let area = p.area.trim().to_lowercase();
+    let full = format!("{}/{}", p.location.trim(), p.area.trim()).to_lowercase();
+    let area_ok = request.areas.is_empty()
+        || request.areas.iter().any(|w| {
+            let w = w.trim().to_lowercase();
+            w == area
+                || (!p.location.is_empty() && w == full)
+                || (p.location.is_empty()
+                    && w.split_once('/').is_some_and(|(_, a)| a.trim() == area))
+        });
+    let time_ok =
+        p.checked_in_at < request.until && p.checked_out_at.unwrap_or(i64::MAX) > request.from;
+    area_ok && time_ok
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OpenReport {
     pub records: u64,
-    /// Rows kept but flagged as invalid.
+    /// Rows kept but flagged as invalid (all kinds below included).
     pub flagged: u64,
+    /// Check-ins the venue could not open (altered or damaged rows).
+    pub damaged: u64,
+    /// Records outside the requested areas or window (contact data not opened).
+    pub out_of_scope: u64,
 }

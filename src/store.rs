@@ -148,6 +148,10 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     r#"
 ALTER TABLE area_tables ADD COLUMN removed_at INTEGER;
 "#,
+    // 4: check-in seals bound to their metadata (record version 2; older rows stay 1).
+    r#"
+ALTER TABLE checkins ADD COLUMN seal_version INTEGER NOT NULL DEFAULT 1;
+"#,
 ];
 
 pub fn schema_version() -> i64 {

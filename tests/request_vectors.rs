@@ -1,17 +1,24 @@
-//! Test vectors of the request protocol (tests/vectors/requests-v1.json), quoted by
-//! docs/protocol.md: an office certificate, a signed request, and an answer.
+//! Test vectors of the request protocol, quoted by docs/protocol.md: an office
+//! certificate, a signed request, and an answer (tests/vectors/requests-v2.json), and the
+//! version 1 answer that is still read (tests/vectors/requests-v1.json).
 //!
-//! `cargo test --test request_vectors -- --ignored generate` writes a fresh file.
+//! `cargo test --test request_vectors -- --ignored generate` writes a fresh version 2 file.
 
 use serde_json::{json, Value};
-use tresen::answer::{AnswerReader, AnswerRecord, AnswerWriter};
+use tresen::answer::{AnswerEntry, AnswerReader, AnswerRecord, AnswerTo, AnswerWriter, Version};
 use tresen::checkin_record::Method;
+use tresen::contact::ContactData;
 use tresen::crypto::{self, SealSecretKey, SigningKey};
+use tresen::guest_code::{ContactKey, GuestCode};
 use tresen::keyfile::{b64, VenueSecretKeys};
 use tresen::office::{CertBody, Certificate, OfficeKeys};
 use tresen::request::{self, RequestBody};
 
 const FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/requests-v2.json"
+);
+const FILE_V1: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/vectors/requests-v1.json"
 );
@@ -48,8 +55,38 @@ fn vectors() -> Value {
     serde_json::from_str(&std::fs::read_to_string(FILE).unwrap()).unwrap()
 }
 
+fn vectors_v1() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(FILE_V1).unwrap()).unwrap()
+}
+
+/// The vector authority's contact key (tests/vectors/v1.json, guest_code).
+fn contact_secret() -> SealSecretKey {
+    SealSecretKey::from_bytes(&seed("contact key")).unwrap()
+}
+
+fn contact() -> ContactData {
+    ContactData {
+        name: "Erika Mustermann".into(),
+        street: "Heidestraße 17".into(),
+        postcode: "51147".into(),
+        city: "Köln".into(),
+        phone: "+4922112345678".into(),
+        email: "erika@example.org".into(),
+    }
+}
+
+fn records(answer: &[u8], o: &OfficeKeys, id: &[u8; 16], venue: &str) -> Vec<AnswerEntry> {
+    let mut r = AnswerReader::open(answer, o, id, venue).unwrap();
+    let mut out = Vec::new();
+    while let Some(e) = r.next_entry().unwrap() {
+        out.push(e);
+    }
+    r.finish().unwrap();
+    out
+}
+
 #[test]
-#[ignore = "writes tests/vectors/requests-v1.json"]
+#[ignore = "writes tests/vectors/requests-v2.json"]
 fn generate() {
     let root = SigningKey::from_bytes(&seed("authority root")).unwrap();
     let o = office();
@@ -82,23 +119,29 @@ fn generate() {
     let id: [u8; 16] = unhex(&body.request_id).try_into().unwrap();
     let mut w = AnswerWriter::new(
         &mut answer,
-        id,
-        &o.office_id,
-        &o.encryption.public_key(),
-        &v.public(),
+        &AnswerTo {
+            request_id: id,
+            office_id: &o.office_id,
+            office_key: &o.encryption.public_key(),
+            venue: &v.public(),
+            records: 1,
+            now: ISSUED + 60,
+        },
         &v.sign,
-        1,
-        ISSUED + 60,
     )
     .unwrap();
-    w.push(&AnswerRecord {
-        area: "Filiale 1/Terrasse".into(),
+    let ck = ContactKey::new(contact_secret().public_key());
+    let blob = GuestCode::create(&contact(), &ck).unwrap().contact_blob();
+    w.push(&AnswerEntry::Record(AnswerRecord {
+        record_id: Some(seed("record id")[..16].try_into().unwrap()),
+        location: "Filiale 1".into(),
+        area: "Terrasse".into(),
         table: Some(12),
         checked_in_at: ISSUED - 2 * 86_400 + 3600,
         checked_out_at: Some(ISSUED - 2 * 86_400 + 7200),
         method: Method::Fob,
-        contact_blob: vec![0x42; tresen::guest_code::CONTACT_BLOB_LEN],
-    })
+        contact_blob: blob,
+    }))
     .unwrap();
     w.finish().unwrap();
     let out = json!({
@@ -131,14 +174,45 @@ fn request_and_answer_vectors() {
     let answer = base64::engine::general_purpose::STANDARD
         .decode(v["answer"]["base64"].as_str().unwrap())
         .unwrap();
-    tresen::answer::verify(&answer[..], &req.body.venue, &req.request_id).unwrap();
-    let records: Vec<AnswerRecord> = AnswerReader::open(&answer[..], &o, &req.request_id)
-        .unwrap()
-        .collect::<Result<_, _>>()
+    let entries = records(&answer, &o, &req.request_id, &req.body.venue);
+    let [AnswerEntry::Record(r)] = &entries[..] else {
+        panic!("one record expected: {entries:?}");
+    };
+    assert_eq!(r.table, Some(12));
+    assert_eq!(
+        (r.location.as_str(), r.area.as_str()),
+        ("Filiale 1", "Terrasse")
+    );
+    assert_eq!(
+        r.record_id,
+        Some(seed("record id")[..16].try_into().unwrap())
+    );
+    // The contact blob is a real one: it opens with the vector authority's contact key.
+    let c = tresen::guest_code::open_contact_blob(&r.contact_blob, &contact_secret()).unwrap();
+    assert_eq!(c, contact());
+}
+
+/// Answers of version 1 (area names only, a fixed contact blob) are still read.
+#[test]
+fn version_1_answer_is_still_read() {
+    let v = vectors_v1();
+    let root = SigningKey::from_bytes(&seed("authority root")).unwrap();
+    let text = v["request"]["text"].as_str().unwrap();
+    let at = v["request"]["verify_at"].as_i64().unwrap();
+    let req = request::verify(text.as_bytes(), &root.public_key(), at).unwrap();
+    use base64::Engine;
+    let answer = base64::engine::general_purpose::STANDARD
+        .decode(v["answer"]["base64"].as_str().unwrap())
         .unwrap();
-    assert_eq!(records.len(), 1);
-    assert_eq!(records[0].table, Some(12));
-    assert_eq!(records[0].area, "Filiale 1/Terrasse");
+    let r = AnswerReader::open(&answer[..], &office(), &req.request_id, &req.body.venue).unwrap();
+    assert_eq!(r.version(), Version::V1);
+    let entries = records(&answer, &office(), &req.request_id, &req.body.venue);
+    let [AnswerEntry::Record(r)] = &entries[..] else {
+        panic!("one record expected: {entries:?}");
+    };
+    assert_eq!((r.record_id, r.location.as_str()), (None, ""));
+    assert_eq!(r.area, "Filiale 1/Terrasse");
+    assert_eq!(r.table, Some(12));
 }
 
 #[test]
@@ -147,8 +221,10 @@ fn protocol_doc_quotes_the_request_vectors() {
         .unwrap()
         .split_whitespace()
         .collect();
-    let v = vectors();
+    let (v, v1) = (vectors(), vectors_v1());
     for needle in [
+        v1["request"]["text"].as_str().unwrap(),
+        v1["answer"]["base64"].as_str().unwrap(),
         v["office"]["signing_secret_hex"].as_str().unwrap(),
         v["office"]["encryption_secret_hex"].as_str().unwrap(),
         v["office"]["certificate_body"].as_str().unwrap(),

@@ -1,8 +1,11 @@
-//! The wire formats' test vectors (tests/vectors/v1.json), which docs/protocol.md quotes,
-//! and the RFC 9180 vector of the HPKE suite the formats use.
+//! The wire formats' test vectors (tests/vectors/v1.json, and v2.json for the formats of
+//! version 2), which docs/protocol.md quotes, and the RFC 9180 vector of the HPKE suite
+//! the formats use.
 //!
-//! `cargo test --test vectors -- --ignored generate` writes a fresh vector file; the
-//! normal tests check the stored one against the code and the documentation.
+//! `cargo test --test vectors -- --ignored generate_v2` writes a fresh v2.json from the
+//! keys and codes of v1.json. v1.json is kept as recorded: its check-in record is of
+//! version 1, which is still read. The normal tests check both files against the code
+//! and the documentation.
 
 use std::collections::BTreeMap;
 
@@ -10,16 +13,19 @@ use serde_json::{json, Value};
 use tresen::checkin_record::{self, Method};
 use tresen::contact::ContactData;
 use tresen::crypto::{self, SealSecretKey, SigningKey};
-use tresen::guest_code::{self, ContactKey, GuestCode};
+use tresen::guest_code::{self, GuestCode};
 use tresen::keyfile::{Passphrase, VenueSecretKeys};
 use tresen::local_secret::LocalSecret;
 use tresen::textcode::{self, Kind};
-use tresen::trust::{self, ContactKeyEntry, TrustBody};
+use tresen::trust;
 use tresen::venue_code::VenueCode;
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.json");
+const FILE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v2.json");
+/// The binding of the version 2 check-in vector.
+const AREA_ID: u32 = 7;
+const CHECKED_IN_AT: i64 = 1_795_000_000;
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.md");
-const PASS: &str = "correct horse battery staple tresen";
 
 fn hex(b: &[u8]) -> String {
     trust::hex(b)
@@ -40,119 +46,59 @@ fn vectors() -> Value {
     serde_json::from_str(&std::fs::read_to_string(FILE).expect("tests/vectors/v1.json")).unwrap()
 }
 
-fn s<'a>(v: &'a Value, path: &str) -> &'a str {
-    path.split('.')
-        .fold(v, |v, k| &v[k])
-        .as_str()
-        .unwrap_or_else(|| panic!("{path} missing"))
+fn vectors_v2() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(FILE_V2).expect("tests/vectors/v2.json")).unwrap()
 }
 
-fn contact() -> ContactData {
-    ContactData {
-        name: "Erika Mustermann".into(),
-        street: "Heidestraße 17".into(),
-        postcode: "51147".into(),
-        city: "Köln".into(),
-        phone: "+4922112345678".into(),
-        email: "erika@example.org".into(),
+fn vector_venue(v: &Value) -> VenueSecretKeys {
+    VenueSecretKeys {
+        seal: SealSecretKey::from_bytes(&unhex(s(v, "venue_keys.x25519_secret_hex"))).unwrap(),
+        sign: SigningKey::from_bytes(&unhex(s(v, "venue_keys.ed25519_secret_hex"))).unwrap(),
+    }
+}
+
+fn binding(record: &[u8], public: &tresen::keyfile::VenuePublicKeys) -> checkin_record::Binding {
+    checkin_record::Binding {
+        record_id: record.try_into().unwrap(),
+        venue_fingerprint: public.fingerprint(),
+        area_id: AREA_ID,
+        checked_in_at: CHECKED_IN_AT,
     }
 }
 
 #[test]
-#[ignore = "writes tests/vectors/v1.json"]
-fn generate() {
-    let contact_sk = SealSecretKey::from_bytes(&seed("contact key")).unwrap();
-    let ck = ContactKey::new(contact_sk.public_key());
-    let code = GuestCode::create(&contact(), &ck).unwrap();
-    let venue = VenueSecretKeys {
-        seal: SealSecretKey::from_bytes(&seed("venue x25519")).unwrap(),
-        sign: SigningKey::from_bytes(&seed("venue ed25519")).unwrap(),
-    };
+#[ignore = "writes tests/vectors/v2.json"]
+fn generate_v2() {
+    let v = vectors();
+    let venue = vector_venue(&v);
     let public = venue.public();
-    let record: [u8; 16] = seed("record id")[..16].try_into().unwrap();
+    let code = GuestCode::parse(s(&v, "guest_code.text")).unwrap();
+    let record = seed("record id")[..16].to_vec();
+    let b = binding(&record, &public);
     let guest_seal =
-        checkin_record::seal_guest(&public.seal, &record, Method::Fob, &code.contact_blob())
-            .unwrap();
-    let table_seal = checkin_record::seal_table(&public.seal, &record, Some(12)).unwrap();
-    let vc = VenueCode {
-        venue_tag: public.fingerprint()[..8].try_into().unwrap(),
-        area_id: 7,
-        table: 3,
-        generation: 2,
-    };
-    let secret = seed("local secret");
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    let pseudonym = LocalSecret::from_bytes(secret).pseudonym(&code.code_id, day);
-    let root = SigningKey::from_bytes(&seed("authority root")).unwrap();
-    let body = TrustBody {
-        authority: "Gesundheitsamt Beispielstadt".into(),
-        root_key: tresen::keyfile::b64(&root.public_key()),
-        serial: 1,
-        issued_at: 1_795_000_000,
-        contact_key: ContactKeyEntry {
-            key_id: hex(&ck.key_id),
-            public_key: tresen::keyfile::b64(&ck.public_key),
-        },
-        offices: vec![],
-    };
-    let trust_text = trust::sign(&root, &body).unwrap();
-    let key_file = venue
-        .encrypt(&Passphrase::new(PASS), "2026-11-20T12:00:00Z")
-        .unwrap();
-    let frame_body = b"Tresen";
-    let v = json!({
-        "code_text": {
-            "kind": "V", "version": 1,
-            "body_hex": hex(frame_body),
-            "text": textcode::frame(Kind::Venue, 1, frame_body),
-        },
-        "venue_code": {
-            "venue_tag_hex": hex(&vc.venue_tag), "area_id": 7, "table": 3, "generation": 2,
-            "text": vc.to_text(),
-        },
-        "guest_code": {
-            "contact_secret_hex": hex(&contact_sk.to_bytes()[..]),
-            "contact_public_hex": hex(&ck.public_key),
-            "key_id_hex": hex(&ck.key_id),
-            "code_id_hex": hex(&code.code_id),
-            "contact": contact(),
-            "contact_padded_hex": hex(&contact().to_padded().unwrap()),
-            "text": code.to_text(),
-        },
-        "venue_keys": {
-            "x25519_secret_hex": hex(&venue.seal.to_bytes()[..]),
-            "ed25519_secret_hex": hex(&venue.sign.to_bytes()[..]),
-            "seal_public_hex": hex(&public.seal),
-            "sign_public_hex": hex(&public.sign),
-            "fingerprint_hex": hex(&public.fingerprint()),
-            "fingerprint": public.fingerprint_text(),
-        },
+        checkin_record::seal_guest(&public.seal, &b, Method::Fob, &code.contact_blob()).unwrap();
+    let table_seal = checkin_record::seal_table(&public.seal, &b, Some(12)).unwrap();
+    let out = json!({
         "checkin": {
             "record_id_hex": hex(&record),
+            "venue_fingerprint_hex": hex(&public.fingerprint()),
+            "area_id": AREA_ID,
+            "checked_in_at": CHECKED_IN_AT,
+            "aad_hex": hex(&b.aad()),
             "method": "fob", "table": 12,
             "contact_blob_hex": hex(&code.contact_blob()),
             "guest_seal_hex": hex(&guest_seal),
             "table_seal_hex": hex(&table_seal),
         },
-        "pseudonym": {
-            "secret_hex": hex(&secret),
-            "code_id_hex": hex(&code.code_id),
-            "business_day": "2026-11-20",
-            "pseudonym_hex": hex(&pseudonym),
-        },
-        "trust_file": {
-            "root_secret_hex": hex(&root.to_bytes()[..]),
-            "root_public_hex": hex(&root.public_key()),
-            "root_fingerprint": trust::root_fingerprint(&root.public_key()),
-            "text": trust_text,
-        },
-        "key_file": {
-            "passphrase": PASS,
-            "fingerprint": public.fingerprint_text(),
-            "text": key_file,
-        },
     });
-    std::fs::write(FILE, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    std::fs::write(FILE_V2, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
+}
+
+fn s<'a>(v: &'a Value, path: &str) -> &'a str {
+    path.split('.')
+        .fold(v, |v, k| &v[k])
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} missing"))
 }
 
 #[test]
@@ -212,9 +158,15 @@ fn venue_keys_check_in_and_pseudonym_vectors() {
         s(&v, "venue_keys.fingerprint_hex")
     );
     assert_eq!(public.fingerprint_text(), s(&v, "venue_keys.fingerprint"));
+    // The version 1 record (bound to the record id only) still opens.
+    let record = unhex(s(&v, "checkin.record_id_hex"));
+    let mut b = binding(&record, &public);
+    b.area_id = 0;
+    b.checked_in_at = 0;
     let opened = checkin_record::open(
         &keys.seal,
-        &unhex(s(&v, "checkin.record_id_hex")),
+        1,
+        &b,
         &unhex(s(&v, "checkin.guest_seal_hex")),
         &unhex(s(&v, "checkin.table_seal_hex")),
     )
@@ -227,6 +179,43 @@ fn venue_keys_check_in_and_pseudonym_vectors() {
         chrono::NaiveDate::parse_from_str(s(&v, "pseudonym.business_day"), "%Y-%m-%d").unwrap();
     let p = LocalSecret::from_bytes(secret).pseudonym(&unhex(s(&v, "pseudonym.code_id_hex")), day);
     assert_eq!(hex(&p), s(&v, "pseudonym.pseudonym_hex"));
+}
+
+#[test]
+fn checkin_record_v2_vector() {
+    let v = vectors_v2();
+    let keys = vector_venue(&vectors());
+    let public = keys.public();
+    let record = unhex(s(&v, "checkin.record_id_hex"));
+    let b = binding(&record, &public);
+    assert_eq!(
+        hex(&public.fingerprint()),
+        s(&v, "checkin.venue_fingerprint_hex")
+    );
+    assert_eq!(hex(&b.aad()), s(&v, "checkin.aad_hex"));
+    let (g, t) = (
+        unhex(s(&v, "checkin.guest_seal_hex")),
+        unhex(s(&v, "checkin.table_seal_hex")),
+    );
+    let opened = checkin_record::open(&keys.seal, 2, &b, &g, &t).unwrap();
+    assert_eq!(opened.method, Method::Fob);
+    assert_eq!(opened.table, Some(12));
+    assert_eq!(hex(&opened.contact_blob), s(&v, "checkin.contact_blob_hex"));
+    // A row moved to another area or time, or read as version 1, does not open.
+    for wrong in [
+        checkin_record::Binding { area_id: 8, ..b },
+        checkin_record::Binding {
+            checked_in_at: CHECKED_IN_AT - 3600,
+            ..b
+        },
+        checkin_record::Binding {
+            venue_fingerprint: [0; 32],
+            ..b
+        },
+    ] {
+        assert!(checkin_record::open(&keys.seal, 2, &wrong, &g, &t).is_err());
+    }
+    assert!(checkin_record::open(&keys.seal, 1, &b, &g, &t).is_err());
 }
 
 #[test]
@@ -290,7 +279,8 @@ fn protocol_doc_quotes_every_vector() {
             _ => {}
         }
     }
-    walk(String::new(), &vectors(), &mut strings);
+    walk("v1".into(), &vectors(), &mut strings);
+    walk("v2".into(), &vectors_v2(), &mut strings);
     for (path, value) in strings {
         let needle: String = value.split_whitespace().collect();
         assert!(

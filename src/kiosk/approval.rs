@@ -11,9 +11,10 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::{format_time, Error, Kiosk};
-use crate::answer::{AnswerRecord, AnswerWriter};
+use crate::answer::{AnswerEntry, AnswerRecord, AnswerTo, AnswerWriter, Damage, DamagedRecord};
 use crate::audit;
-use crate::checkin_record;
+use crate::checkin_record::{self, Binding, RECORD_ID_LEN};
+use crate::crypto::CryptoError;
 use crate::keyfile::{KeyFileError, VenueSecretKeys};
 use crate::request::{self, RequestError, SignedRequest};
 
@@ -42,7 +43,10 @@ pub struct RequestReview {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApprovalReport {
+    /// Check-ins opened and sealed to the office.
     pub records: u64,
+    /// Check-ins whose seals did not open: listed in the answer, flagged.
+    pub flagged: u64,
     /// Matching check-ins sealed to another venue key than the key file's.
     pub not_opened: u64,
 }
@@ -214,7 +218,9 @@ impl Kiosk {
 
     /// Approves a request: opens exactly the matching check-ins with the venue's private
     /// keys (in parallel, a batch at a time) and writes the answer, sealed to the
-    /// requesting office and signed by the venue, to `out` (never overwritten).
+    /// requesting office and signed by the venue, to `out` (never overwritten). The key
+    /// file must hold the key the request names; a check-in whose seals do not open is
+    /// flagged in the answer and the rest goes on.
     pub fn approve_request(
         &mut self,
         text: &[u8],
@@ -223,8 +229,17 @@ impl Kiosk {
         progress: &(dyn Fn(u64, u64) + Sync),
         now: i64,
     ) -> Result<ApprovalReport, Error> {
+        self.check_clock(now)?;
         let c = self.check_request(text, now)?;
         let public = keys.public();
+        // Checked before anything is written or marked: an answer signed with another key
+        // than the one the request names could never be opened by the office.
+        if norm_fp(&public.fingerprint_text()) != norm_fp(&c.req.body.venue) {
+            return Err(Error::KeyMismatch {
+                got: public.fingerprint_text(),
+                want: c.req.body.venue.clone(),
+            });
+        }
         let key_id: i64 = self
             .conn
             .query_row(
@@ -255,26 +270,26 @@ impl Kiosk {
             params![b.from, b.until, key_id, now],
             |r| r.get(0),
         )?;
-        let dir = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = tempfile_in(dir, out)?;
-        let write = || -> Result<(), Error> {
-            let file = std::fs::File::create(&tmp).map_err(|e| write_err(out, e))?;
+        let fingerprint = public.fingerprint();
+        let mut flagged = 0u64;
+        let write = |file: &mut std::fs::File| -> Result<(), Error> {
             let mut w = AnswerWriter::new(
                 BufWriter::new(file),
-                c.req.request_id,
-                &c.req.office.body.office_id,
-                &c.req.office.encryption_key,
-                &public,
+                &AnswerTo {
+                    request_id: c.req.request_id,
+                    office_id: &c.req.office.body.office_id,
+                    office_key: &c.req.office.encryption_key,
+                    venue: &public,
+                    records: total,
+                    now,
+                },
                 &keys.sign,
-                total,
-                now,
             )?;
             let mut st = self.conn.prepare(&format!(
-                "SELECT c.id, a.name, c.checked_in_at, c.checked_out_at, c.guest_seal, c.table_seal
-                 FROM checkins c JOIN areas a ON a.id = c.area_id WHERE {filter} ORDER BY c.checked_in_at, c.id"
+                "SELECT c.id, l.name, a.name, c.area_id, c.checked_in_at, c.checked_out_at,
+                        c.seal_version, c.guest_seal, c.table_seal
+                 FROM checkins c JOIN areas a ON a.id = c.area_id JOIN locations l ON l.id = a.location_id
+                 WHERE {filter} ORDER BY c.checked_in_at, c.id"
             ))?;
             let mut rows = st.query(params![b.from, b.until, key_id, now])?;
             let mut batch: Vec<RawRow> = Vec::with_capacity(BATCH);
@@ -283,37 +298,35 @@ impl Kiosk {
             while let Some(r) = rows.next()? {
                 batch.push(RawRow {
                     id: r.get(0)?,
-                    area: r.get(1)?,
-                    checked_in_at: r.get(2)?,
-                    checked_out_at: r.get(3)?,
-                    guest_seal: r.get(4)?,
-                    table_seal: r.get(5)?,
+                    location: r.get(1)?,
+                    area: r.get(2)?,
+                    area_id: r.get(3)?,
+                    checked_in_at: r.get(4)?,
+                    checked_out_at: r.get(5)?,
+                    version: r.get(6)?,
+                    guest_seal: r.get(7)?,
+                    table_seal: r.get(8)?,
                 });
                 if batch.len() == BATCH {
-                    done += flush(&mut batch, &mut w, keys)?;
+                    let (n, f) = flush(&mut batch, &mut w, keys, &fingerprint)?;
+                    done += n;
+                    flagged += f;
                     progress(done, total);
                 }
             }
             if !batch.is_empty() {
-                done += flush(&mut batch, &mut w, keys)?;
+                let (n, f) = flush(&mut batch, &mut w, keys, &fingerprint)?;
+                done += n;
+                flagged += f;
                 progress(done, total);
             }
-            let file = w
-                .finish()?
+            w.finish()?
                 .into_inner()
                 .map_err(|e| write_err(out, e.into_error()))?;
-            file.sync_all().map_err(|e| write_err(out, e))?;
             Ok(())
         };
-        let result = write().and_then(|()| {
-            std::fs::hard_link(&tmp, out).map_err(|e| write_err(out, e))?;
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        });
-        let _ = std::fs::remove_file(&tmp);
-        result?;
+        crate::files::write_new_with(out, write)?;
+        let opened = total - flagged;
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "INSERT INTO requests(request_id, office_id, case_reference, status, seen_at, decided_at, decision)
@@ -328,15 +341,16 @@ impl Kiosk {
             &c.review.request_id,
             &c.review.office_id,
             &format!(
-                "case {}; {total} records sealed to the office; {} sealed to other keys not opened",
+                "case {}; {opened} records sealed to the office; {flagged} damaged check-ins flagged; {} sealed to other keys not opened",
                 c.review.case_reference,
                 c.review.matching.saturating_sub(total)
             ),
         )?;
         tx.commit()?;
-        tracing::info!(event = "request.approved", records = total);
+        tracing::info!(event = "request.approved", records = opened, flagged);
         Ok(ApprovalReport {
-            records: total,
+            records: opened,
+            flagged,
             not_opened: c.review.matching.saturating_sub(total),
         })
     }
@@ -388,42 +402,85 @@ impl Kiosk {
     }
 }
 
-/// Opens a batch of check-ins on all cores and appends them, in order, to the answer.
+/// Opens a batch of check-ins on all cores and appends them, in order, to the answer;
+/// returns (entries written, of which flagged as damaged).
 fn flush<W: std::io::Write>(
     batch: &mut Vec<RawRow>,
     w: &mut AnswerWriter<'_, W>,
     keys: &VenueSecretKeys,
-) -> Result<u64, Error> {
-    let opened: Vec<Result<AnswerRecord, Error>> =
-        batch.par_iter().map(|r| open_row(r, keys)).collect();
-    for rec in opened {
-        w.push(&rec?)?;
+    fingerprint: &[u8; 32],
+) -> Result<(u64, u64), Error> {
+    let opened: Vec<AnswerEntry> = batch
+        .par_iter()
+        .map(|r| open_row(r, keys, fingerprint))
+        .collect();
+    let mut flagged = 0;
+    for entry in &opened {
+        if let AnswerEntry::Damaged(d) = entry {
+            flagged += 1;
+            tracing::warn!(event = "request.damaged_checkin", record = %crate::textcode::encode_base32(&d.record_id));
+        }
+        w.push(entry)?;
     }
     let n = batch.len() as u64;
     batch.clear();
-    Ok(n)
+    Ok((n, flagged))
 }
 
 struct RawRow {
     id: Vec<u8>,
+    location: String,
     area: String,
+    area_id: i64,
     checked_in_at: i64,
     checked_out_at: Option<i64>,
+    version: u8,
     guest_seal: Vec<u8>,
     table_seal: Vec<u8>,
 }
 
-fn open_row(r: &RawRow, keys: &VenueSecretKeys) -> Result<AnswerRecord, Error> {
-    let opened = checkin_record::open(&keys.seal, &r.id, &r.guest_seal, &r.table_seal)
-        .map_err(|_| Error::DamagedCheckin(crate::textcode::encode_base32(&r.id)))?;
-    Ok(AnswerRecord {
-        area: r.area.clone(),
-        table: opened.table,
-        checked_in_at: r.checked_in_at,
-        checked_out_at: r.checked_out_at,
-        method: opened.method,
-        contact_blob: opened.contact_blob,
-    })
+fn open_row(r: &RawRow, keys: &VenueSecretKeys, fingerprint: &[u8; 32]) -> AnswerEntry {
+    let mut record_id = [0u8; RECORD_ID_LEN];
+    let id_ok = r.id.len() == RECORD_ID_LEN;
+    if id_ok {
+        record_id.copy_from_slice(&r.id);
+    }
+    let binding = u32::try_from(r.area_id)
+        .ok()
+        .filter(|_| id_ok)
+        .map(|area_id| Binding {
+            record_id,
+            venue_fingerprint: *fingerprint,
+            area_id,
+            checked_in_at: r.checked_in_at,
+        });
+    let opened = binding.ok_or(CryptoError::Malformed).and_then(|b| {
+        checkin_record::open(&keys.seal, r.version, &b, &r.guest_seal, &r.table_seal)
+    });
+    match opened {
+        Ok(o) => AnswerEntry::Record(AnswerRecord {
+            record_id: Some(record_id),
+            location: r.location.clone(),
+            area: r.area.clone(),
+            table: o.table,
+            checked_in_at: r.checked_in_at,
+            checked_out_at: r.checked_out_at,
+            method: o.method,
+            contact_blob: o.contact_blob,
+        }),
+        Err(e) => AnswerEntry::Damaged(DamagedRecord {
+            record_id,
+            location: r.location.clone(),
+            area: r.area.clone(),
+            checked_in_at: r.checked_in_at,
+            checked_out_at: r.checked_out_at,
+            damage: if matches!(e, CryptoError::Malformed) {
+                Damage::Malformed
+            } else {
+                Damage::SealDoesNotOpen
+            },
+        }),
+    }
 }
 
 fn write_err(path: &Path, source: std::io::Error) -> Error {
@@ -431,15 +488,6 @@ fn write_err(path: &Path, source: std::io::Error) -> Error {
         path: path.to_path_buf(),
         source,
     })
-}
-
-fn tempfile_in(dir: &Path, out: &Path) -> Result<std::path::PathBuf, Error> {
-    let name = format!(
-        ".{}.{}.part",
-        out.file_name().and_then(|n| n.to_str()).unwrap_or("answer"),
-        crate::textcode::encode_base32(&crate::crypto::random_bytes::<6>())
-    );
-    Ok(dir.join(name))
 }
 
 /// The request id of a file that failed verification, if it can be read at all.

@@ -22,10 +22,12 @@ use crate::trust::{self, TrustError, TrustList};
 use crate::venue_code::{VenueCode, VenueCodeError, VENUE_TAG_LEN};
 
 mod approval;
+mod clock;
 mod operator_pin;
 mod wizard;
 
 pub use approval::{ApprovalReport, RequestReview};
+pub use clock::ClockState;
 pub use wizard::SetupStep;
 
 pub const MAX_NAME_CHARS: usize = 120;
@@ -94,6 +96,8 @@ pub enum Error {
     NoPin,
     #[error("'{0}' is not a table number or range like 1-12")]
     InvalidTables(String),
+    #[error("the clock of this PC looks wrong: it says {now}, but this venue has already seen {latest}. Nothing is deleted and no request is approved until the operator sets the clock right or confirms the time")]
+    ClockSuspect { now: String, latest: String },
 }
 
 impl Error {
@@ -151,6 +155,7 @@ impl Error {
             Error::PinLocked { .. } => "pin-locked",
             Error::NoPin => "no-pin",
             Error::InvalidTables(_) => "invalid-tables",
+            Error::ClockSuspect { .. } => "clock-suspect",
         }
     }
 }
@@ -338,6 +343,8 @@ pub struct OpenCheckin {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PurgeReport {
+    /// Nothing was purged: the clock looks wrong (see `clock_state`).
+    pub skipped_clock: bool,
     pub checkins_deleted: u64,
     pub areas_deleted: u64,
     pub pseudonyms_cleared: u64,
@@ -405,6 +412,7 @@ struct AreaRow {
 struct VenueKey {
     id: i64,
     public: VenuePublicKeys,
+    fingerprint: [u8; 32],
 }
 
 pub struct Kiosk {
@@ -417,6 +425,8 @@ pub struct Kiosk {
     contact_key: ContactKey,
     known_contact_keys: HashSet<[u8; KEY_ID_LEN]>,
     prepared: crypto::PreparedSeals,
+    /// The latest time this venue has seen (see `clock`).
+    clock_seen: Option<i64>,
 }
 
 pub fn default_data_dir() -> Option<PathBuf> {
@@ -589,7 +599,9 @@ impl Kiosk {
             contact_key,
             known_contact_keys: known,
             prepared: crypto::PreparedSeals::default(),
+            clock_seen: None,
         };
+        kiosk.clock_seen = clock::load_seen(&kiosk.conn)?;
         kiosk.purge(now)?;
         Ok(kiosk)
     }
@@ -1277,19 +1289,26 @@ impl Kiosk {
         let pseudonym = self.secret.pseudonym(&code.code_id, self.business_day(now));
         let record = RecordId(crypto::random_bytes());
         let pk = self.venue_key.public.seal;
+        let binding = checkin_record::Binding {
+            record_id: record.0,
+            venue_fingerprint: self.venue_key.fingerprint,
+            area_id: area_id_u32(area)?,
+            checked_in_at: now,
+        };
         let guest_pt = checkin_record::guest_plaintext(method, &code.contact_blob())?;
         let guest_seal =
             self.prepared
-                .seal(&pk, checkin_record::GUEST_INFO, &record.0, &guest_pt)?;
+                .seal(&pk, checkin_record::GUEST_INFO, &binding.aad(), &guest_pt)?;
         let table_seal = self.prepared.seal(
             &pk,
             checkin_record::TABLE_INFO,
-            &record.0,
+            &binding.aad(),
             &checkin_record::table_plaintext(table),
         )?;
         let double_read = i64::from(self.settings.double_read_seconds);
         let key_id = self.venue_key.id;
 
+        let advance_clock = self.clock_advance_due(now);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1338,8 +1357,8 @@ impl Kiosk {
                     .execute(params![now, id])?;
                 }
                 tx.prepare_cached(
-                    "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym, last_read_at, guest_seal, table_seal)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7, ?8)",
+                    "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym, last_read_at, guest_seal, table_seal, seal_version)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7, ?8, ?9)",
                 )?
                 .execute(params![
                     &record.0[..],
@@ -1349,7 +1368,8 @@ impl Kiosk {
                     now + target.max_stay_secs,
                     &pseudonym[..],
                     guest_seal,
-                    table_seal
+                    table_seal,
+                    checkin_record::VERSION
                 ])?;
                 match open {
                     Some((_, from_area, _)) => ScanOutcome::Moved {
@@ -1366,7 +1386,13 @@ impl Kiosk {
                 }
             }
         };
+        if advance_clock {
+            clock::store_seen(&tx, now)?;
+        }
         tx.commit()?;
+        if advance_clock {
+            self.clock_seen = Some(now);
+        }
         tracing::info!(
             event = "checkin.scan",
             area,
@@ -1400,29 +1426,62 @@ impl Kiosk {
 
     /// Assigns (or changes) the table of an open check-in.
     pub fn assign_table(&mut self, record: RecordId, table: u16) -> Result<(), Error> {
-        let row: Option<(i64, Vec<u8>)> = self
-            .conn
-            .query_row(
-                "SELECT c.area_id, k.seal_pk FROM checkins c JOIN venue_keys k ON k.id = c.venue_key_id
-                 WHERE c.id = ?1 AND c.checked_out_at IS NULL",
-                [&record.0[..]],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let (area, pk) = row.ok_or_else(|| Error::UnknownRecord(record.to_string()))?;
-        let a = self.area(area)?;
+        let row = self
+            .stored_binding(record, true)?
+            .ok_or_else(|| Error::UnknownRecord(record.to_string()))?;
+        let a = self.area(row.area)?;
         if !a.tables.contains(&table) {
             return Err(Refusal::NoSuchTable(a.name, table).into());
         }
-        let pk: [u8; 32] = pk
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("a stored venue key is damaged".into()))?;
-        let seal = checkin_record::seal_table(&pk, &record.0, Some(table))?;
+        let seal =
+            checkin_record::reseal_table(&row.seal_pk, row.version, &row.binding, Some(table))?;
         self.conn.execute(
             "UPDATE checkins SET table_seal = ?1 WHERE id = ?2",
             params![seal, &record.0[..]],
         )?;
         Ok(())
+    }
+
+    /// What a stored check-in's seals are bound to. `open_only` finds only check-ins that
+    /// are still open.
+    fn stored_binding(
+        &self,
+        record: RecordId,
+        open_only: bool,
+    ) -> Result<Option<StoredBinding>, Error> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT c.area_id, c.checked_in_at, c.seal_version, k.seal_pk, k.fingerprint
+                 FROM checkins c JOIN venue_keys k ON k.id = c.venue_key_id
+                 WHERE c.id = ?1 AND (?2 = 0 OR c.checked_out_at IS NULL)",
+                params![&record.0[..], open_only],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, u8>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((area, at, version, pk, fp)) = row else {
+            return Ok(None);
+        };
+        let bad = || StoreError::Corrupt("a stored venue key is damaged".into());
+        Ok(Some(StoredBinding {
+            area,
+            version,
+            seal_pk: pk.try_into().map_err(|_| bad())?,
+            binding: checkin_record::Binding {
+                record_id: record.0,
+                venue_fingerprint: fp.try_into().map_err(|_| bad())?,
+                area_id: area_id_u32(area)?,
+                checked_in_at: at,
+            },
+        }))
     }
 
     pub fn check_out_record(&mut self, record: RecordId, now: i64) -> Result<(), Error> {
@@ -1517,6 +1576,14 @@ impl Kiosk {
     /// Deletes what the retention period no longer allows to keep, clears pseudonyms of
     /// past business days, and checkpoints the log so deleted data is gone from disk.
     pub fn purge(&mut self, now: i64) -> Result<PurgeReport, Error> {
+        if self.clock_state(now)? != ClockState::Ok {
+            tracing::warn!(event = "retention.purge_skipped", reason = "clock");
+            return Ok(PurgeReport {
+                skipped_clock: true,
+                ..PurgeReport::default()
+            });
+        }
+        self.note_time(now)?;
         let cutoff = now - i64::from(self.settings.retention_days) * 86_400;
         let day_start = self.business_day_start(now);
         let tx = self.conn.unchecked_transaction()?;
@@ -1541,6 +1608,7 @@ impl Kiosk {
             store::checkpoint(&self.conn)?;
         }
         let report = PurgeReport {
+            skipped_clock: false,
             checkins_deleted: checkins as u64,
             areas_deleted: areas as u64,
             pseudonyms_cleared: pseudonyms as u64,
@@ -1728,23 +1796,41 @@ impl Kiosk {
         })
     }
 
-    /// Opens check-ins with the venue's private key (used when answering a request).
+    /// Opens a check-in with the venue's private key (used when answering a request).
     pub fn open_checkin(
         &self,
         record: RecordId,
         keys: &VenueSecretKeys,
     ) -> Result<checkin_record::OpenedCheckin, Error> {
-        let (g, t): (Vec<u8>, Vec<u8>) = self
-            .conn
-            .query_row(
-                "SELECT guest_seal, table_seal FROM checkins WHERE id = ?1",
-                [&record.0[..]],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
+        let row = self
+            .stored_binding(record, false)?
             .ok_or_else(|| Error::UnknownRecord(record.to_string()))?;
-        Ok(checkin_record::open(&keys.seal, &record.0, &g, &t)?)
+        let (g, t): (Vec<u8>, Vec<u8>) = self.conn.query_row(
+            "SELECT guest_seal, table_seal FROM checkins WHERE id = ?1",
+            [&record.0[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(checkin_record::open(
+            &keys.seal,
+            row.version,
+            &row.binding,
+            &g,
+            &t,
+        )?)
     }
+}
+
+/// A stored check-in's seal key and binding.
+struct StoredBinding {
+    area: i64,
+    version: u8,
+    seal_pk: [u8; 32],
+    binding: checkin_record::Binding,
+}
+
+/// Area ids are written into codes and seals as 32 bits.
+pub(crate) fn area_id_u32(area: i64) -> Result<u32, Error> {
+    u32::try_from(area).map_err(|_| Error::UnknownArea(format!("#{area}")))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -1784,12 +1870,14 @@ fn current_key(conn: &Connection) -> Result<VenueKey, Error> {
         .optional()?
         .ok_or_else(|| StoreError::Corrupt("the venue has no current key".into()))?;
     let bad = || StoreError::Corrupt("a stored venue key is damaged".into());
+    let public = VenuePublicKeys {
+        seal: seal.try_into().map_err(|_| bad())?,
+        sign: sign.try_into().map_err(|_| bad())?,
+    };
     Ok(VenueKey {
         id,
-        public: VenuePublicKeys {
-            seal: seal.try_into().map_err(|_| bad())?,
-            sign: sign.try_into().map_err(|_| bad())?,
-        },
+        public,
+        fingerprint: public.fingerprint(),
     })
 }
 

@@ -1,0 +1,129 @@
+//! A guard against a wrong system clock. Purges and approvals are irreversible and depend
+//! on the time: a clock jumped forward would purge every check-in, a clock set back would
+//! revive expired requests and certificates. The store keeps the latest time it has seen;
+//! a clock far behind it, or far ahead (more than the retention period), stops purges and
+//! approvals until the operator confirms the time.
+
+use serde::Serialize;
+
+use super::{format_time, Error, Kiosk};
+use crate::audit;
+
+/// How far behind the latest time seen the clock may be before it counts as wrong.
+pub const MAX_BEHIND_SECS: i64 = 86_400;
+const SEEN: &str = "clock_seen";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum ClockState {
+    Ok,
+    /// Now is more than a day before a time this venue has already seen.
+    Behind {
+        latest: i64,
+    },
+    /// Now is more than the retention period after the latest time seen.
+    Ahead {
+        latest: i64,
+    },
+}
+
+/// The latest time seen, as stored; for a venue from before this check, derived from
+/// its newest check-in.
+pub(super) fn load_seen(conn: &rusqlite::Connection) -> Result<Option<i64>, Error> {
+    use rusqlite::OptionalExtension;
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [SEEN], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(v) = stored.and_then(|v| v.parse().ok()) {
+        return Ok(Some(v));
+    }
+    Ok(conn.query_row("SELECT MAX(last_read_at) FROM checkins", [], |r| r.get(0))?)
+}
+
+pub(super) fn store_seen(conn: &rusqlite::Connection, now: i64) -> Result<(), Error> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        rusqlite::params![SEEN, now.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Whether `now` is plausible after `latest` with this retention period.
+fn judge(latest: Option<i64>, now: i64, retention_days: u32) -> ClockState {
+    let Some(latest) = latest else {
+        return ClockState::Ok;
+    };
+    if now < latest - MAX_BEHIND_SECS {
+        ClockState::Behind { latest }
+    } else if now > latest + i64::from(retention_days) * 86_400 {
+        ClockState::Ahead { latest }
+    } else {
+        ClockState::Ok
+    }
+}
+
+impl Kiosk {
+    pub fn clock_state(&self, now: i64) -> Result<ClockState, Error> {
+        Ok(judge(self.clock_seen, now, self.settings.retention_days))
+    }
+
+    /// Whether a check-in at `now` should move the stored latest time forward: at most
+    /// once an hour, and only while the clock looks right.
+    pub(super) fn clock_advance_due(&self, now: i64) -> bool {
+        judge(self.clock_seen, now, self.settings.retention_days) == ClockState::Ok
+            && self.clock_seen.is_none_or(|t| now >= t + 3600)
+    }
+
+    /// Refuses what a wrong clock would make irreversible.
+    pub(crate) fn check_clock(&self, now: i64) -> Result<(), Error> {
+        match self.clock_state(now)? {
+            ClockState::Ok => Ok(()),
+            ClockState::Behind { latest } | ClockState::Ahead { latest } => {
+                Err(Error::ClockSuspect {
+                    now: format_time(now),
+                    latest: format_time(latest),
+                })
+            }
+        }
+    }
+
+    /// Moves the latest time seen forward to `now` while the clock looks right.
+    pub(crate) fn note_time(&mut self, now: i64) -> Result<(), Error> {
+        if self.clock_state(now)? == ClockState::Ok && self.clock_seen.is_none_or(|t| now > t) {
+            let conn = self.conn.unchecked_transaction()?;
+            store_seen(&conn, now)?;
+            conn.commit()?;
+            self.clock_seen = Some(now);
+        }
+        Ok(())
+    }
+
+    /// The operator confirms that the clock is right: `now` becomes the latest time seen,
+    /// and the confirmation is written to the audit log.
+    pub fn confirm_clock(&mut self, now: i64) -> Result<ClockState, Error> {
+        let before = self.clock_state(now)?;
+        let detail = match before {
+            ClockState::Ok => return Ok(before),
+            ClockState::Behind { latest } => format!(
+                "the operator confirmed the clock ({}) although {} had been seen",
+                format_time(now),
+                format_time(latest)
+            ),
+            ClockState::Ahead { latest } => format!(
+                "the operator confirmed the clock ({}) although the latest time seen was {}",
+                format_time(now),
+                format_time(latest)
+            ),
+        };
+        let tx = self.conn.unchecked_transaction()?;
+        store_seen(&tx, now)?;
+        audit::append(&tx, now, "clock-confirmed", "", "", &detail)?;
+        tx.commit()?;
+        self.clock_seen = Some(now);
+        tracing::warn!(event = "clock.confirmed");
+        Ok(before)
+    }
+}
