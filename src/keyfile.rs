@@ -4,7 +4,7 @@
 //! "Venue key file".
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -22,6 +22,8 @@ pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Minimum estimated guesses (log10) by zxcvbn: the key file can be attacked offline.
 pub const MIN_GUESSES_LOG10: f64 = 12.0;
 const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+/// A passphrase file holds one line; anything much longer is the wrong file.
+const MAX_PASSPHRASE_FILE_BYTES: u64 = 4 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
@@ -68,13 +70,19 @@ impl Passphrase {
 
     /// Reads a passphrase from the first line of a file (for scripts).
     pub fn from_file(path: &Path) -> Result<Self, KeyFileError> {
-        let text =
-            Zeroizing::new(
-                fs::read_to_string(path).map_err(|source| KeyFileError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?,
-            );
+        let err = |source| KeyFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        // Zeroizing from the start: the buffer holds the passphrase while it is read.
+        let mut bytes = Zeroizing::new(Vec::new());
+        read_bounded_into(path, MAX_PASSPHRASE_FILE_BYTES, &mut bytes).map_err(err)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the passphrase file is not UTF-8 text",
+            ))
+        })?;
         Ok(Self::new(text.lines().next().unwrap_or("").to_string()))
     }
 }
@@ -204,15 +212,41 @@ pub fn decrypt_text(pass: &Passphrase, data: &[u8]) -> Result<Zeroizing<String>,
 
 /// Reads a key file's bytes, refusing anything implausibly large.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, KeyFileError> {
-    let err = |source| KeyFileError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = fs::metadata(path).map_err(err)?;
-    if meta.len() > MAX_KEY_FILE_BYTES {
-        return Err(KeyFileError::NotAKeyFile);
+    read_bounded(path, MAX_KEY_FILE_BYTES).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::FileTooLarge {
+            KeyFileError::NotAKeyFile
+        } else {
+            KeyFileError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
+}
+
+/// Reads a whole file of at most `max` bytes. The limit holds while reading, so a device
+/// or a file that grows (or reports a length of 0, as /dev/zero does) cannot exhaust
+/// memory. More than `max` bytes is an error of kind `FileTooLarge`.
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    read_bounded_into(path, max, &mut buf)?;
+    Ok(buf)
+}
+
+fn read_bounded_into(path: &Path, max: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let file = fs::File::open(path)?;
+    // Room for a regular file's bytes up front, so that growing the buffer leaves no
+    // copies of its content behind in freed memory.
+    let hint = file.metadata().map(|m| m.len().min(max)).unwrap_or(0);
+    buf.reserve_exact(usize::try_from(hint).unwrap_or(0));
+    file.take(max.saturating_add(1)).read_to_end(buf)?;
+    if buf.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("the file is larger than {max} bytes, so it is not the expected file"),
+        ));
     }
-    fs::read(path).map_err(err)
+    Ok(())
 }
 
 /// Writes a new file durably and atomically (temporary file, fsync, rename, fsync of the
@@ -417,5 +451,32 @@ impl VenueSecretKeys {
 
     pub fn read_key_file(path: &Path, pass: &Passphrase) -> Result<Self, KeyFileError> {
         Self::decrypt(pass, &read_bytes(path)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_bounded_while_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        fs::write(&p, vec![7u8; 100]).unwrap();
+        assert_eq!(read_bounded(&p, 100).unwrap().len(), 100);
+        let e = read_bounded(&p, 99).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(e.to_string().contains("larger than 99 bytes"), "{e}");
+        #[cfg(target_os = "linux")]
+        {
+            let e = read_bounded(Path::new("/dev/zero"), 1000).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        }
+        fs::write(&p, vec![b'a'; MAX_KEY_FILE_BYTES as usize]).unwrap();
+        assert_eq!(
+            read_bytes(&p).unwrap().len() as u64,
+            MAX_KEY_FILE_BYTES,
+            "the limit itself is allowed"
+        );
     }
 }

@@ -373,3 +373,39 @@ fn an_unexpected_root_fingerprint_stops_setup() {
     let lower: &'static str = Box::leak(fp.to_lowercase().replace('-', " ").into_boxed_str());
     assert!(setup(lower, "b").is_ok());
 }
+
+#[test]
+fn reading_a_key_or_passphrase_file_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.age");
+    let mut data = b"-----BEGIN AGE ENCRYPTED FILE-----\n".to_vec();
+    data.resize(70 * 1024, b'A');
+    std::fs::write(&big, &data).unwrap();
+    let zero = std::path::Path::new("/dev/zero");
+    for p in [big.as_path(), zero] {
+        assert!(
+            matches!(keyfile::read_bytes(p), Err(KeyFileError::NotAKeyFile)),
+            "{}",
+            p.display()
+        );
+        assert!(matches!(
+            VenueSecretKeys::read_key_file(p, &pass()),
+            Err(KeyFileError::NotAKeyFile)
+        ));
+    }
+    let e = Passphrase::from_file(zero).err().expect("read /dev/zero");
+    assert!(
+        matches!(&e, KeyFileError::Read { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("larger than 4096 bytes"), "{e}");
+    // A passphrase file as scripts write it still works.
+    let pass_file = dir.path().join("pass.txt");
+    std::fs::write(&pass_file, format!("{}\n", common::PASS)).unwrap();
+    let key = dir.path().join("key.age");
+    let keys = VenueSecretKeys::generate();
+    keys.write_key_file(&key, &pass(), "2026-11-20T12:00:00Z")
+        .unwrap();
+    let from_file = Passphrase::from_file(&pass_file).unwrap();
+    assert!(VenueSecretKeys::read_key_file(&key, &from_file).is_ok());
+}
