@@ -14,9 +14,10 @@ use crate::crypto::{CryptoError, SealSecretKey, SigningKey};
 
 /// The scrypt work factor written (2^18: about half a second on a slow PC in release).
 pub const WORK_FACTOR: u8 = 18;
-/// The largest work factor accepted when opening, so that files made elsewhere with the
-/// age tool's calibrated factor still open on a slow PC.
-pub const MAX_WORK_FACTOR: u8 = 22;
+/// The largest work factor accepted when opening: scrypt needs 1 KiB of memory per unit,
+/// so 2^20 takes 1 GiB. A forged file with a higher factor is refused before scrypt runs
+/// (age checks it against this limit first), even where no PIN is asked.
+pub const MAX_WORK_FACTOR: u8 = 20;
 /// Minimum passphrase length in characters, in addition to the strength estimate.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Minimum estimated guesses (log10) by zxcvbn: the key file can be attacked offline.
@@ -35,7 +36,7 @@ pub enum KeyFileError {
     NotAKeyFile,
     #[error("the key file is damaged: {0}")]
     Corrupt(String),
-    #[error("the key file needs more work to open (2^{required}) than this PC allows (2^{max}); it was not made by Tresen")]
+    #[error("this file asks for too much work to open (scrypt 2^{required}, Tresen allows at most 2^{max}), so it was not opened: it was not saved by Tresen and may be forged. Use a key file saved by Tresen, such as your backup copy")]
     TooExpensive { required: u8, max: u8 },
     #[error("{} already exists; choose another file name (an existing key file is never overwritten)", .0.display())]
     Exists(PathBuf),

@@ -374,6 +374,73 @@ fn an_unexpected_root_fingerprint_stops_setup() {
     assert!(setup(lower, "b").is_ok());
 }
 
+/// A real key file whose scrypt stanza (`-> scrypt SALT 18`) asks for `log_n` instead, in
+/// age's binary form and re-armoured.
+fn with_work_factor(armoured: &str, log_n: u8) -> (Vec<u8>, String) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let body: String = armoured
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let binary = b64.decode(body).unwrap();
+    let text = String::from_utf8_lossy(&binary);
+    let stanza = text
+        .lines()
+        .find(|l| l.starts_with("-> scrypt "))
+        .expect("an scrypt stanza");
+    let expected_end = format!(" {}", keyfile::WORK_FACTOR);
+    assert!(stanza.ends_with(&expected_end), "{stanza}");
+    let edited = format!(
+        "{}{log_n}",
+        &stanza[..stanza.len() - expected_end.len() + 1]
+    );
+    let at = binary
+        .windows(stanza.len())
+        .position(|w| w == stanza.as_bytes())
+        .unwrap();
+    let mut forged = binary[..at].to_vec();
+    forged.extend_from_slice(edited.as_bytes());
+    forged.extend_from_slice(&binary[at + stanza.len()..]);
+    let encoded = b64.encode(&forged);
+    let mut rearmoured = String::from("-----BEGIN AGE ENCRYPTED FILE-----\n");
+    for chunk in encoded.as_bytes().chunks(64) {
+        rearmoured.push_str(std::str::from_utf8(chunk).unwrap());
+        rearmoured.push('\n');
+    }
+    rearmoured.push_str("-----END AGE ENCRYPTED FILE-----\n");
+    (forged, rearmoured)
+}
+
+/// 2^21 takes 2 GiB of memory and 2^22 4 GiB: refused before scrypt runs, not computed
+/// and then found to be the wrong passphrase.
+#[test]
+fn a_key_file_demanding_excessive_scrypt_work_is_refused_before_any_work() {
+    assert_eq!(keyfile::MAX_WORK_FACTOR, 20);
+    let keys = VenueSecretKeys::generate();
+    let armoured = keys.encrypt(&pass(), "2026-11-20T12:00:00Z").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for log_n in [21, 22] {
+        let (binary, rearmoured) = with_work_factor(&armoured, log_n);
+        let file = dir.path().join(format!("forged-{log_n}.age"));
+        std::fs::write(&file, &binary).unwrap();
+        for result in [
+            VenueSecretKeys::read_key_file(&file, &pass()).map(|_| ()),
+            VenueSecretKeys::decrypt(&pass(), rearmoured.as_bytes()).map(|_| ()),
+        ] {
+            let e = result.expect_err("a forged key file was opened");
+            assert!(
+                matches!(e, KeyFileError::TooExpensive { required, max: 20 } if required == log_n),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains("may be forged"), "{e}");
+        }
+    }
+    // The editing itself keeps a file age can read: the real factor still opens.
+    let (_, same) = with_work_factor(&armoured, keyfile::WORK_FACTOR);
+    assert!(VenueSecretKeys::decrypt(&pass(), same.as_bytes()).is_ok());
+}
+
 #[test]
 fn reading_a_key_or_passphrase_file_is_bounded() {
     let dir = tempfile::tempdir().unwrap();
