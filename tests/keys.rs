@@ -476,3 +476,38 @@ fn reading_a_key_or_passphrase_file_is_bounded() {
     let from_file = Passphrase::from_file(&pass_file).unwrap();
     assert!(VenueSecretKeys::read_key_file(&key, &from_file).is_ok());
 }
+
+#[test]
+fn a_key_file_is_private_to_its_owner_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask(2) cannot fail; 022 is the usual default, so tests running alongside
+    // see no difference.
+    let old = unsafe { libc::umask(0o022) };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("venue-key.age");
+    let written = VenueSecretKeys::generate().write_key_file(&key, &pass(), "2026-11-20T12:00:00Z");
+    unsafe { libc::umask(old) };
+    written.unwrap();
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("venue-key.age")]);
+}
+
+#[test]
+fn a_symbolic_link_at_the_target_is_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("venue-key.age");
+    let pointee = dir.path().join("elsewhere.age");
+    std::os::unix::fs::symlink(&pointee, &link).unwrap();
+    let keys = VenueSecretKeys::generate();
+    let e = keys
+        .write_key_file(&link, &pass(), "2026-11-20T12:00:00Z")
+        .unwrap_err();
+    assert!(matches!(e, KeyFileError::Exists(_)), "{e:?}");
+    assert!(!pointee.exists(), "the dangling link was followed");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+}
