@@ -511,3 +511,50 @@ fn a_symbolic_link_at_the_target_is_never_followed() {
     assert!(!pointee.exists(), "the dangling link was followed");
     assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
 }
+
+/// USB sticks are formatted FAT32 or exFAT: no hard links, so the key file is written by
+/// the exclusive create; it must still never overwrite, and leave nothing on a full stick.
+#[test]
+fn a_key_file_is_written_to_exfat_and_fat32_sticks() {
+    let created = "2026-11-20T12:00:00Z";
+    for kind in [common::Fat::ExFat, common::Fat::Fat32] {
+        let Some(mut stick) = common::fuse_fat(kind) else {
+            continue;
+        };
+        let probe = stick.path.join("probe");
+        std::fs::write(&probe, b"x").unwrap();
+        let e = std::fs::hard_link(&probe, stick.path.join("probe2")).unwrap_err();
+        eprintln!("{kind:?}: link(2) fails with {e}");
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{kind:?}");
+        std::fs::remove_file(&probe).unwrap();
+
+        let target = stick.path.join("venue-key.age");
+        let keys = VenueSecretKeys::generate();
+        keys.write_key_file(&target, &pass(), created).unwrap();
+        let again = VenueSecretKeys::generate().write_key_file(&target, &pass(), created);
+        assert!(
+            matches!(again, Err(KeyFileError::Exists(_))),
+            "{kind:?}: {again:?}"
+        );
+        stick.remount();
+        let back = VenueSecretKeys::read_key_file(&target, &pass()).unwrap();
+        assert_eq!(back.public(), keys.public(), "{kind:?}");
+        let names = |dir: &std::path::Path| {
+            let mut v: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&stick.path), ["venue-key.age"], "{kind:?}");
+
+        let filler = common::fill(&stick.path);
+        let e = VenueSecretKeys::generate()
+            .write_key_file(&stick.path.join("second.age"), &pass(), created)
+            .unwrap_err();
+        assert!(matches!(e, KeyFileError::Write { .. }), "{kind:?}: {e:?}");
+        assert_eq!(names(&stick.path), ["filler", "venue-key.age"], "{kind:?}");
+        std::fs::remove_file(filler).unwrap();
+    }
+}
