@@ -300,11 +300,14 @@ fn write_via_link(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<bool>
     })();
     drop(file);
     let _ = fs::remove_file(&tmp);
-    if linked? {
-        sync_dir(dir)?;
-        return Ok(true);
+    if !linked? {
+        return Ok(false);
     }
-    Ok(false)
+    // The link succeeded, so the file at `path` is the one made here.
+    sync_dir(dir).inspect_err(|_| {
+        let _ = fs::remove_file(path);
+    })?;
+    Ok(true)
 }
 
 /// How link(2) fails where a file system has no hard links: EPERM on FAT and exFAT (the
