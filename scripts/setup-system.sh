@@ -9,6 +9,7 @@ packages=(
   xvfb xauth webkit2gtk-driver
   dbus dbus-x11 gnome-keyring libsecret-tools
   age poppler-utils zbar-tools util-linux
+  exfat-fuse exfatprogs fusefat dosfstools
 )
 
 missing=()

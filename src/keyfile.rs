@@ -4,7 +4,7 @@
 //! "Venue key file".
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -14,14 +14,17 @@ use crate::crypto::{CryptoError, SealSecretKey, SigningKey};
 
 /// The scrypt work factor written (2^18: about half a second on a slow PC in release).
 pub const WORK_FACTOR: u8 = 18;
-/// The largest work factor accepted when opening, so that files made elsewhere with the
-/// age tool's calibrated factor still open on a slow PC.
-pub const MAX_WORK_FACTOR: u8 = 22;
+/// The largest work factor accepted when opening: scrypt needs 1 KiB of memory per unit,
+/// so 2^20 takes 1 GiB. A forged file with a higher factor is refused before scrypt runs
+/// (age checks it against this limit first), even where no PIN is asked.
+pub const MAX_WORK_FACTOR: u8 = 20;
 /// Minimum passphrase length in characters, in addition to the strength estimate.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Minimum estimated guesses (log10) by zxcvbn: the key file can be attacked offline.
 pub const MIN_GUESSES_LOG10: f64 = 12.0;
 const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+/// A passphrase file holds one line; anything much longer is the wrong file.
+const MAX_PASSPHRASE_FILE_BYTES: u64 = 4 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
@@ -33,7 +36,7 @@ pub enum KeyFileError {
     NotAKeyFile,
     #[error("the key file is damaged: {0}")]
     Corrupt(String),
-    #[error("the key file needs more work to open (2^{required}) than this PC allows (2^{max}); it was not made by Tresen")]
+    #[error("this file asks for too much work to open (scrypt 2^{required}, Tresen allows at most 2^{max}), so it was not opened: it was not saved by Tresen and may be forged. Use a key file saved by Tresen, such as your backup copy")]
     TooExpensive { required: u8, max: u8 },
     #[error("{} already exists; choose another file name (an existing key file is never overwritten)", .0.display())]
     Exists(PathBuf),
@@ -68,13 +71,19 @@ impl Passphrase {
 
     /// Reads a passphrase from the first line of a file (for scripts).
     pub fn from_file(path: &Path) -> Result<Self, KeyFileError> {
-        let text =
-            Zeroizing::new(
-                fs::read_to_string(path).map_err(|source| KeyFileError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?,
-            );
+        let err = |source| KeyFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        // Zeroizing from the start: the buffer holds the passphrase while it is read.
+        let mut bytes = Zeroizing::new(Vec::new());
+        read_bounded_into(path, MAX_PASSPHRASE_FILE_BYTES, &mut bytes).map_err(err)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the passphrase file is not UTF-8 text",
+            ))
+        })?;
         Ok(Self::new(text.lines().next().unwrap_or("").to_string()))
     }
 }
@@ -204,59 +213,158 @@ pub fn decrypt_text(pass: &Passphrase, data: &[u8]) -> Result<Zeroizing<String>,
 
 /// Reads a key file's bytes, refusing anything implausibly large.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, KeyFileError> {
-    let err = |source| KeyFileError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = fs::metadata(path).map_err(err)?;
-    if meta.len() > MAX_KEY_FILE_BYTES {
-        return Err(KeyFileError::NotAKeyFile);
-    }
-    fs::read(path).map_err(err)
+    read_bounded(path, MAX_KEY_FILE_BYTES).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::FileTooLarge {
+            KeyFileError::NotAKeyFile
+        } else {
+            KeyFileError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
 }
 
-/// Writes a new file durably and atomically (temporary file, fsync, rename, fsync of the
-/// folder). Never replaces an existing file; on any error nothing is left behind.
+/// Reads a whole file of at most `max` bytes. The limit holds while reading, so a device
+/// or a file that grows (or reports a length of 0, as /dev/zero does) cannot exhaust
+/// memory. More than `max` bytes is an error of kind `FileTooLarge`.
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    read_bounded_into(path, max, &mut buf)?;
+    Ok(buf)
+}
+
+fn read_bounded_into(path: &Path, max: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let file = fs::File::open(path)?;
+    // Room for a regular file's bytes up front, so that growing the buffer leaves no
+    // copies of its content behind in freed memory.
+    let hint = file.metadata().map(|m| m.len().min(max)).unwrap_or(0);
+    buf.reserve_exact(usize::try_from(hint).unwrap_or(0));
+    file.take(max.saturating_add(1)).read_to_end(buf)?;
+    if buf.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("the file is larger than {max} bytes, so it is not the expected file"),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a new file durably, readable and writable by its owner only (0600). Never
+/// replaces an existing file or follows a symbolic link at `path`; on any error nothing is
+/// left behind. Where the file system has hard links the file appears complete or not at
+/// all (temporary file, fsync, link); on FAT and exFAT sticks, which have none, it is
+/// created exclusively and written in place.
 pub fn write_new_file(path: &Path, data: &[u8]) -> Result<(), KeyFileError> {
-    if path.exists() {
-        return Err(KeyFileError::Exists(path.to_path_buf()));
+    write_new(path, data, true)
+}
+
+fn write_new(path: &Path, data: &[u8], try_hard_link: bool) -> Result<(), KeyFileError> {
+    let exists = || KeyFileError::Exists(path.to_path_buf());
+    let werr = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            exists()
+        } else {
+            KeyFileError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    };
+    // Only a quick answer: the link or the exclusive create below is what guarantees it.
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(exists());
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let werr = |source| KeyFileError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut tmp = tempfile_in(&dir).map_err(werr)?;
-    let result = (|| {
-        tmp.1.write_all(data)?;
-        tmp.1.sync_all()?;
-        // hard_link fails if the target exists, unlike rename: no race with another writer.
-        fs::hard_link(&tmp.0, path)?;
-        fs::File::open(&dir)?.sync_all()
-    })();
-    let _ = fs::remove_file(&tmp.0);
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Err(KeyFileError::Exists(path.to_path_buf()))
+    if try_hard_link && write_via_link(&dir, path, data).map_err(werr)? {
+        return Ok(());
+    }
+    write_exclusive(&dir, path, data).map_err(werr)
+}
+
+/// Writes a temporary file and links it to `path`, which fails if `path` exists (unlike
+/// rename). Ok(false) when the file system has no hard links; nothing is left behind.
+fn write_via_link(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<bool> {
+    let (tmp, mut file) = temp_file_in(dir)?;
+    let linked = (|| {
+        file.write_all(data)?;
+        file.sync_all()?;
+        match fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if no_hard_links(&e) => Ok(false),
+            Err(e) => Err(e),
         }
-        Err(e) => Err(werr(e)),
+    })();
+    drop(file);
+    let _ = fs::remove_file(&tmp);
+    if !linked? {
+        return Ok(false);
+    }
+    // The link succeeded, so the file at `path` is the one made here.
+    sync_dir(dir).inspect_err(|_| {
+        let _ = fs::remove_file(path);
+    })?;
+    Ok(true)
+}
+
+/// How link(2) fails where a file system has no hard links: EPERM on FAT and exFAT (the
+/// kernel's vfat and the FUSE drivers alike), EOPNOTSUPP or ENOSYS elsewhere, EMLINK where
+/// a file may have one name only.
+fn no_hard_links(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{PermissionDenied, TooManyLinks, Unsupported};
+    matches!(e.kind(), PermissionDenied | Unsupported | TooManyLinks)
+}
+
+/// Creates `path` exclusively (O_EXCL: an existing file or a symbolic link, even a
+/// dangling one, is refused), writes it and syncs it. On failure it removes the file it
+/// created, and only that.
+fn write_exclusive(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut file = private_options().open(path)?;
+    let result = (|| {
+        file.write_all(data)?;
+        file.sync_all()?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        drop(file);
+        let _ = fs::remove_file(path);
+    }
+    result
+}
+
+fn private_options() -> fs::OpenOptions {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    match fs::File::open(dir)?.sync_all() {
+        // Some file systems cannot sync a folder at all; the file itself is synced.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
     }
 }
 
-fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
+fn temp_file_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
     let name = format!(
         ".tresen-tmp-{}",
         crate::textcode::encode_base32(&crate::crypto::random_bytes::<10>())
     );
     let p = dir.join(name);
-    let f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&p)?;
+    let f = private_options().open(&p)?;
     Ok((p, f))
 }
 
@@ -417,5 +525,104 @@ impl VenueSecretKeys {
 
     pub fn read_key_file(path: &Path, pass: &Passphrase) -> Result<Self, KeyFileError> {
         Self::decrypt(pass, &read_bytes(path)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    /// The path taken on FAT and exFAT, forced here on a file system with hard links.
+    #[test]
+    fn without_hard_links_a_new_file_is_written_exclusively() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("key.age");
+        write_new(&target, b"first", false).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"first");
+        #[cfg(unix)]
+        assert_eq!(mode(&target), 0o600);
+        assert!(matches!(
+            write_new(&target, b"second", false),
+            Err(KeyFileError::Exists(_))
+        ));
+        assert_eq!(fs::read(&target).unwrap(), b"first");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("key.age")]);
+
+        let missing = dir.path().join("no/such/folder/key.age");
+        assert!(matches!(
+            write_new(&missing, b"x", false),
+            Err(KeyFileError::Write { .. })
+        ));
+    }
+
+    /// The exclusive create itself refuses what the quick check in front of it would.
+    #[cfg(unix)]
+    #[test]
+    fn the_exclusive_create_refuses_existing_files_and_dangling_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("existing.age");
+        fs::write(&existing, b"keep me").unwrap();
+        let e = write_exclusive(dir.path(), &existing, b"new").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&existing).unwrap(), b"keep me");
+
+        let link = dir.path().join("link.age");
+        let pointee = dir.path().join("elsewhere.age");
+        std::os::unix::fs::symlink(&pointee, &link).unwrap();
+        let e = write_exclusive(dir.path(), &link, b"new").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert!(!pointee.exists(), "the link was followed");
+        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn a_failed_hard_link_is_recognised_as_missing_support() {
+        use std::io::{Error, ErrorKind};
+        for kind in [
+            ErrorKind::PermissionDenied,
+            ErrorKind::Unsupported,
+            ErrorKind::TooManyLinks,
+        ] {
+            assert!(no_hard_links(&Error::from(kind)), "{kind:?}");
+        }
+        for kind in [
+            ErrorKind::AlreadyExists,
+            ErrorKind::StorageFull,
+            ErrorKind::NotFound,
+        ] {
+            assert!(!no_hard_links(&Error::from(kind)), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn reads_are_bounded_while_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        fs::write(&p, vec![7u8; 100]).unwrap();
+        assert_eq!(read_bounded(&p, 100).unwrap().len(), 100);
+        let e = read_bounded(&p, 99).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(e.to_string().contains("larger than 99 bytes"), "{e}");
+        #[cfg(target_os = "linux")]
+        {
+            let e = read_bounded(Path::new("/dev/zero"), 1000).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        }
+        fs::write(&p, vec![b'a'; MAX_KEY_FILE_BYTES as usize]).unwrap();
+        assert_eq!(
+            read_bytes(&p).unwrap().len() as u64,
+            MAX_KEY_FILE_BYTES,
+            "the limit itself is allowed"
+        );
     }
 }

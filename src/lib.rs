@@ -19,6 +19,7 @@ pub mod keyboard_layout;
 pub mod keyfile;
 pub mod kiosk;
 pub mod local_secret;
+pub mod media;
 pub mod office;
 pub mod preferences;
 pub mod print;

@@ -373,3 +373,188 @@ fn an_unexpected_root_fingerprint_stops_setup() {
     let lower: &'static str = Box::leak(fp.to_lowercase().replace('-', " ").into_boxed_str());
     assert!(setup(lower, "b").is_ok());
 }
+
+/// A real key file whose scrypt stanza (`-> scrypt SALT 18`) asks for `log_n` instead, in
+/// age's binary form and re-armoured.
+fn with_work_factor(armoured: &str, log_n: u8) -> (Vec<u8>, String) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let body: String = armoured
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let binary = b64.decode(body).unwrap();
+    let text = String::from_utf8_lossy(&binary);
+    let stanza = text
+        .lines()
+        .find(|l| l.starts_with("-> scrypt "))
+        .expect("an scrypt stanza");
+    let expected_end = format!(" {}", keyfile::WORK_FACTOR);
+    assert!(stanza.ends_with(&expected_end), "{stanza}");
+    let edited = format!(
+        "{}{log_n}",
+        &stanza[..stanza.len() - expected_end.len() + 1]
+    );
+    let at = binary
+        .windows(stanza.len())
+        .position(|w| w == stanza.as_bytes())
+        .unwrap();
+    let mut forged = binary[..at].to_vec();
+    forged.extend_from_slice(edited.as_bytes());
+    forged.extend_from_slice(&binary[at + stanza.len()..]);
+    let encoded = b64.encode(&forged);
+    let mut rearmoured = String::from("-----BEGIN AGE ENCRYPTED FILE-----\n");
+    for chunk in encoded.as_bytes().chunks(64) {
+        rearmoured.push_str(std::str::from_utf8(chunk).unwrap());
+        rearmoured.push('\n');
+    }
+    rearmoured.push_str("-----END AGE ENCRYPTED FILE-----\n");
+    (forged, rearmoured)
+}
+
+/// 2^21 takes 2 GiB of memory and 2^22 4 GiB: refused before scrypt runs, not computed
+/// and then found to be the wrong passphrase.
+#[test]
+fn a_key_file_demanding_excessive_scrypt_work_is_refused_before_any_work() {
+    assert_eq!(keyfile::MAX_WORK_FACTOR, 20);
+    let keys = VenueSecretKeys::generate();
+    let armoured = keys.encrypt(&pass(), "2026-11-20T12:00:00Z").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for log_n in [21, 22] {
+        let (binary, rearmoured) = with_work_factor(&armoured, log_n);
+        let file = dir.path().join(format!("forged-{log_n}.age"));
+        std::fs::write(&file, &binary).unwrap();
+        for result in [
+            VenueSecretKeys::read_key_file(&file, &pass()).map(|_| ()),
+            VenueSecretKeys::decrypt(&pass(), rearmoured.as_bytes()).map(|_| ()),
+        ] {
+            let e = result.expect_err("a forged key file was opened");
+            assert!(
+                matches!(e, KeyFileError::TooExpensive { required, max: 20 } if required == log_n),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains("may be forged"), "{e}");
+        }
+    }
+    // The editing itself keeps a file age can read: the real factor still opens.
+    let (_, same) = with_work_factor(&armoured, keyfile::WORK_FACTOR);
+    assert!(VenueSecretKeys::decrypt(&pass(), same.as_bytes()).is_ok());
+}
+
+#[test]
+fn reading_a_key_or_passphrase_file_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.age");
+    let mut data = b"-----BEGIN AGE ENCRYPTED FILE-----\n".to_vec();
+    data.resize(70 * 1024, b'A');
+    std::fs::write(&big, &data).unwrap();
+    let zero = std::path::Path::new("/dev/zero");
+    for p in [big.as_path(), zero] {
+        assert!(
+            matches!(keyfile::read_bytes(p), Err(KeyFileError::NotAKeyFile)),
+            "{}",
+            p.display()
+        );
+        assert!(matches!(
+            VenueSecretKeys::read_key_file(p, &pass()),
+            Err(KeyFileError::NotAKeyFile)
+        ));
+    }
+    let e = Passphrase::from_file(zero).err().expect("read /dev/zero");
+    assert!(
+        matches!(&e, KeyFileError::Read { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("larger than 4096 bytes"), "{e}");
+    // A passphrase file as scripts write it still works.
+    let pass_file = dir.path().join("pass.txt");
+    std::fs::write(&pass_file, format!("{}\n", common::PASS)).unwrap();
+    let key = dir.path().join("key.age");
+    let keys = VenueSecretKeys::generate();
+    keys.write_key_file(&key, &pass(), "2026-11-20T12:00:00Z")
+        .unwrap();
+    let from_file = Passphrase::from_file(&pass_file).unwrap();
+    assert!(VenueSecretKeys::read_key_file(&key, &from_file).is_ok());
+}
+
+#[test]
+fn a_key_file_is_private_to_its_owner_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask(2) cannot fail; 022 is the usual default, so tests running alongside
+    // see no difference.
+    let old = unsafe { libc::umask(0o022) };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("venue-key.age");
+    let written = VenueSecretKeys::generate().write_key_file(&key, &pass(), "2026-11-20T12:00:00Z");
+    unsafe { libc::umask(old) };
+    written.unwrap();
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("venue-key.age")]);
+}
+
+#[test]
+fn a_symbolic_link_at_the_target_is_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("venue-key.age");
+    let pointee = dir.path().join("elsewhere.age");
+    std::os::unix::fs::symlink(&pointee, &link).unwrap();
+    let keys = VenueSecretKeys::generate();
+    let e = keys
+        .write_key_file(&link, &pass(), "2026-11-20T12:00:00Z")
+        .unwrap_err();
+    assert!(matches!(e, KeyFileError::Exists(_)), "{e:?}");
+    assert!(!pointee.exists(), "the dangling link was followed");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+}
+
+/// USB sticks are formatted FAT32 or exFAT: no hard links, so the key file is written by
+/// the exclusive create; it must still never overwrite, and leave nothing on a full stick.
+#[test]
+fn a_key_file_is_written_to_exfat_and_fat32_sticks() {
+    let created = "2026-11-20T12:00:00Z";
+    for kind in [common::Fat::ExFat, common::Fat::Fat32] {
+        let Some(mut stick) = common::fuse_fat(kind) else {
+            continue;
+        };
+        let probe = stick.path.join("probe");
+        std::fs::write(&probe, b"x").unwrap();
+        let e = std::fs::hard_link(&probe, stick.path.join("probe2")).unwrap_err();
+        eprintln!("{kind:?}: link(2) fails with {e}");
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{kind:?}");
+        std::fs::remove_file(&probe).unwrap();
+
+        let target = stick.path.join("venue-key.age");
+        let keys = VenueSecretKeys::generate();
+        keys.write_key_file(&target, &pass(), created).unwrap();
+        let again = VenueSecretKeys::generate().write_key_file(&target, &pass(), created);
+        assert!(
+            matches!(again, Err(KeyFileError::Exists(_))),
+            "{kind:?}: {again:?}"
+        );
+        stick.remount();
+        let back = VenueSecretKeys::read_key_file(&target, &pass()).unwrap();
+        assert_eq!(back.public(), keys.public(), "{kind:?}");
+        let names = |dir: &std::path::Path| {
+            let mut v: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&stick.path), ["venue-key.age"], "{kind:?}");
+
+        let filler = common::fill(&stick.path);
+        let e = VenueSecretKeys::generate()
+            .write_key_file(&stick.path.join("second.age"), &pass(), created)
+            .unwrap_err();
+        assert!(matches!(e, KeyFileError::Write { .. }), "{kind:?}: {e:?}");
+        assert_eq!(names(&stick.path), ["filler", "venue-key.age"], "{kind:?}");
+        std::fs::remove_file(filler).unwrap();
+    }
+}

@@ -158,3 +158,190 @@ pub fn fill(dir: &std::path::Path) -> PathBuf {
     let _ = f.sync_all();
     p
 }
+
+/// The FAT family as found on USB sticks and SD cards: no hard links, no symbolic links,
+/// no Unix permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fat {
+    ExFat,
+    Fat32,
+}
+
+/// A FAT or exFAT image mounted read-write through FUSE (exfat-fuse, fusefat), since the
+/// kernel may have no vfat or exfat module. Unmounted on drop.
+pub struct FuseFat {
+    pub path: PathBuf,
+    kind: Fat,
+    image: PathBuf,
+    loop_dev: Option<String>,
+    daemon: Option<std::process::Child>,
+    _dir: TempDir,
+}
+
+impl FuseFat {
+    /// Unmounts and mounts again, so what is read next comes from the image.
+    pub fn remount(&mut self) {
+        self.unmount();
+        if let Err(e) = self.mount() {
+            panic!("could not mount the {:?} image again: {e}", self.kind);
+        }
+    }
+
+    fn mount(&mut self) -> Result<(), String> {
+        use std::process::{Command, Stdio};
+        // Both run in the foreground, so that waiting for them after unmounting means
+        // everything has reached the image.
+        let mut cmd = match self.kind {
+            Fat::ExFat => {
+                // As root, exfat-fuse insists on a block device.
+                let source = self
+                    .loop_dev
+                    .clone()
+                    .unwrap_or_else(|| self.image.to_string_lossy().into_owned());
+                let mut c = Command::new("mount.exfat-fuse");
+                c.arg("-d").arg(source);
+                c
+            }
+            Fat::Fat32 => {
+                let mut c = Command::new("fusefat");
+                // fusefat mounts read-only unless its read-write mode is asked for.
+                c.args(["-f", "-o", "rw+"]).arg(&self.image);
+                c
+            }
+        };
+        let mut daemon = cmd
+            .arg(&self.path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the FUSE driver: {e}"))?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if is_mount_point(&self.path) {
+                self.daemon = Some(daemon);
+                return Ok(());
+            }
+            if let Ok(Some(status)) = daemon.try_wait() {
+                return Err(format!("the FUSE driver exited: {status}"));
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = daemon.kill();
+                let _ = daemon.wait();
+                return Err("the FUSE driver did not mount within 20 s".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    fn unmount(&mut self) {
+        let Some(mut daemon) = self.daemon.take() else {
+            return;
+        };
+        for (cmd, arg) in [("umount", None), ("fusermount", Some("-u"))] {
+            let mut c = std::process::Command::new(cmd);
+            c.args(arg)
+                .arg(&self.path)
+                .stderr(std::process::Stdio::null());
+            if c.status().map(|s| s.success()).unwrap_or(false) {
+                break;
+            }
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while matches!(daemon.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+        if is_mount_point(&self.path) {
+            let _ = std::process::Command::new("umount")
+                .args(["-l"])
+                .arg(&self.path)
+                .status();
+        }
+    }
+}
+
+impl Drop for FuseFat {
+    fn drop(&mut self) {
+        self.unmount();
+        if let Some(dev) = &self.loop_dev {
+            let _ = std::process::Command::new("losetup")
+                .args(["-d", dev])
+                .status();
+        }
+    }
+}
+
+fn is_mount_point(path: &std::path::Path) -> bool {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let want = path.to_string_lossy().replace(' ', "\\040");
+    text.lines()
+        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+/// Makes a FAT file system image of the given kind and mounts it through FUSE, or says
+/// why not. With TRESEN_REQUIRE_FUSE=1 (CI, as root: /dev/fuse, loop devices) a failure
+/// fails the test instead of skipping it.
+pub fn fuse_fat(kind: Fat) -> Option<FuseFat> {
+    match try_fuse_fat(kind) {
+        Ok(fs) => Some(fs),
+        Err(why) => {
+            assert!(
+                std::env::var("TRESEN_REQUIRE_FUSE").as_deref() != Ok("1"),
+                "could not mount a {kind:?} file system through FUSE: {why} (needs root and the \
+                 Debian packages exfat-fuse, exfatprogs, fusefat, dosfstools)"
+            );
+            eprintln!("skipped: cannot mount a {kind:?} file system through FUSE here: {why}");
+            None
+        }
+    }
+}
+
+fn try_fuse_fat(kind: Fat) -> Result<FuseFat, String> {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let image = dir.path().join("stick.img");
+    let path = dir.path().join("mnt");
+    std::fs::create_dir(&path).map_err(|e| e.to_string())?;
+    // The smallest sizes the tools accept: FAT32 needs 65525 clusters.
+    let (size, mkfs, args): (u64, _, &[&str]) = match kind {
+        Fat::ExFat => (8 << 20, "mkfs.exfat", &["-L", "TRESEN"]),
+        Fat::Fat32 => (34 << 20, "mkfs.vfat", &["-F", "32", "-s", "1"]),
+    };
+    std::fs::File::create(&image)
+        .and_then(|f| f.set_len(size))
+        .map_err(|e| e.to_string())?;
+    let made = Command::new(mkfs)
+        .args(args)
+        .arg(&image)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {mkfs}: {e}"))?;
+    if !made.success() {
+        return Err(format!("{mkfs} failed: {made}"));
+    }
+    let loop_dev = if kind == Fat::ExFat {
+        Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(&image)
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    } else {
+        None
+    };
+    let mut fs = FuseFat {
+        path,
+        kind,
+        image,
+        loop_dev,
+        daemon: None,
+        _dir: dir,
+    };
+    fs.mount()?;
+    Ok(fs)
+}
