@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-system.sh
+scripts/setup-spreadsheet.sh
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --version '^2' --locked
 fi
@@ -14,8 +15,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --all-targets --locked
 
-export TRESEN_REQUIRE_KEYRING=1 TRESEN_REQUIRE_E2E=1
-if [ "$(id -u)" -eq 0 ]; then export TRESEN_REQUIRE_TMPFS=1; fi
+export TRESEN_REQUIRE_KEYRING=1 TRESEN_REQUIRE_E2E=1 TRESEN_REQUIRE_SPREADSHEET=1
+if [ "$(id -u)" -eq 0 ]; then export TRESEN_REQUIRE_TMPFS=1 TRESEN_REQUIRE_FUSE=1; fi
 XDG_DATA_HOME=$(mktemp -d)
 XDG_RUNTIME_DIR=$(mktemp -d)
 chmod 700 "$XDG_RUNTIME_DIR"

@@ -3,8 +3,6 @@
 //! the venue key file and the health authority's key file. See docs/protocol.md,
 //! "Venue key file".
 
-use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -225,148 +223,10 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, KeyFileError> {
     })
 }
 
-/// Reads a whole file of at most `max` bytes. The limit holds while reading, so a device
-/// or a file that grows (or reports a length of 0, as /dev/zero does) cannot exhaust
-/// memory. More than `max` bytes is an error of kind `FileTooLarge`.
-pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    read_bounded_into(path, max, &mut buf)?;
-    Ok(buf)
-}
+pub use crate::files::read_bounded;
+use crate::files::read_bounded_into;
 
-fn read_bounded_into(path: &Path, max: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    let file = fs::File::open(path)?;
-    // Room for a regular file's bytes up front, so that growing the buffer leaves no
-    // copies of its content behind in freed memory.
-    let hint = file.metadata().map(|m| m.len().min(max)).unwrap_or(0);
-    buf.reserve_exact(usize::try_from(hint).unwrap_or(0));
-    file.take(max.saturating_add(1)).read_to_end(buf)?;
-    if buf.len() as u64 > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::FileTooLarge,
-            format!("the file is larger than {max} bytes, so it is not the expected file"),
-        ));
-    }
-    Ok(())
-}
-
-/// Writes a new file durably, readable and writable by its owner only (0600). Never
-/// replaces an existing file or follows a symbolic link at `path`; on any error nothing is
-/// left behind. Where the file system has hard links the file appears complete or not at
-/// all (temporary file, fsync, link); on FAT and exFAT sticks, which have none, it is
-/// created exclusively and written in place.
-pub fn write_new_file(path: &Path, data: &[u8]) -> Result<(), KeyFileError> {
-    write_new(path, data, true)
-}
-
-fn write_new(path: &Path, data: &[u8], try_hard_link: bool) -> Result<(), KeyFileError> {
-    let exists = || KeyFileError::Exists(path.to_path_buf());
-    let werr = |source: std::io::Error| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists {
-            exists()
-        } else {
-            KeyFileError::Write {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    };
-    // Only a quick answer: the link or the exclusive create below is what guarantees it.
-    if fs::symlink_metadata(path).is_ok() {
-        return Err(exists());
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if try_hard_link && write_via_link(&dir, path, data).map_err(werr)? {
-        return Ok(());
-    }
-    write_exclusive(&dir, path, data).map_err(werr)
-}
-
-/// Writes a temporary file and links it to `path`, which fails if `path` exists (unlike
-/// rename). Ok(false) when the file system has no hard links; nothing is left behind.
-fn write_via_link(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<bool> {
-    let (tmp, mut file) = temp_file_in(dir)?;
-    let linked = (|| {
-        file.write_all(data)?;
-        file.sync_all()?;
-        match fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(true),
-            Err(e) if no_hard_links(&e) => Ok(false),
-            Err(e) => Err(e),
-        }
-    })();
-    drop(file);
-    let _ = fs::remove_file(&tmp);
-    if !linked? {
-        return Ok(false);
-    }
-    // The link succeeded, so the file at `path` is the one made here.
-    sync_dir(dir).inspect_err(|_| {
-        let _ = fs::remove_file(path);
-    })?;
-    Ok(true)
-}
-
-/// How link(2) fails where a file system has no hard links: EPERM on FAT and exFAT (the
-/// kernel's vfat and the FUSE drivers alike), EOPNOTSUPP or ENOSYS elsewhere, EMLINK where
-/// a file may have one name only.
-fn no_hard_links(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{PermissionDenied, TooManyLinks, Unsupported};
-    matches!(e.kind(), PermissionDenied | Unsupported | TooManyLinks)
-}
-
-/// Creates `path` exclusively (O_EXCL: an existing file or a symbolic link, even a
-/// dangling one, is refused), writes it and syncs it. On failure it removes the file it
-/// created, and only that.
-fn write_exclusive(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut file = private_options().open(path)?;
-    let result = (|| {
-        file.write_all(data)?;
-        file.sync_all()?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        drop(file);
-        let _ = fs::remove_file(path);
-    }
-    result
-}
-
-fn private_options() -> fs::OpenOptions {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    match fs::File::open(dir)?.sync_all() {
-        // Some file systems cannot sync a folder at all; the file itself is synced.
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
-            ) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
-}
-
-fn temp_file_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
-    let name = format!(
-        ".tresen-tmp-{}",
-        crate::textcode::encode_base32(&crate::crypto::random_bytes::<10>())
-    );
-    let p = dir.join(name);
-    let f = private_options().open(&p)?;
-    Ok((p, f))
-}
+pub use crate::files::write_new_file;
 
 /// Copies a key file to a second medium and checks the copy byte for byte.
 pub fn copy_verified(from: &Path, to: &Path) -> Result<(), KeyFileError> {
@@ -531,78 +391,7 @@ impl VenueSecretKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[cfg(unix)]
-    fn mode(p: &Path) -> u32 {
-        use std::os::unix::fs::PermissionsExt;
-        fs::metadata(p).unwrap().permissions().mode() & 0o777
-    }
-
-    /// The path taken on FAT and exFAT, forced here on a file system with hard links.
-    #[test]
-    fn without_hard_links_a_new_file_is_written_exclusively() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("key.age");
-        write_new(&target, b"first", false).unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"first");
-        #[cfg(unix)]
-        assert_eq!(mode(&target), 0o600);
-        assert!(matches!(
-            write_new(&target, b"second", false),
-            Err(KeyFileError::Exists(_))
-        ));
-        assert_eq!(fs::read(&target).unwrap(), b"first");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("key.age")]);
-
-        let missing = dir.path().join("no/such/folder/key.age");
-        assert!(matches!(
-            write_new(&missing, b"x", false),
-            Err(KeyFileError::Write { .. })
-        ));
-    }
-
-    /// The exclusive create itself refuses what the quick check in front of it would.
-    #[cfg(unix)]
-    #[test]
-    fn the_exclusive_create_refuses_existing_files_and_dangling_links() {
-        let dir = tempfile::tempdir().unwrap();
-        let existing = dir.path().join("existing.age");
-        fs::write(&existing, b"keep me").unwrap();
-        let e = write_exclusive(dir.path(), &existing, b"new").unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
-        assert_eq!(fs::read(&existing).unwrap(), b"keep me");
-
-        let link = dir.path().join("link.age");
-        let pointee = dir.path().join("elsewhere.age");
-        std::os::unix::fs::symlink(&pointee, &link).unwrap();
-        let e = write_exclusive(dir.path(), &link, b"new").unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
-        assert!(!pointee.exists(), "the link was followed");
-        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
-    }
-
-    #[test]
-    fn a_failed_hard_link_is_recognised_as_missing_support() {
-        use std::io::{Error, ErrorKind};
-        for kind in [
-            ErrorKind::PermissionDenied,
-            ErrorKind::Unsupported,
-            ErrorKind::TooManyLinks,
-        ] {
-            assert!(no_hard_links(&Error::from(kind)), "{kind:?}");
-        }
-        for kind in [
-            ErrorKind::AlreadyExists,
-            ErrorKind::StorageFull,
-            ErrorKind::NotFound,
-        ] {
-            assert!(!no_hard_links(&Error::from(kind)), "{kind:?}");
-        }
-    }
+    use std::fs;
 
     #[test]
     fn reads_are_bounded_while_reading() {
