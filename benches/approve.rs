@@ -22,7 +22,7 @@ fn run(n: usize) {
     let now = common::now();
     let v = common::venue();
     let office_dir = v.dir.path().join("office");
-    authority::add_office(
+    let cert = authority::add_office(
         v.dir.path(),
         &v.authority,
         &office_dir,
@@ -36,6 +36,8 @@ fn run(n: usize) {
     let desk = OfficeDesk::open(&office_dir, &v.pass).expect("desk");
     let (mut k, area, auth, key_file, pass, dir) =
         (v.kiosk, v.area, v.authority, v.key_file, v.pass, v.dir);
+    let listing = auth.trust_file_with(2, now - 5, vec![cert]).expect("trust");
+    k.update_trust(&listing, now - 5).expect("trust update");
     let c = ContactData {
         name: "Gast".into(),
         street: "Weg 1".into(),

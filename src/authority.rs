@@ -36,9 +36,15 @@ pub enum AuthorityError {
     BadOfficeName(String),
     #[error("a cryptographic operation failed: {0}")]
     Crypto(#[from] crate::crypto::CryptoError),
+    #[error("this authority has no certified office '{0}'")]
+    UnknownOffice(String),
+    #[error("the authority's current trust file {} cannot be read: {why}", .path.display())]
+    CurrentTrust { path: PathBuf, why: String },
 }
 
 pub const OFFICES_DIR: &str = "offices";
+/// Certificates of withdrawn offices, kept for the record; never listed in a trust file.
+pub const WITHDRAWN_DIR: &str = "offices-withdrawn";
 
 /// Certifies a new health office: makes its keys (the key file encrypted with the
 /// office's passphrase), its certificate, and the contact key sealed to it, in
@@ -125,6 +131,65 @@ pub fn office_certificates(authority_dir: &Path) -> Vec<crate::office::Certifica
         }
     }
     out
+}
+
+/// Withdraws an office (leaked key, office closed): its certificate leaves the list of
+/// certified offices, so the next trust file no longer names it and venues that import
+/// it refuse the office's requests. Returns the new trust file (next serial), which is
+/// also the authority's current one.
+pub fn withdraw_office(
+    authority_dir: &Path,
+    keys: &AuthorityKeys,
+    office_id: &str,
+    now: i64,
+) -> Result<(u64, String), AuthorityError> {
+    let listed = authority_dir
+        .join(OFFICES_DIR)
+        .join(format!("{office_id}.json"));
+    let valid_id = !office_id.is_empty()
+        && office_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_id || !listed.is_file() {
+        return Err(AuthorityError::UnknownOffice(office_id.to_string()));
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AuthorityError::Io { path, source }
+    };
+    let gone = authority_dir.join(WITHDRAWN_DIR);
+    std::fs::create_dir_all(&gone).map_err(io(&gone))?;
+    let kept = gone.join(format!("{office_id}-{now}.json"));
+    std::fs::rename(&listed, &kept).map_err(io(&listed))?;
+    next_trust_file(authority_dir, keys, now)
+}
+
+/// Signs the next trust file (serial + 1) with the offices certified now and makes it the
+/// authority's current one.
+pub fn next_trust_file(
+    authority_dir: &Path,
+    keys: &AuthorityKeys,
+    now: i64,
+) -> Result<(u64, String), AuthorityError> {
+    let cur = authority_dir.join(TRUST_FILE);
+    let current = crate::files::read_bounded(&cur, 1024 * 1024)
+        .map_err(|e| e.to_string())
+        .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
+        .and_then(|t| trust::verify(&t, None).map_err(|e| e.to_string()))
+        .map_err(|why| AuthorityError::CurrentTrust {
+            path: cur.clone(),
+            why,
+        })?;
+    let serial = current.body.serial + 1;
+    let text = keys.trust_file_with(serial, now, office_certificates(authority_dir))?;
+    let tmp = authority_dir.join(".trust.json.new");
+    let _ = std::fs::remove_file(&tmp);
+    keyfile::write_new_file(&tmp, text.as_bytes())?;
+    std::fs::rename(&tmp, &cur).map_err(|source| AuthorityError::Io {
+        path: cur.clone(),
+        source,
+    })?;
+    Ok((serial, text))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {

@@ -179,8 +179,14 @@ pub fn open(
         2 => (GUEST_INFO, TABLE_INFO, &aad),
         _ => return Err(CryptoError::Malformed),
     };
-    let g = venue_sk.open(gi, aad, guest_seal)?;
-    let t = venue_sk.open(ti, aad, table_seal)?;
+    // Any seal that does not open (too short, altered, another key) is `OpenFailed`;
+    // `Malformed` is kept for content that opened but is not a check-in.
+    let g = venue_sk
+        .open(gi, aad, guest_seal)
+        .map_err(|_| CryptoError::OpenFailed)?;
+    let t = venue_sk
+        .open(ti, aad, table_seal)
+        .map_err(|_| CryptoError::OpenFailed)?;
     let fixed_blob = version == 1 && g.len() != GUEST_PLAINTEXT_LEN;
     if g.len() < 2 + MIN_CONTACT_BLOB
         || fixed_blob

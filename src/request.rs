@@ -52,6 +52,8 @@ pub enum RequestError {
     MissingCase,
     #[error("refused: {0}")]
     Invalid(String),
+    #[error("refused: the office '{0}' is not listed in this venue's trust file of the health authority: it was withdrawn, or the venue has not imported the trust file that lists it yet")]
+    OfficeNotListed(String),
 }
 
 /// What the office asks for.
@@ -184,7 +186,8 @@ pub fn verify(text: &[u8], root_key: &[u8; 32], now: i64) -> Result<SignedReques
         ));
     }
     for a in &body.areas {
-        clean_text(a, crate::kiosk::MAX_NAME_CHARS, "area name")?;
+        // `LOCATION/AREA`: two names of at most MAX_NAME_CHARS each.
+        clean_text(a, 2 * crate::kiosk::MAX_NAME_CHARS + 1, "area name")?;
     }
     if now > body.expires_at {
         return Err(RequestError::Expired(crate::kiosk::format_time(

@@ -3,47 +3,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{at, contact, pass, venue, Venue};
+use common::{
+    at, contact, keys, no_progress, office, office_unlisted, read_csv, venue, Office, Venue,
+};
 use tresen::answer::{AnswerError, AnswerReader};
 use tresen::checkin_record::Method;
 use tresen::guest_code::GuestCode;
-use tresen::keyfile::{Passphrase, VenueSecretKeys};
 use tresen::kiosk::{Error, ScanOutcome};
-use tresen::office::{CertError, DeskError, OfficeDesk};
+use tresen::office::{CertError, DeskError};
 use tresen::request::RequestError;
-
-const OFFICE_PASS: &str = "amtsstube fensterbank regenschirm 77";
-
-struct Office {
-    dir: PathBuf,
-    desk: OfficeDesk,
-}
-
-fn office(v: &Venue, id: &str) -> Office {
-    let dir = v.dir.path().join(format!("office-{id}"));
-    let auth_dir = v.dir.path().join("authority");
-    tresen::authority::add_office(
-        &auth_dir,
-        &v.authority,
-        &dir,
-        id,
-        "Gesundheitsamt Mitte",
-        &Passphrase::new(OFFICE_PASS),
-        365,
-        at(2026, 11, 1, 0, 0),
-    )
-    .unwrap();
-    let desk = OfficeDesk::open(&dir, &Passphrase::new(OFFICE_PASS)).unwrap();
-    Office { dir, desk }
-}
-
-fn keys(v: &Venue) -> VenueSecretKeys {
-    VenueSecretKeys::read_key_file(&v.key_file, &pass()).unwrap()
-}
-
-fn no_progress(_: u64, _: u64) {}
 
 fn refused(e: Error) -> RequestError {
     match e {
@@ -57,7 +25,7 @@ fn refused(e: Error) -> RequestError {
 fn busy_office() -> (Venue, Office, i64, String) {
     let mut v = venue(at(2026, 11, 9, 12, 0));
     busy_venue(&mut v);
-    let o = office(&v, "ga-mitte");
+    let o = office(&mut v, "ga-mitte");
     let fp = v.kiosk.fingerprint();
     (v, o, at(2026, 11, 14, 9, 0), fp)
 }
@@ -97,21 +65,11 @@ fn busy_venue(v: &mut Venue) -> Vec<(String, &'static str, Option<u16>, i64, i64
     visits
 }
 
-fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(path)
-        .unwrap();
-    r.records()
-        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
-        .collect()
-}
-
 #[test]
 fn a_request_is_answered_with_exactly_the_guests_who_overlapped() {
     let mut v = venue(at(2026, 11, 9, 12, 0));
     let visits = busy_venue(&mut v);
-    let o = office(&v, "ga-mitte");
+    let o = office(&mut v, "ga-mitte");
     // Window: 11 November 18:00-19:30 on the terrace.
     let (from, until) = (at(2026, 11, 11, 18, 0), at(2026, 11, 11, 19, 30));
     let now = at(2026, 11, 14, 9, 0);
@@ -223,7 +181,7 @@ fn requests_are_refused_each_with_its_own_reason() {
     };
     // An office certified by another authority (another root).
     let other = venue(at(2026, 11, 9, 12, 0));
-    let stranger = office(&other, "ga-fremd");
+    let stranger = office_unlisted(&other, "ga-fremd");
     let foreign = stranger
         .desk
         .make_request(&fp, &[], from, until, "AZ 9", "Grund", 86_400, now)
@@ -322,7 +280,7 @@ fn requests_are_refused_each_with_its_own_reason() {
 #[test]
 fn answers_altered_in_transit_or_opened_by_another_office_are_refused() {
     let (mut v, o, now, fp) = busy_office();
-    let o2 = office(&v, "ga-nord");
+    let o2 = office(&mut v, "ga-nord");
     let req = o
         .desk
         .make_request(
@@ -519,7 +477,7 @@ fn formula_injection_in_guest_data_ends_up_inert_and_invalid_data_is_flagged() {
             .unwrap();
         n += 1;
     }
-    let o = office(&v, "ga-mitte");
+    let o = office(&mut v, "ga-mitte");
     let now = at(2026, 11, 11, 9, 0);
     let req = o
         .desk
@@ -614,7 +572,7 @@ fn the_audit_log_detects_removed_or_altered_entries() {
     // Removal of a middle entry, and of the last one.
     let t0 = at(2026, 11, 9, 12, 0);
     let mut w = venue(t0);
-    let o2 = office(&w, "ga-mitte");
+    let o2 = office(&mut w, "ga-mitte");
     let fp2 = w.kiosk.fingerprint();
     for i in 0..3 {
         let r = o2

@@ -62,6 +62,21 @@ enum OfficeCmd {
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
     },
+    /// Withdraw an office (leaked key, office closed): writes the next trust file without
+    /// it. Venues refuse its requests once they have imported that file.
+    Withdraw {
+        /// The authority's folder.
+        #[arg(long, value_name = "DIR")]
+        authority_dir: PathBuf,
+        #[arg(long)]
+        id: String,
+        /// Where to write the new trust file for venues.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The authority key file's passphrase, from a file (else asked).
+        #[arg(long, value_name = "FILE")]
+        authority_passphrase_file: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -189,14 +204,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Authority(AuthorityCmd::ExportTrust { dir, out, pass }) => {
             let keys = open(&dir, &pass)?;
-            let serial = current_trust(&dir)?.body.serial + 1;
-            let text = keys.trust_file_with(serial, now(), authority::office_certificates(&dir))?;
+            if out.symlink_metadata().is_ok() {
+                return Err(
+                    format!("{} exists already; choose another file name", out.display()).into(),
+                );
+            }
+            let (serial, text) = authority::next_trust_file(&dir, &keys, now())?;
             keyfile::write_new_file(&out, text.as_bytes())?;
-            let cur = dir.join(authority::TRUST_FILE);
-            let tmp = dir.join(".trust.json.new");
-            let _ = std::fs::remove_file(&tmp);
-            keyfile::write_new_file(&tmp, text.as_bytes())?;
-            std::fs::rename(&tmp, &cur)?;
             println!(
                 "Trust file with serial {serial} written to {}.",
                 out.display()
@@ -247,6 +261,27 @@ fn run(cli: Cli) -> Result<()> {
             );
             println!("Export a new trust file for venues: health-office authority export-trust --dir {} --out FILE", authority_dir.display());
         }
+        Command::Office(OfficeCmd::Withdraw {
+            authority_dir,
+            id,
+            out,
+            authority_passphrase_file,
+        }) => {
+            let auth_src = PassphraseSource {
+                passphrase_file: authority_passphrase_file,
+                passphrase_stdin: false,
+            };
+            let keys = open(&authority_dir, &auth_src)?;
+            if out.symlink_metadata().is_ok() {
+                return Err(
+                    format!("{} exists already; choose another file name", out.display()).into(),
+                );
+            }
+            let (serial, text) = authority::withdraw_office(&authority_dir, &keys, &id, now())?;
+            keyfile::write_new_file(&out, text.as_bytes())?;
+            println!("Office '{id}' withdrawn. Trust file with serial {serial} (without it) written to {}.", out.display());
+            println!("Send it to every venue now: they refuse the office's requests once they have imported it (`tresen trust update FILE`).");
+        }
         Command::Request(a) => {
             let p = a.pass.read("Passphrase of the office key file", false)?;
             let desk = OfficeDesk::open(&a.dir, &p)?;
@@ -271,8 +306,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Open(a) => {
             let p = a.pass.read("Passphrase of the office key file", false)?;
             let desk = OfficeDesk::open(&a.dir, &p)?;
-            let request = std::fs::read(&a.request)
-                .map_err(|e| format!("could not read {}: {e}", a.request.display()))?;
+            let request =
+                tresen::files::read_bounded(&a.request, tresen::request::MAX_BYTES as u64)
+                    .map_err(|e| format!("could not read {}: {e}", a.request.display()))?;
             let r = desk.open_answer(&request, &a.answer, &a.csv, &a.json)?;
             println!(
                 "{} record(s) written to {} and {}; {} flagged as invalid.",
@@ -281,6 +317,12 @@ fn run(cli: Cli) -> Result<()> {
                 a.json.display(),
                 r.flagged
             );
+            if r.damaged > 0 {
+                println!("{} check-in(s) could not be opened by the venue (altered or damaged rows); they are listed with their record id: ask the venue about them.", r.damaged);
+            }
+            if r.out_of_scope > 0 {
+                println!("{} record(s) lie outside the requested areas or time window; their contact data was not opened.", r.out_of_scope);
+            }
         }
         Command::GuestCode(GuestCodeCmd::Open { dir, code, pass }) => {
             let code = GuestCode::parse(&code)?;

@@ -66,8 +66,20 @@ struct Checked {
 
 impl Kiosk {
     fn check_request(&self, text: &[u8], now: i64) -> Result<Checked, Error> {
-        let root = self.trust()?.root_key;
-        let req = request::verify(text, &root, now)?;
+        let trust = self.trust()?;
+        let req = request::verify(text, &trust.root_key, now)?;
+        // Signed by the root is not enough: an office dropped from the authority's current
+        // trust file (leaked key, office closed) has no power any more.
+        let listed = trust.body.offices.iter().any(|c| {
+            c.verify(&trust.root_key, now).is_ok_and(|o| {
+                o.body.office_id == req.office.body.office_id
+                    && o.signing_key == req.office.signing_key
+                    && o.encryption_key == req.office.encryption_key
+            })
+        });
+        if !listed {
+            return Err(RequestError::OfficeNotListed(req.office.body.office_id.clone()).into());
+        }
         let b = &req.body;
         let ours = {
             let mut st = self
@@ -296,16 +308,19 @@ impl Kiosk {
             let mut done = 0u64;
             progress(0, total);
             while let Some(r) = rows.next()? {
+                // A value of the wrong type is a damaged row like any other: it is
+                // flagged in the answer (its seals do not open), not a reason to stop.
+                let blob = |i| r.get::<_, Vec<u8>>(i).unwrap_or_default();
                 batch.push(RawRow {
-                    id: r.get(0)?,
-                    location: r.get(1)?,
-                    area: r.get(2)?,
+                    id: blob(0),
+                    location: r.get(1).unwrap_or_default(),
+                    area: r.get(2).unwrap_or_default(),
                     area_id: r.get(3)?,
                     checked_in_at: r.get(4)?,
-                    checked_out_at: r.get(5)?,
-                    version: r.get(6)?,
-                    guest_seal: r.get(7)?,
-                    table_seal: r.get(8)?,
+                    checked_out_at: r.get(5).unwrap_or(None),
+                    version: r.get(6).unwrap_or(0),
+                    guest_seal: blob(7),
+                    table_seal: blob(8),
                 });
                 if batch.len() == BATCH {
                     let (n, f) = flush(&mut batch, &mut w, keys, &fingerprint)?;

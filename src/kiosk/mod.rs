@@ -143,6 +143,7 @@ impl Error {
             Error::Request(R::Expired(_)) => "request-expired",
             Error::Request(R::OtherVenue(_)) => "request-other-venue",
             Error::Request(R::Replayed { .. }) => "request-replayed",
+            Error::Request(R::OfficeNotListed(_)) => "request-office-not-listed",
             Error::Request(R::TooLarge | R::Malformed(_) | R::UnsupportedVersion(_)) => {
                 "request-not-a-request"
             }
