@@ -1,7 +1,10 @@
-//! The append-only, hash-chained audit log of data requests: every request seen, approved
-//! or declined. Each entry's hash covers the previous entry's hash, so removing or
-//! altering an entry breaks the chain; the head is also kept apart to detect a removed
-//! last entry. Database triggers refuse updates and deletes.
+//! The append-only, hash-chained audit log: every data request seen, refused, approved or
+//! declined, and the operator's security-relevant changes. Each entry's hash covers the
+//! previous entry's hash, so removing or altering an entry breaks the chain; the head is
+//! also kept apart to detect a removed last entry. Database triggers refuse updates and
+//! deletes, except of entries up to the *base*: after the retention period the oldest
+//! entries are deleted, the last deleted entry's number and hash become the base the chain
+//! continues from, and a `purged` entry records it.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -76,7 +79,10 @@ pub fn append(
         .optional()?;
     let (seq, prev) = match last {
         Some((s, h)) => (s + 1, h),
-        None => (1, vec![0u8; 32]),
+        None => {
+            let (s, h) = base(conn)?;
+            (s + 1, h)
+        }
     };
     let mut e = AuditEntry {
         seq,
@@ -118,12 +124,72 @@ pub fn entries(conn: &Connection) -> Result<Vec<AuditEntry>, AuditError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+const BASE: &str = "audit_base";
+
+/// The entry the chain continues from after a purge: (its number, its hash).
+fn base(conn: &Connection) -> Result<(i64, Vec<u8>), AuditError> {
+    let v: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [BASE], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(v) = v else {
+        return Ok((0, vec![0u8; 32]));
+    };
+    let broken = || AuditError::Broken {
+        seq: 0,
+        why: "the record of the purged entries is damaged".into(),
+    };
+    let (seq, hash) = v.split_once(':').ok_or_else(broken)?;
+    let hash: Vec<u8> = (0..hash.len())
+        .step_by(2)
+        .map(|i| {
+            hash.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(broken)?;
+    Ok((seq.parse().map_err(|_| broken())?, hash))
+}
+
+/// Deletes the entries made before `cutoff` (never the newest one), keeps the last
+/// deleted entry's number and hash as the base the chain continues from, and appends a
+/// `purged` entry. Returns the number of entries deleted.
+pub fn purge(conn: &Connection, cutoff: i64, now: i64) -> Result<u64, AuditError> {
+    let last_old: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT seq, hash FROM audit_log WHERE at < ?1
+             AND seq < (SELECT MAX(seq) FROM audit_log) ORDER BY seq DESC LIMIT 1",
+            [cutoff],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((seq, hash)) = last_old else {
+        return Ok(0);
+    };
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![BASE, format!("{seq}:{}", crate::trust::hex(&hash))],
+    )?;
+    let n = conn.execute("DELETE FROM audit_log WHERE seq <= ?1", [seq])?;
+    append(
+        conn,
+        now,
+        "purged",
+        "",
+        "",
+        &format!("{n} entries up to entry {seq} deleted after the retention period; the chain continues from that entry's hash"),
+    )?;
+    Ok(n as u64)
+}
+
 /// Recomputes the chain; returns the number of entries if it is intact.
 pub fn verify(conn: &Connection) -> Result<usize, AuditError> {
     let all = entries(conn)?;
-    let mut prev = vec![0u8; 32];
+    let (base_seq, mut prev) = base(conn)?;
     for (i, e) in all.iter().enumerate() {
-        let want_seq = i as i64 + 1;
+        let want_seq = base_seq + i as i64 + 1;
         if e.seq != want_seq {
             return Err(AuditError::Broken {
                 seq: want_seq,
@@ -148,7 +214,7 @@ pub fn verify(conn: &Connection) -> Result<usize, AuditError> {
         .map(|e| format!("{}:{}", e.seq, crate::trust::hex(&e.hash)));
     if head != actual {
         return Err(AuditError::Broken {
-            seq: all.len() as i64 + 1,
+            seq: base_seq + all.len() as i64 + 1,
             why: "the last entries were removed".into(),
         });
     }

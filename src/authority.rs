@@ -124,7 +124,7 @@ pub fn office_certificates(authority_dir: &Path) -> Vec<crate::office::Certifica
     let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     paths.sort();
     for p in paths {
-        if let Ok(bytes) = std::fs::read(&p) {
+        if let Ok(bytes) = crate::files::read_bounded(&p, crate::files::limits::SMALL_JSON) {
             if let Ok(c) = serde_json::from_slice(&bytes) {
                 out.push(c);
             }

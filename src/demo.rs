@@ -83,13 +83,15 @@ impl Demo {
         let trust = auth.trust_file_with(1, now - 86_400, vec![cert])?;
         let data_dir = root.join("data");
         let key_file = root.join("demo-venue-key.age");
+        // The demo makes its own authority, so it knows the published fingerprint.
+        let published = crate::trust::root_fingerprint(&auth.root.public_key());
         let mut k = Kiosk::init(
             &data_dir,
             &VenueSetup {
                 name: "Demo-Café Tresen",
                 address: "Beispielweg 1, 10115 Berlin",
                 trust_file: &trust,
-                expect_root: None,
+                expect_root: &published,
                 key_file: &key_file,
                 passphrase: &Passphrase::new(PASSPHRASE),
                 secret_store: SecretStore::File,
@@ -102,7 +104,7 @@ impl Demo {
         k.add_area(loc, "Bar", None, now - 4 * 3600)?;
         k.add_tables(inside, &(1..=12).collect::<Vec<_>>())?;
         k.add_tables(terrace, &(1..=8).collect::<Vec<_>>())?;
-        k.set_operator_pin(PIN)?;
+        k.set_operator_pin(PIN, now)?;
         k.postpone_backup(now)?;
         let codes: Vec<GuestCode> = (0..GUESTS.len())
             .map(|i| k.make_guest_code(&contact(i)))

@@ -467,6 +467,19 @@ fn flatten(img: &image::GrayImage) -> image::GrayImage {
     })
 }
 
+/// Loads a scan or photo, bounded in file size and in the memory its decoding may take
+/// (a hostile image cannot exhaust memory).
 pub fn load_image(path: &std::path::Path) -> Result<image::DynamicImage, RestoreError> {
-    image::open(path).map_err(|e| RestoreError::Image(format!("{}: {e}", path.display())))
+    let fail = |e: String| RestoreError::Image(format!("{}: {e}", path.display()));
+    let bytes = crate::files::read_bounded(path, crate::files::limits::IMAGE)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(16_384);
+    limits.max_image_height = Some(16_384);
+    limits.max_alloc = Some(1024 * 1024 * 1024);
+    reader.limits(limits);
+    reader.decode().map_err(|e| fail(e.to_string()))
 }

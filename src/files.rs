@@ -34,6 +34,29 @@ pub(crate) fn read_bounded_into(path: &Path, max: u64, buf: &mut Vec<u8>) -> std
     Ok(())
 }
 
+/// Reads a whole text file of at most `max` bytes (see [`read_bounded`]); text that is
+/// not UTF-8 is an error of kind `InvalidData`.
+pub fn read_text_bounded(path: &Path, max: u64) -> std::io::Result<String> {
+    String::from_utf8(read_bounded(path, max)?).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not text (UTF-8), so it is not the expected file",
+        )
+    })
+}
+
+/// Upper bounds for the files Tresen reads.
+pub mod limits {
+    /// Trust files (also `trust::MAX_BYTES`).
+    pub const TRUST_FILE: u64 = 1024 * 1024;
+    /// Small JSON files of the app and the office folder.
+    pub const SMALL_JSON: u64 = 1024 * 1024;
+    /// A list of guest codes to print, one per line.
+    pub const CODES_FILE: u64 = 16 * 1024 * 1024;
+    /// Scans or photos of the key recovery sheet.
+    pub const IMAGE: u64 = 64 * 1024 * 1024;
+}
+
 /// Writes a new file with `data` (see [`write_new_with`]).
 pub fn write_new_file(path: &Path, data: &[u8]) -> Result<(), KeyFileError> {
     write_new_with(path, |f| {

@@ -177,7 +177,7 @@ fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretError> {
             return Err(SecretError::FileTooOpen(path.to_path_buf()));
         }
     }
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+    let text = Zeroizing::new(crate::files::read_text_bounded(path, 4096).map_err(io)?);
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map(Zeroizing::new)

@@ -221,8 +221,8 @@ pub struct OfficeDesk {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, DeskError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| DeskError::Folder(format!("{}: {e}", path.display())))?;
+    let bytes = crate::files::read_bounded(path, crate::files::limits::SMALL_JSON)
+        .map_err(|e| DeskError::Folder(format!("{}: {e}", path.display())))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| DeskError::Folder(format!("{}: {e}", path.display())))
 }

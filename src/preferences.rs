@@ -128,7 +128,7 @@ impl Preferences {
     /// Loads the preferences; a missing file gives the defaults.
     pub fn load(data_dir: &Path) -> Result<Preferences, PreferencesError> {
         let path = data_dir.join(FILE);
-        match std::fs::read(&path) {
+        match crate::files::read_bounded(&path, crate::files::limits::SMALL_JSON) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| PreferencesError::Damaged {
                 path,
                 reason: e.to_string(),

@@ -56,6 +56,35 @@ pub enum RequestError {
     OfficeNotListed(String),
 }
 
+impl RequestError {
+    /// A stable name for the refusal, for the window to word and for the audit log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::TooLarge => "request-too-large",
+            RequestError::Malformed(_) => "request-malformed",
+            RequestError::UnsupportedVersion(_) => "request-newer-version",
+            RequestError::Certificate(CertError::NotCertified) => "request-not-certified",
+            RequestError::Certificate(CertError::Expired(_)) => "request-certificate-expired",
+            RequestError::Certificate(CertError::NotYetValid(_)) => {
+                "request-certificate-not-yet-valid"
+            }
+            RequestError::Certificate(CertError::Malformed(_)) => "request-malformed",
+            RequestError::BadSignature => "request-forged",
+            RequestError::OtherVenue(_) => "request-other-venue",
+            RequestError::Expired(_) => "request-expired",
+            RequestError::IssuedInFuture(_) => "request-issued-in-future",
+            RequestError::Replayed { .. } => "request-replayed",
+            RequestError::WindowInFuture(_) => "request-window-in-future",
+            RequestError::WindowBeforeRetention(_) => "request-window-before-retention",
+            RequestError::EmptyWindow => "request-empty-window",
+            RequestError::UnknownArea(_) => "request-unknown-area",
+            RequestError::MissingCase => "request-missing-case",
+            RequestError::Invalid(_) => "request-invalid",
+            RequestError::OfficeNotListed(_) => "request-office-not-listed",
+        }
+    }
+}
+
 /// What the office asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,12 +198,33 @@ pub fn parse_own(text: &[u8], signing_key: &[u8; 32]) -> Result<RequestBody, Req
 /// request's own fields. Venue-specific checks (venue, replay, retention, areas) are the
 /// kiosk's (see `Kiosk::review_request`).
 pub fn verify(text: &[u8], root_key: &[u8; 32], now: i64) -> Result<SignedRequest, RequestError> {
+    let signed = authenticate(text, root_key, now)?;
+    check_fields(&signed, now)?;
+    Ok(signed)
+}
+
+/// Checks only who made the request: the envelope, the office certificate against
+/// `root_key` and the signature.
+pub fn authenticate(
+    text: &[u8],
+    root_key: &[u8; 32],
+    now: i64,
+) -> Result<SignedRequest, RequestError> {
     let (env, bytes, body) = envelope_body(text)?;
     let office = body.office.verify(root_key, now)?;
     let sig = b64d(&env.signature)?;
     crypto::verify(&office.signing_key, SIGNING_CONTEXT, &bytes, &sig)
         .map_err(|_| RequestError::BadSignature)?;
     let id = parse_id(&body.request_id)?;
+    Ok(SignedRequest {
+        body,
+        office,
+        request_id: id,
+    })
+}
+
+fn check_fields(signed: &SignedRequest, now: i64) -> Result<(), RequestError> {
+    let body = &signed.body;
     if body.case_reference.trim().is_empty() || body.reason.trim().is_empty() {
         return Err(RequestError::MissingCase);
     }
@@ -202,9 +252,5 @@ pub fn verify(text: &[u8], root_key: &[u8; 32], now: i64) -> Result<SignedReques
     if body.until <= body.from {
         return Err(RequestError::EmptyWindow);
     }
-    Ok(SignedRequest {
-        body,
-        office,
-        request_id: id,
-    })
+    Ok(())
 }

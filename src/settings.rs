@@ -16,6 +16,8 @@ pub struct Settings {
     pub double_read_seconds: u32,
     /// Days after which a verified key backup must be verified again.
     pub backup_interval_days: u32,
+    /// Days the audit log keeps its entries (a checkpoint keeps the chain verifiable).
+    pub audit_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -26,6 +28,7 @@ impl Default for Settings {
             business_day_end_hour: 5,
             double_read_seconds: 3,
             backup_interval_days: 90,
+            audit_retention_days: 730,
         }
     }
 }
@@ -61,6 +64,12 @@ pub const KEYS: &[(&str, u32, u32, &str)] = &[
         1,
         3650,
         "days after which the key backup must be verified again",
+    ),
+    (
+        "audit-retention-days",
+        365,
+        3650,
+        "days the audit log of data requests keeps its entries",
     ),
 ];
 
@@ -101,6 +110,7 @@ impl Settings {
             "business-day-end-hour" => &mut self.business_day_end_hour,
             "double-read-seconds" => &mut self.double_read_seconds,
             "backup-interval-days" => &mut self.backup_interval_days,
+            "audit-retention-days" => &mut self.audit_retention_days,
             _ => return None,
         })
     }

@@ -151,6 +151,15 @@ ALTER TABLE area_tables ADD COLUMN removed_at INTEGER;
     // 4: check-in seals bound to their metadata (record version 2; older rows stay 1).
     r#"
 ALTER TABLE checkins ADD COLUMN seal_version INTEGER NOT NULL DEFAULT 1;
+-- A copy of the key file on the same drive as the key file is recorded but not counted.
+ALTER TABLE key_backups ADD COLUMN same_medium INTEGER NOT NULL DEFAULT 0;
+-- The audit log keeps its entries for a retention period; entries up to the base (the
+-- last purged entry, kept in meta.audit_base) may be deleted, no others.
+DROP TRIGGER audit_log_no_delete;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+WHEN OLD.seq > COALESCE((SELECT CAST(substr(value, 1, instr(value, ':') - 1) AS INTEGER)
+                         FROM meta WHERE key = 'audit_base'), 0)
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
 ];
 

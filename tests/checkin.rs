@@ -82,7 +82,7 @@ fn business_day_ends_at_five_so_a_night_at_the_bar_is_one_visit() {
     let bar = v.bar;
     let g = guest(&v, 2);
     v.kiosk
-        .set_setting("default-max-stay-minutes", "600")
+        .set_setting("default-max-stay-minutes", "600", 0)
         .unwrap();
     v.kiosk.set_max_stay(bar, 600).unwrap();
     v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0).unwrap();
@@ -372,7 +372,7 @@ fn retention_purges_exactly_what_is_due() {
     let start = now - 40 * 86_400;
     let mut v = venue(start);
     let ter = v.terrasse;
-    v.kiosk.set_setting("retention-days", "7").unwrap();
+    v.kiosk.set_setting("retention-days", "7", 0).unwrap();
     v.kiosk.set_max_stay(ter, 60).unwrap();
     // One check-in every 12 hours for 40 days, each checked out after 30 minutes.
     let mut ends = Vec::new();
@@ -413,9 +413,9 @@ fn retention_purges_exactly_what_is_due() {
     // A second purge finds nothing more.
     assert_eq!(v.kiosk.purge(now).unwrap().checkins_deleted, 0);
     // Settings refuse values outside their range.
-    assert!(v.kiosk.set_setting("retention-days", "0").is_err());
-    assert!(v.kiosk.set_setting("retention-days", "abc").is_err());
-    assert!(v.kiosk.set_setting("no-such-setting", "1").is_err());
+    assert!(v.kiosk.set_setting("retention-days", "0", 0).is_err());
+    assert!(v.kiosk.set_setting("retention-days", "abc", 0).is_err());
+    assert!(v.kiosk.set_setting("no-such-setting", "1", 0).is_err());
 }
 
 #[test]
@@ -573,7 +573,7 @@ fn a_really_full_disk_loses_nothing_and_recovers() {
             name: "Café Voll",
             address: "Weg 1",
             trust_file: &trust,
-            expect_root: None,
+            expect_root: &tresen::trust::root_fingerprint(&auth.root.public_key()),
             key_file: &outside.path().join("k.age"),
             passphrase: &p,
             secret_store: tresen::local_secret::SecretStore::File,

@@ -32,6 +32,16 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// The root fingerprint the authority publishes (`health-office authority show`).
+fn root_fp(dir: &Path) -> String {
+    let o = office(dir, &["authority", "show", "--dir", "auth"]);
+    text(&o)
+        .lines()
+        .find_map(|l| l.strip_prefix("root fingerprint: "))
+        .map(|f| f.trim().to_string())
+        .expect("the authority shows its root fingerprint")
+}
+
 fn setup(dir: &Path) {
     std::fs::write(dir.join("pass"), format!("{PASS}\n")).unwrap();
     let o = office(
@@ -59,6 +69,8 @@ fn setup(dir: &Path) {
             "Hauptstraße 1, Berlin",
             "--trust",
             "auth/trust.json",
+            "--expect-root",
+            &root_fp(dir),
             "--key-file",
             "venue.age",
             "--secret-store",
@@ -232,6 +244,8 @@ fn bad_input_gets_a_clear_message_and_exit_code() {
             "Y",
             "--trust",
             "auth/trust.json",
+            "--expect-root",
+            &root_fp(dir),
             "--key-file",
             "v2.age",
             "--secret-store",
@@ -285,6 +299,8 @@ fn without_a_keychain_setup_refuses_unless_the_file_secret_is_chosen() {
             "Weg 1",
             "--trust",
             "auth/trust.json",
+            "--expect-root",
+            &root_fp(dir),
             "--key-file",
             "venue.age",
             "--passphrase-file",
@@ -424,6 +440,23 @@ fn a_data_request_from_the_office_tool_is_approved_and_opened() {
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
+    // The venue imports the trust file that lists the new office.
+    let o = office(
+        dir,
+        &[
+            "authority",
+            "export-trust",
+            "--dir",
+            "auth",
+            "--out",
+            "trust-2.json",
+            "--passphrase-file",
+            "pass",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tresen(dir, &["trust", "update", "trust-2.json"]);
+    assert!(o.status.success(), "{}", text(&o));
     let guest = guest_code(dir, "Erika Mustermann");
     assert!(tresen(
         dir,
@@ -526,6 +559,52 @@ fn a_data_request_from_the_office_tool_is_approved_and_opened() {
         "{}",
         text(&o)
     );
+    // The authority withdraws the office; once the venue has the next trust file, the
+    // office's requests are refused.
+    let o = office(
+        dir,
+        &[
+            "office",
+            "withdraw",
+            "--authority-dir",
+            "auth",
+            "--id",
+            "ga-mitte",
+            "--out",
+            "trust-3.json",
+            "--authority-passphrase-file",
+            "pass",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tresen(dir, &["trust", "update", "trust-3.json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = office(
+        dir,
+        &[
+            "request",
+            "--dir",
+            "office",
+            "--venue",
+            &fp,
+            "--from",
+            &format!("@{}", now - 3600),
+            "--until",
+            &format!("@{}", now + 30),
+            "--case",
+            "AZ 2026-18",
+            "--reason",
+            "Positiver Test",
+            "--out",
+            "request-2.json",
+            "--passphrase-file",
+            "office-pass",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tresen(dir, &["request", "show", "request-2.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("not listed"), "{}", text(&o));
 }
 
 #[test]

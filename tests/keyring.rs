@@ -40,7 +40,7 @@ fn the_local_secret_lives_in_the_real_keyring() {
             name: "Café Keyring",
             address: "Weg 1",
             trust_file: &trust,
-            expect_root: None,
+            expect_root: &tresen::trust::root_fingerprint(&auth.root.public_key()),
             key_file: &dir.path().join("k.age"),
             passphrase: &p,
             secret_store: SecretStore::Keyring,

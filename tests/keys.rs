@@ -69,7 +69,7 @@ fn weak_passphrases_are_refused_and_nothing_is_created() {
                 name: "Café Mönch",
                 address: "Hauptstraße 1",
                 trust_file: &trust,
-                expect_root: None,
+                expect_root: &tresen::trust::root_fingerprint(&auth.root.public_key()),
                 key_file: &key_file,
                 passphrase: &p,
                 secret_store: SecretStore::File,
@@ -98,9 +98,11 @@ fn backup_must_be_copied_and_verified_and_is_due_again_after_the_interval() {
         .verify_key_file(&v.key_file.clone(), &pass(), t0)
         .unwrap();
     assert!(v.kiosk.backup_status(t0).unwrap().warning.is_some());
-    let stick = v.dir.path().join("usb-stick");
-    std::fs::create_dir(&stick).unwrap();
-    let copy = stick.join("venue-key.age");
+    // The second copy goes on another drive (a tmpfs stands in for the stick).
+    let Some(stick) = common::tiny_tmpfs(256) else {
+        return;
+    };
+    let copy = stick.path.join("venue-key.age");
     v.kiosk
         .backup_key_file(&v.key_file.clone(), &copy, &pass(), t0 + 60)
         .unwrap();
@@ -359,7 +361,7 @@ fn an_unexpected_root_fingerprint_stops_setup() {
                 name: "Café",
                 address: "Weg 1",
                 trust_file: &trust_text,
-                expect_root: Some(expect),
+                expect_root: expect,
                 key_file: &dir.path().join(format!("{key}.age")),
                 passphrase: &p,
                 secret_store: SecretStore::File,
@@ -370,6 +372,16 @@ fn an_unexpected_root_fingerprint_stops_setup() {
     let e = setup("AAAA-BBBB-CCCC-DDDD-EEEE", "a").err().unwrap();
     assert!(matches!(e, Error::RootNotExpected { .. }));
     assert!(!dir.path().join("a.age").exists());
+    // Hole 5: the published fingerprint was optional, so a phished trust file set up a
+    // venue that sealed typed-in guests to an attacker's key. Now setup stops without it.
+    for missing in ["", "  ", "-"] {
+        let e = setup(missing, "c").err().unwrap();
+        assert!(matches!(e, Error::RootRequired), "{e}");
+        assert_eq!(e.code(), "trust-root-required");
+    }
+    assert!(
+        !dir.path().join("c.age").exists() && !dir.path().join("c").join("tresen.sqlite3").exists()
+    );
     let lower: &'static str = Box::leak(fp.to_lowercase().replace('-', " ").into_boxed_str());
     assert!(setup(lower, "b").is_ok());
 }
@@ -557,4 +569,71 @@ fn a_key_file_is_written_to_exfat_and_fat32_sticks() {
         assert_eq!(names(&stick.path), ["filler", "venue-key.age"], "{kind:?}");
         std::fs::remove_file(filler).unwrap();
     }
+}
+
+/// Hole 4: a "backup" on the same disk as the key file counted as verified, so the
+/// warning went away although one broken or stolen disk loses both; and nothing offered to
+/// take the key file off the counter PC once a copy sat on a stick.
+#[test]
+fn a_copy_on_the_same_drive_does_not_count_and_the_pc_copy_can_go() {
+    let now = common::at(2026, 11, 20, 12, 0);
+    let mut v = common::venue(now);
+    // The key file lies next to the data folder: on this PC's own disk.
+    assert_eq!(v.kiosk.key_file_place(&v.key_file).on_this_pc, Some(true));
+    let same = v.dir.path().join("copy-on-same-disk.age");
+    let o = v
+        .kiosk
+        .backup_key_file(&v.key_file, &same, &pass(), now)
+        .unwrap();
+    assert!(o.verified && !o.counted, "{o:?}");
+    assert_eq!(
+        v.kiosk.backup_status(now).unwrap().state,
+        tresen::kiosk::BackupState::SameMedium
+    );
+    assert_eq!(
+        v.kiosk.setup_step().unwrap(),
+        tresen::kiosk::SetupStep::Backup,
+        "the setup does not move on with a copy on the same drive"
+    );
+    // Verifying the key file itself is no second copy either.
+    let o = v.kiosk.verify_key_file(&v.key_file, &pass(), now).unwrap();
+    assert!(!o.counted);
+
+    let Some(stick) = common::stick(256) else {
+        return;
+    };
+    let copy = stick.path.join("tresen-schluessel.age");
+    assert_eq!(v.kiosk.key_file_place(&copy).removable, Some(true));
+    let o = v
+        .kiosk
+        .backup_key_file(&v.key_file, &copy, &pass(), now + 60)
+        .unwrap();
+    assert!(o.counted, "{o:?}");
+    assert_eq!(
+        o.pc_copy.as_deref(),
+        Some(v.key_file.display().to_string().as_str()),
+        "the key file on this PC's disk is offered for deletion"
+    );
+    assert_eq!(
+        v.kiosk.backup_status(now + 60).unwrap().state,
+        tresen::kiosk::BackupState::Ok
+    );
+    let primary = v.kiosk.delete_pc_key_copy(now + 120).unwrap();
+    assert_eq!(primary, copy.display().to_string());
+    assert!(!v.key_file.exists());
+    assert_eq!(v.kiosk.key_file_hint().unwrap(), Some(primary));
+    // One copy is left (besides the one on the PC's disk): the warning asks for a second
+    // one again.
+    let s = v.kiosk.backup_status(now + 120).unwrap();
+    assert_ne!(s.state, tresen::kiosk::BackupState::Ok);
+    assert!(s.warning.is_some());
+    assert_eq!(
+        v.kiosk.audit_entries().unwrap().last().unwrap().event,
+        "key-copy-deleted"
+    );
+    // Nothing more to delete.
+    assert!(matches!(
+        v.kiosk.delete_pc_key_copy(now + 180),
+        Err(Error::NoPcKeyCopy)
+    ));
 }

@@ -37,6 +37,44 @@ export async function attempt(out, cmd, args) {
   }
 }
 
+// The operator PIN, asked again for a destructive or security-relevant change. Resolves
+// to the PIN typed, or null if cancelled. The dialog is the one that unlocks the operator
+// screens (main.js answers it through `answerPin`).
+let pinWanted = null;
+export function askPin() {
+  return new Promise((resolve) => {
+    pinWanted = resolve;
+    $("pin-title").textContent = t("pinConfirmTitle");
+    $("pin-submit").textContent = t("confirm");
+    $("pin-error").textContent = "";
+    $("pin-input").value = "";
+    $("pin-dialog").hidden = false;
+    $("pin-input").focus();
+  });
+}
+
+// Gives a pending `askPin` its answer; false if none is pending (the dialog unlocks).
+export function answerPin(pin) {
+  if (!pinWanted) return false;
+  const resolve = pinWanted;
+  pinWanted = null;
+  $("pin-dialog").hidden = true;
+  resolve(pin);
+  return true;
+}
+
+// Runs a command; when the shell wants the PIN again for it, asks and runs it once more.
+export async function withPin(cmd, args) {
+  try {
+    return await invoke(cmd, args);
+  } catch (e) {
+    if (e?.code !== "pin-required") throw e;
+    const pin = await askPin();
+    if (pin === null) throw { code: "cancelled", message: "" };
+    return invoke(cmd, { ...args, pin });
+  }
+}
+
 // A file dialog run by the shell; fills `input` with the chosen path.
 export async function choose(input, purpose) {
   const path = await invoke("choose_path", { purpose, suggested: input.value || null }).catch(() => null);

@@ -1,6 +1,6 @@
 // The counter screen: scan results, areas, tables, the chart, registration, check-out.
 import { t, language } from "./i18n.js";
-import { $, el, invoke, errorText } from "./api.js";
+import { $, el, invoke, errorText, withPin } from "./api.js";
 
 let refresh = () => {};
 let soundOn = true;
@@ -61,12 +61,17 @@ function renderChart(arrivals) {
   );
 }
 
+// A destructive counter action needs two taps; the second counts only after a pause, so
+// that a burst of keys (a scanner typing Enter twice) can never confirm it.
+const CONFIRM_AFTER_MS = 600;
 function twoTap(button, label, action) {
   let armed = null;
+  let armedAt = 0;
   button.addEventListener("click", async () => {
     if (!armed) {
       button.textContent = t("closeAllConfirm");
       button.classList.add("armed");
+      armedAt = performance.now();
       armed = setTimeout(() => {
         armed = null;
         button.textContent = t(label);
@@ -74,11 +79,12 @@ function twoTap(button, label, action) {
       }, 5000);
       return;
     }
+    if (performance.now() - armedAt < CONFIRM_AFTER_MS) return;
     clearTimeout(armed);
     armed = null;
     button.textContent = t(label);
     button.classList.remove("armed");
-    await action();
+    await action().catch((e) => showResult({ ok: false, code: e.code, message: e.message }));
     refresh();
     $("wedge").focus();
   });
@@ -165,13 +171,44 @@ async function loadOpenGuests() {
   );
 }
 
+// The focusable controls of the window in document order, for a Tab the wedge field
+// passes on itself.
+function moveFocus(from, back) {
+  const all = [...document.querySelectorAll("button, input, select, textarea, summary, a[href]")].filter(
+    (x) => !x.disabled && x.offsetParent !== null && x.tabIndex >= 0,
+  );
+  const i = all.indexOf(from);
+  const next = all[(i + (back ? all.length - 1 : 1)) % all.length];
+  next?.focus();
+}
+
 export function setupCounter(refreshAll) {
   refresh = refreshAll;
   // The keyboard-wedge field keeps focus and measures the gaps between keystrokes, so the
   // core can tell a scanner's burst from typing.
   const wedge = $("wedge");
   let stamps = [];
+  // A scanner types a code as a burst of keys. A code may hold Tab or CR characters,
+  // which arrive as Tab and Enter keys: inside the field they never move the focus or press
+  // a button. A Tab moves on only if no further key follows it within a burst's gap (a
+  // person pressing Tab), Enter always ends the scan.
+  let pendingTab = null;
+  let tabbedAt = -1e9;
   wedge.addEventListener("keydown", async (e) => {
+    if (pendingTab) {
+      clearTimeout(pendingTab);
+      pendingTab = null;
+    }
+    if (e.key === "Tab") {
+      e.preventDefault();
+      const back = e.shiftKey;
+      pendingTab = setTimeout(() => {
+        pendingTab = null;
+        tabbedAt = performance.now();
+        moveFocus(wedge, back);
+      }, 120);
+      return;
+    }
     if (e.key === "Enter") {
       e.preventDefault();
       const text = wedge.value;
@@ -188,9 +225,8 @@ export function setupCounter(refreshAll) {
   });
   // The wedge field takes the focus back unless staff are using a form or a control, or
   // moved with the Tab key in the last ten seconds (keyboard-only use of the buttons).
-  let tabbedAt = -1e9;
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Tab") tabbedAt = performance.now();
+    if (e.key === "Tab" && e.target !== wedge) tabbedAt = performance.now();
   });
   const busy = () =>
     document.activeElement?.closest?.("form, details, select, .modal") ||
@@ -219,7 +255,7 @@ export function setupCounter(refreshAll) {
     $("reg-fob-result").replaceChildren();
     if (r.result.ok && $("reg-fob").checked) {
       try {
-        const p = await invoke("print_document", { document: { kind: "fob", contact }, out: null });
+        const p = await invoke("print_document", { document: { kind: "registered-fob" }, out: null });
         const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
         open.addEventListener("click", () => invoke("open_document", { path: p.path }).catch(() => {}));
         $("reg-fob-result").append(t("fobSaved", { path: p.path }), " ", open);
@@ -230,7 +266,7 @@ export function setupCounter(refreshAll) {
     if (r.result.ok) $("register").reset();
     refresh();
   });
-  twoTap($("close-all"), "closeAll", () => invoke("close_all", { area: null }));
+  twoTap($("close-all"), "closeAll", () => withPin("close_all", { area: null, pin: null }));
   $("checkout-one").addEventListener("toggle", () => {
     if ($("checkout-one").open) loadOpenGuests();
   });

@@ -1,6 +1,6 @@
 // The window: which screen shows (wizard, counter, operator), the header and banners.
 import { t, language, setLanguage } from "./i18n.js";
-import { $, invoke, listen, errorText } from "./api.js";
+import { $, invoke, listen, errorText, answerPin, withPin } from "./api.js";
 import { setupWizard, renderWizard } from "./wizard.js";
 import { setupCounter, renderCounter, showResult } from "./counter.js";
 import { setupOperator, renderOperator, showTab } from "./operator.js";
@@ -27,6 +27,16 @@ function banners(o) {
       div.className = "banner warning";
       const since = w.since ? new Date(w.since * 1000).toLocaleDateString(language()) : "";
       div.textContent = `${t("warning")}: ${t(w.code, { since })}`;
+      // A clock that looks wrong stops purges and approvals until the operator confirms it.
+      if (w.code === "clock-suspect" && o.operator) {
+        const b = Object.assign(document.createElement("button"), { type: "button", className: "small", textContent: t("clockConfirm") });
+        b.addEventListener("click", () =>
+          withPin("confirm_clock", { pin: null })
+            .then(refresh)
+            .catch((e) => ($("error").hidden = false, ($("error").textContent = errorText(e)))),
+        );
+        div.append(" ", b);
+      }
       return div;
     }),
   );
@@ -82,6 +92,8 @@ async function setDisplay(change) {
 }
 
 function openPinDialog() {
+  $("pin-title").textContent = t("pinTitle");
+  $("pin-submit").textContent = t("unlock");
   $("pin-error").textContent = "";
   $("pin-input").value = "";
   $("pin-dialog").hidden = false;
@@ -98,13 +110,21 @@ function setupHeader() {
       refresh().then(() => showTab("areas"));
     } else openPinDialog();
   });
-  $("counter-open").addEventListener("click", () => {
+  // Leaving the operator screens locks them in the shell: the next visit needs the PIN.
+  $("counter-open").addEventListener("click", async () => {
     wantOperator = false;
+    await invoke("lock_operator").catch(() => {});
     refresh();
   });
-  $("pin-cancel").addEventListener("click", () => ($("pin-dialog").hidden = true));
+  $("pin-cancel").addEventListener("click", () => {
+    if (!answerPin(null)) $("pin-dialog").hidden = true;
+  });
   $("pin-form").addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (answerPin($("pin-input").value)) {
+      $("pin-input").value = "";
+      return;
+    }
     try {
       await invoke("unlock", { pin: $("pin-input").value });
       $("pin-dialog").hidden = true;

@@ -1,7 +1,7 @@
 // The operator screens behind the PIN: areas and tables, printing, the key, requests,
 // settings.
 import { t, language } from "./i18n.js";
-import { $, el, invoke, listen, attempt, choose, errorText, date } from "./api.js";
+import { $, el, invoke, listen, attempt, choose, errorText, date, withPin } from "./api.js";
 
 let refresh = () => {};
 const say = (text, bad = false) => {
@@ -10,10 +10,12 @@ const say = (text, bad = false) => {
 };
 const fail = (e) => say(errorText(e), true);
 
+// Runs an operator command; a destructive one asks for the PIN again when the shell
+// wants it (`withPin`).
 async function call(cmd, args) {
   document.body.classList.add("working");
   try {
-    return await invoke(cmd, args);
+    return await withPin(cmd, args);
   } catch (e) {
     fail(e);
     if (e.code === "operator-locked") refresh();
@@ -50,7 +52,7 @@ function armed(button, question) {
 }
 
 async function change(change, message = t("saved")) {
-  await call("change_areas", { change });
+  await call("change_areas", { change, pin: null });
   say(message);
   await loadAreas();
 }
@@ -288,7 +290,7 @@ async function loadSettings() {
       const input = el("input", { type: "number", min, max, value: s.venue[keyOf(name)], id: `set-${name}` });
       const save = el("button", { type: "button", className: "small", textContent: t("save") });
       save.addEventListener("click", async () => {
-        await call("set_setting", { key: name, value: input.value }).then(() => say(t("saved"))).catch(() => {});
+        await call("set_setting", { key: name, value: input.value, pin: null }).then(() => say(t("saved"))).catch(() => {});
       });
       return el("label", {}, el("span", { textContent: t(name) }), el("span", { className: "row" }, input, save));
     }),
@@ -347,12 +349,13 @@ export function setupOperator(refreshAll) {
         // shown by call()
       }
     });
-  keyForm("key-verify", "backup_verify", () => ({ path: $("key-verify-path").value, passphrase: $("key-verify-pass").value }), () => t("backupDone"));
-  keyForm("key-copy", "backup_copy", () => ({ from: "", to: $("key-copy-to").value, passphrase: $("key-copy-pass").value }), () => t("backupDone"));
+  const copied = (r) => (r.counted ? t("backupCounted") : t("backupSameMedium"));
+  keyForm("key-verify", "backup_verify", () => ({ path: $("key-verify-path").value, passphrase: $("key-verify-pass").value }), copied);
+  keyForm("key-copy", "backup_copy", () => ({ from: "", to: $("key-copy-to").value, passphrase: $("key-copy-pass").value }), copied);
   keyForm(
     "key-replace",
     "key_replace",
-    () => ({ keyFile: $("key-new-path").value, passphrase: $("key-new-pass").value, repeat: $("key-new-pass2").value }),
+    () => ({ keyFile: $("key-new-path").value, passphrase: $("key-new-pass").value, repeat: $("key-new-pass2").value, pin: null }),
     (r) =>
       r.unanswerable_checkins
         ? t("keyReplaced", { fp: r.new_fingerprint, n: r.unanswerable_checkins, from: date(r.unanswerable_from, language()), until: date(r.unanswerable_until, language()) })
@@ -472,11 +475,12 @@ export function setupOperator(refreshAll) {
   $("pin-change").addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      await call("set_pin", { pin: $("pin-new1").value, repeat: $("pin-new2").value });
+      await call("set_pin", { old: $("pin-old").value, pin: $("pin-new1").value, repeat: $("pin-new2").value });
       say(t("saved"));
     } catch {
       // shown by call()
     }
+    $("pin-old").value = "";
     $("pin-new1").value = "";
     $("pin-new2").value = "";
   });

@@ -29,6 +29,59 @@ async function showStrength() {
         : t("strengthWeak");
 }
 
+let trustRoot = null;
+
+// The published fingerprint against the trust file's, as it is typed.
+function compareRoot() {
+  const norm = (s) => s.toUpperCase().replace(/[^0-9A-Z]/g, "");
+  const typed = norm($("wiz-expect-root").value);
+  const out = $("wiz-expect-match");
+  if (!typed || !trustRoot) {
+    out.textContent = "";
+    return;
+  }
+  const ok = typed === norm(trustRoot);
+  out.className = ok ? "hint good" : "hint bad";
+  out.textContent = ok ? t("expectRootMatch") : norm(trustRoot).startsWith(typed) ? "" : t("expectRootMismatch");
+}
+
+// Says plainly whether the key file would lie on this PC's own disk.
+async function showKeyPlace() {
+  const path = $("wiz-key").value.trim();
+  const out = $("wiz-key-place");
+  if (!path) {
+    out.textContent = "";
+    return;
+  }
+  const p = await invoke("key_file_place", { path }).catch(() => null);
+  if (p?.removable) {
+    out.className = "hint good";
+    out.textContent = t("keyPlaceRemovable");
+  } else if (p?.on_this_pc) {
+    out.className = "hint bad";
+    out.textContent = t("keyPlaceThisPc");
+  } else out.textContent = "";
+}
+
+// After a backup: confirmed on screen, or why it does not count, or the offer to delete
+// the key file on this PC's disk now that a verified copy is on a removable drive.
+async function backupDone(outcome) {
+  const msg = $("wiz-backup-error");
+  if (!outcome.counted) {
+    msg.className = "form-error";
+    msg.textContent = t("backupSameMedium");
+    return;
+  }
+  msg.className = "hint good";
+  msg.textContent = t("backupCounted");
+  if (outcome.pc_copy) {
+    $("wiz-pc-copy-path").textContent = outcome.pc_copy;
+    $("wiz-pc-copy").hidden = false;
+    return;
+  }
+  setTimeout(refresh, 1200);
+}
+
 async function inspectTrust() {
   const info = $("wiz-trust-info");
   const path = $("wiz-trust").value.trim();
@@ -39,6 +92,8 @@ async function inspectTrust() {
   info.hidden = false;
   try {
     const i = await invoke("inspect_trust_file", { path });
+    trustRoot = i.root_fingerprint;
+    compareRoot();
     info.className = "info";
     info.textContent = t("trustInfo", {
       authority: i.authority,
@@ -47,6 +102,8 @@ async function inspectTrust() {
       offices: i.offices.join(", ") || "–",
     });
   } catch (e) {
+    trustRoot = null;
+    compareRoot();
     info.className = "info bad";
     info.textContent = errorText(e);
   }
@@ -65,8 +122,24 @@ export function setupWizard(refreshAll) {
   $("wiz-key-choose").addEventListener("click", () => choose($("wiz-key"), "save-key"));
   $("wiz-copy-choose").addEventListener("click", () => choose($("wiz-copy-to"), "save-key"));
   $("wiz-verify-choose").addEventListener("click", () => choose($("wiz-verify-path"), "key"));
-  invoke("suggest_key_file").then((p) => {
-    if (!$("wiz-key").value) $("wiz-key").value = p;
+  invoke("suggest_key_file").then((s) => {
+    if (!$("wiz-key").value) $("wiz-key").value = s.path;
+    showKeyPlace();
+  });
+  $("wiz-key").addEventListener("change", showKeyPlace);
+  $("wiz-expect-root").addEventListener("input", compareRoot);
+  $("wiz-pc-copy-delete").addEventListener("click", async () => {
+    const r = await attempt($("wiz-backup-error"), "delete_pc_key_copy");
+    if (r) {
+      $("wiz-pc-copy").hidden = true;
+      $("wiz-backup-error").className = "hint good";
+      $("wiz-backup-error").textContent = t("pcCopyDeleted", { path: r.value });
+      setTimeout(refresh, 1500);
+    }
+  });
+  $("wiz-pc-copy-keep").addEventListener("click", () => {
+    $("wiz-pc-copy").hidden = true;
+    refresh();
   });
 
   $("wiz-venue").addEventListener("submit", async (e) => {
@@ -100,7 +173,7 @@ export function setupWizard(refreshAll) {
       passphrase: $("wiz-copy-pass").value,
     });
     $("wiz-copy-pass").value = "";
-    if (r) refresh();
+    if (r) backupDone(r.value);
   });
   $("wiz-verify").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -109,7 +182,7 @@ export function setupWizard(refreshAll) {
       passphrase: $("wiz-verify-pass").value,
     });
     $("wiz-verify-pass").value = "";
-    if (r) refresh();
+    if (r) backupDone(r.value);
   });
   $("wiz-postpone").addEventListener("click", async () => {
     if (await attempt($("wiz-backup-error"), "backup_postpone")) refresh();
@@ -125,7 +198,7 @@ export function setupWizard(refreshAll) {
   });
   $("wiz-pin").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const r = await attempt($("wiz-pin-error"), "set_pin", { pin: $("wiz-pin1").value, repeat: $("wiz-pin2").value });
+    const r = await attempt($("wiz-pin-error"), "set_pin", { pin: $("wiz-pin1").value, repeat: $("wiz-pin2").value, old: null });
     $("wiz-pin1").value = "";
     $("wiz-pin2").value = "";
     if (r) refresh();

@@ -45,7 +45,7 @@ pub fn venue() -> BenchVenue {
             name: "Bench",
             address: "Weg 1",
             trust_file: &trust,
-            expect_root: None,
+            expect_root: &tresen::trust::root_fingerprint(&authority.root.public_key()),
             key_file: &key_file,
             passphrase: &pass,
             secret_store: SecretStore::File,

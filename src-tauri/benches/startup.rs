@@ -107,7 +107,7 @@ fn main() {
     let mut v = common::venue();
     // The wizard's steps, so the app opens on the counter.
     v.kiosk.postpone_backup(common::now()).expect("postpone");
-    v.kiosk.set_operator_pin("470815").expect("pin");
+    v.kiosk.set_operator_pin("470815", 0).expect("pin");
     let data = v.dir.path().join("data");
     // The app reads areas through its own connection; the bench's is closed first.
     let codes = common::guest_codes(&v, RUNS * 20 + scans);

@@ -195,11 +195,20 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
         let (code, since) = match k.backup_status(n)?.state {
             BackupState::NoCopy => (Some("backup-no-copy"), None),
             BackupState::NotVerified => (Some("backup-not-verified"), None),
+            BackupState::SameMedium => (Some("backup-same-medium"), None),
             BackupState::Overdue { verified_at } => (Some("backup-overdue"), Some(verified_at)),
             BackupState::Ok => (None, None),
         };
         out.warnings
             .extend(code.map(|code| Warning { code, since }));
+        match k.clock_state(n)? {
+            tresen::kiosk::ClockState::Ok => {}
+            tresen::kiosk::ClockState::Behind { latest }
+            | tresen::kiosk::ClockState::Ahead { latest } => out.warnings.push(Warning {
+                code: "clock-suspect",
+                since: Some(latest),
+            }),
+        }
         if k.secret_warning().is_some() && state.demo.is_none() {
             out.warnings.push(Warning {
                 code: "secret-in-file",
@@ -241,8 +250,9 @@ pub fn wedge_scan(state: State<'_, AppState>, text: String, gaps: Vec<u32>) -> S
 #[derive(Serialize)]
 pub struct Registered {
     result: ScanResult,
-    /// The guest's code, for printing a fob card.
-    code: Option<String>,
+    /// Whether a code was made that a fob card can now carry (`print_document` with
+    /// `registered-fob`).
+    printable: bool,
 }
 
 /// Registers a guest without a code at the current area: the typed contact data is
@@ -253,7 +263,7 @@ pub fn register_guest(
     contact: tresen::contact::ContactData,
 ) -> Registered {
     let mut result = ScanResult::new("form");
-    let mut code = None;
+    let mut printable = false;
     let area = lock(&state.counter).area();
     let outcome = state.with_kiosk(|k| {
         let area = area.ok_or(tresen::kiosk::Refusal::NoAreaSelected)?;
@@ -265,7 +275,8 @@ pub fn register_guest(
             result.ok = true;
             result.code = guest_outcome(&outcome).0.into();
             result.area = area;
-            code = Some(c.to_text());
+            *lock(&state.last_registered) = Some((c.to_text(), std::time::Instant::now()));
+            printable = true;
         }
         Err(e) => {
             result.code = e.code;
@@ -273,12 +284,20 @@ pub fn register_guest(
         }
     }
     state.push_recent(&result);
-    Registered { result, code }
+    Registered { result, printable }
 }
 
-/// Checks out everyone, or everyone of one area.
+/// Checks out everyone of one area (two taps), or everyone in every area, which needs the
+/// operator PIN.
 #[tauri::command]
-pub fn close_all(state: State<'_, AppState>, area: Option<i64>) -> UiResult<u64> {
+pub fn close_all(
+    state: State<'_, AppState>,
+    area: Option<i64>,
+    pin: Option<String>,
+) -> UiResult<u64> {
+    if area.is_none() {
+        state.confirm_pin(pin.as_deref())?;
+    }
     state.with_kiosk(|k| k.close_all(area, now()))
 }
 

@@ -180,6 +180,7 @@ fn main() {
         allow_exit: AtomicBool::new(false),
         kiosk_mode: AtomicBool::new(kiosk_mode),
         setup_done: AtomicBool::new(setup_done),
+        last_registered: Mutex::new(None),
     };
     let app = tauri::Builder::default()
         .plugin(
@@ -245,6 +246,8 @@ fn main() {
             setup::backup_copy,
             setup::backup_verify,
             setup::backup_postpone,
+            setup::delete_pc_key_copy,
+            setup::key_file_place,
             setup::setup_areas,
             setup::set_pin,
             operator::unlock,
@@ -253,6 +256,7 @@ fn main() {
             operator::change_areas,
             operator::get_settings,
             operator::set_setting,
+            operator::confirm_clock,
             operator::set_preferences,
             operator::set_display,
             operator::list_devices,

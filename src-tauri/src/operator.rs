@@ -71,8 +71,15 @@ pub enum AreaChange {
 }
 
 #[tauri::command]
-pub fn change_areas(state: State<'_, AppState>, change: AreaChange) -> UiResult<()> {
+pub fn change_areas(
+    state: State<'_, AppState>,
+    change: AreaChange,
+    pin: Option<String>,
+) -> UiResult<()> {
     state.require_operator()?;
+    if matches!(change, AreaChange::Archive { .. }) {
+        state.confirm_pin(pin.as_deref())?;
+    }
     let n = now();
     state.with_kiosk(|k| {
         match change {
@@ -121,10 +128,32 @@ pub fn get_settings(state: State<'_, AppState>) -> UiResult<AllSettings> {
     })
 }
 
+/// Changes a venue setting. Lowering a retention period deletes data at the next purge,
+/// so it asks for the PIN again.
 #[tauri::command]
-pub fn set_setting(state: State<'_, AppState>, key: String, value: String) -> UiResult<()> {
+pub fn set_setting(
+    state: State<'_, AppState>,
+    key: String,
+    value: String,
+    pin: Option<String>,
+) -> UiResult<()> {
     state.require_operator()?;
-    state.with_kiosk(|k| k.set_setting(&key, value.trim()))
+    let current = state.with_kiosk(|k| Ok(k.settings().get(&key)))?;
+    let lowers = matches!(key.as_str(), "retention-days" | "audit-retention-days")
+        && matches!((value.trim().parse::<u32>(), current), (Ok(new), Some(old)) if new < old);
+    if lowers {
+        state.confirm_pin(pin.as_deref())?;
+    }
+    state.with_kiosk(|k| k.set_setting(&key, value.trim(), now()))
+}
+
+/// The operator confirms that this PC's clock is right although it looks wrong: purges and
+/// approvals run again.
+#[tauri::command]
+pub fn confirm_clock(state: State<'_, AppState>, pin: Option<String>) -> UiResult<()> {
+    state.require_operator()?;
+    state.confirm_pin(pin.as_deref())?;
+    state.with_kiosk(|k| k.confirm_clock(now()).map(drop))
 }
 
 fn save_preferences(state: &AppState, prefs: &Preferences) -> UiResult<()> {
@@ -200,8 +229,10 @@ pub async fn key_replace(
     key_file: String,
     passphrase: String,
     repeat: String,
+    pin: Option<String>,
 ) -> UiResult<KeyReplacement> {
     state.require_operator()?;
+    state.confirm_pin(pin.as_deref())?;
     if passphrase != repeat {
         return Err(UiError::new(
             "passphrase-mismatch",

@@ -25,8 +25,11 @@ pub enum Document {
         tables: String,
         labels: bool,
     },
-    /// A fob card with a new guest code for this contact (nothing is stored).
+    /// The operator: a fob card with a new guest code for this contact (nothing is stored).
     Fob { contact: ContactData },
+    /// The counter: the fob card of the guest just registered, with exactly the code that
+    /// was checked in.
+    RegisteredFob {},
     /// The key recovery sheet, from a key file that opens with the passphrase.
     Recovery {
         key_file: String,
@@ -56,7 +59,7 @@ fn kind(doc: &Document) -> &'static str {
     match doc {
         Document::Posters { .. } => "posters",
         Document::Tables { .. } => "tables",
-        Document::Fob { .. } => "fob",
+        Document::Fob { .. } | Document::RegisteredFob {} => "fob",
         Document::Recovery { .. } => "recovery",
     }
 }
@@ -119,6 +122,19 @@ fn render(state: &AppState, doc: &Document) -> UiResult<Pdf> {
             let code = k.make_guest_code(contact)?;
             Ok(documents::fob_cards(&[code.to_text()])?)
         }),
+        Document::RegisteredFob {} => {
+            let code = lock(&state.last_registered)
+                .as_ref()
+                .filter(|(_, at)| at.elapsed() < REGISTERED_FOB_WINDOW)
+                .map(|(code, _)| code.clone())
+                .ok_or_else(|| {
+                    UiError::new(
+                        "no-registered-guest",
+                        "register the guest first; the card is printed right after",
+                    )
+                })?;
+            Ok(documents::fob_cards(&[code]).map_err(tresen::kiosk::Error::from)?)
+        }
         Document::Recovery {
             key_file,
             passphrase,
@@ -162,8 +178,12 @@ fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
     })
 }
 
-/// Writes a document as PDF (never over an existing file). Everything but a guest's fob
-/// card needs the operator.
+/// How long after a registration its fob card can be printed from the counter.
+const REGISTERED_FOB_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Writes a document as PDF (never over an existing file). Everything but the fob card of
+/// the guest just registered needs the operator; that one goes to the fixed documents
+/// folder, never to a path the window names.
 #[tauri::command]
 pub async fn print_document(
     app: AppHandle,
@@ -171,12 +191,13 @@ pub async fn print_document(
     document: Document,
     out: Option<String>,
 ) -> UiResult<Printed> {
-    if !matches!(document, Document::Fob { .. }) {
+    let out = out.as_deref().map(str::trim).filter(|o| !o.is_empty());
+    if !matches!(document, Document::RegisteredFob {}) || out.is_some() {
         state.require_operator()?;
     }
-    let out = match out.as_deref().map(str::trim) {
-        Some(o) if !o.is_empty() => PathBuf::from(o),
-        _ => default_pdf_path(&app, kind(&document)),
+    let out = match out {
+        Some(o) => PathBuf::from(o),
+        None => default_pdf_path(&app, kind(&document)),
     };
     let pdf = render(&state, &document)?;
     write_pdf(&state, &pdf, &out)

@@ -5,32 +5,25 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, State};
 use tresen::keyfile::{self, Passphrase};
-use tresen::kiosk::{Kiosk, SetupStep, VenueSetup};
+use tresen::kiosk::{BackupOutcome, KeyFilePlace, Kiosk, SetupStep, VenueSetup};
 use tresen::local_secret::SecretStore;
 
 use crate::state::{lock, now, AppState, UiError, UiResult};
 
 const MAX_TRUST_FILE: u64 = 1024 * 1024;
 
+/// Reads a text file, bounded while reading (a device such as /dev/zero is refused).
 pub fn read_text(path: &str, max: u64, what: &str) -> UiResult<String> {
     let p = Path::new(path.trim());
-    let meta = std::fs::metadata(p).map_err(|e| {
-        UiError::new(
-            "read-failed",
-            format!("could not read {}: {e}", p.display()),
-        )
-    })?;
-    if meta.len() > max {
-        return Err(UiError::new(
+    tresen::files::read_text_bounded(p, max).map_err(|e| match e.kind() {
+        std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidData => UiError::new(
             "not-a-file-for-this",
-            format!("{} is too large to be {what}", p.display()),
-        ));
-    }
-    std::fs::read_to_string(p).map_err(|e| {
-        UiError::new(
+            format!("{} is not {what}: {e}", p.display()),
+        ),
+        _ => UiError::new(
             "read-failed",
             format!("could not read {}: {e}", p.display()),
-        )
+        ),
     })
 }
 
@@ -45,7 +38,11 @@ pub struct TrustInfo {
 /// Reads and verifies a trust file so the operator can compare the root fingerprint with
 /// the one the authority published, before anything is set up.
 #[tauri::command]
-pub fn inspect_trust_file(path: String) -> UiResult<TrustInfo> {
+pub fn inspect_trust_file(state: State<'_, AppState>, path: String) -> UiResult<TrustInfo> {
+    // Before the venue exists this is the wizard's first step; afterwards the operator's.
+    if lock(&state.kiosk).is_some() {
+        state.require_operator()?;
+    }
     let text = read_text(&path, MAX_TRUST_FILE, "a trust file")?;
     let trust = tresen::trust::verify(&text, None)
         .map_err(|e| UiError::from(tresen::kiosk::Error::from(e)))?;
@@ -87,11 +84,35 @@ pub fn documents_dir(app: &AppHandle) -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from("."))
 }
 
+#[derive(Serialize)]
+pub struct KeyFileSuggestion {
+    path: String,
+    /// The drive the path lies on, if it is a removable one.
+    drive: Option<String>,
+    place: KeyFilePlace,
+}
+
+/// Where to save the key file: on a mounted removable drive if there is one, else in the
+/// documents folder, with a plain word that this is the PC's own disk.
 #[tauri::command]
-pub fn suggest_key_file(app: AppHandle) -> String {
-    fresh_path(&documents_dir(&app), "tresen-schluessel", "age")
-        .display()
-        .to_string()
+pub fn suggest_key_file(app: AppHandle, state: State<'_, AppState>) -> KeyFileSuggestion {
+    let drive = tresen::media::removable_mounts().into_iter().next();
+    let dir = drive
+        .as_ref()
+        .map(|m| m.path.clone())
+        .unwrap_or_else(|| documents_dir(&app));
+    let path = fresh_path(&dir, "tresen-schluessel", "age");
+    KeyFileSuggestion {
+        place: KeyFilePlace::of(&state.data_dir, &path),
+        drive: drive.map(|m| m.label),
+        path: path.display().to_string(),
+    }
+}
+
+/// Where a typed key file path lies, for the wizard's live hint.
+#[tauri::command]
+pub fn key_file_place(state: State<'_, AppState>, path: String) -> KeyFilePlace {
+    KeyFilePlace::of(&state.data_dir, Path::new(path.trim()))
 }
 
 #[derive(Deserialize)]
@@ -130,7 +151,7 @@ pub fn create_venue(state: State<'_, AppState>, venue: NewVenue) -> UiResult<()>
             name: &venue.name,
             address: &venue.address,
             trust_file: &trust,
-            expect_root: (!expect.is_empty()).then_some(expect),
+            expect_root: expect,
             key_file: Path::new(venue.key_file.trim()),
             passphrase: &pass,
             secret_store: if venue.secret_store == "file" {
@@ -171,7 +192,7 @@ pub async fn backup_copy(
     from: String,
     to: String,
     passphrase: String,
-) -> UiResult<()> {
+) -> UiResult<BackupOutcome> {
     state.require_setup_step_or_operator(SetupStep::Backup)?;
     if to.trim().is_empty() {
         return Err(UiError::new("no-path", "choose where to save the copy"));
@@ -192,10 +213,18 @@ pub async fn backup_verify(
     state: State<'_, AppState>,
     path: String,
     passphrase: String,
-) -> UiResult<()> {
+) -> UiResult<BackupOutcome> {
     state.require_setup_step_or_operator(SetupStep::Backup)?;
     let pass = Passphrase::new(passphrase);
     state.with_kiosk(|k| k.verify_key_file(Path::new(path.trim()), &pass, now()))
+}
+
+/// Deletes the key file on this PC's disk once a verified copy lies on a removable drive
+/// (offered right after such a backup).
+#[tauri::command]
+pub fn delete_pc_key_copy(state: State<'_, AppState>) -> UiResult<String> {
+    state.require_setup_step_or_operator(SetupStep::Backup)?;
+    state.with_kiosk(|k| k.delete_pc_key_copy(now()))
 }
 
 #[tauri::command]
@@ -249,14 +278,25 @@ pub fn setup_areas(
     Ok(())
 }
 
-/// Sets the operator PIN: freely while none is set, else only by an operator.
+/// Sets the operator PIN: the first one freely during the setup; afterwards only an
+/// operator changes it, and only with the old PIN.
 #[tauri::command]
-pub fn set_pin(state: State<'_, AppState>, pin: String, repeat: String) -> UiResult<()> {
-    if state.with_kiosk(|k| k.has_operator_pin())? {
+pub fn set_pin(
+    state: State<'_, AppState>,
+    pin: String,
+    repeat: String,
+    old: Option<String>,
+) -> UiResult<()> {
+    let change = state.with_kiosk(|k| k.has_operator_pin())?;
+    if change {
         state.require_operator()?;
     }
     if pin != repeat {
         return Err(UiError::new("pin-mismatch", "the two PINs differ"));
     }
-    state.with_kiosk(|k| k.set_operator_pin(pin.trim()))
+    let old = old.unwrap_or_default();
+    state.with_kiosk(|k| match change {
+        true => k.change_operator_pin(old.trim(), pin.trim(), now()),
+        false => k.set_operator_pin(pin.trim(), now()),
+    })
 }

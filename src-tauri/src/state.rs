@@ -101,6 +101,9 @@ pub struct AppState {
     pub kiosk_mode: AtomicBool,
     /// Whether the setup is complete; until then the counter takes no scans.
     pub setup_done: AtomicBool,
+    /// The code of the guest last registered at the counter, for its fob card: the card
+    /// carries exactly the code that was checked in.
+    pub last_registered: Mutex<Option<(String, Instant)>>,
 }
 
 /// Locks a mutex; a panic elsewhere never leaves the app unusable.
@@ -146,6 +149,21 @@ impl AppState {
                 ))
             }
         }
+    }
+
+    /// Destructive or security-relevant changes ask for the PIN again at the moment they
+    /// are made, even within an unlocked session.
+    pub fn confirm_pin(&self, pin: Option<&str>) -> UiResult<()> {
+        let pin = pin
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| {
+                UiError::new(
+                    "pin-required",
+                    "enter the operator PIN again to confirm this change",
+                )
+            })?;
+        self.with_kiosk(|k| k.check_operator_pin(pin, now()))
     }
 
     /// Wizard steps may be done without a PIN only while the setup is at that step.

@@ -75,7 +75,7 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
             name: "Café Mönch",
             address: "Hauptstraße 1, Berlin",
             trust_file: &trust,
-            expect_root: None,
+            expect_root: &tresen::trust::root_fingerprint(&auth.root.public_key()),
             key_file,
             passphrase: &pass,
             // The real Secret Service keyring where a session bus exists (as in CI).
@@ -90,7 +90,7 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
     .unwrap();
     // The wizard's remaining steps, done as an operator would: backup postponed, PIN set.
     k.postpone_backup(now).unwrap();
-    k.set_operator_pin(PIN).unwrap();
+    k.set_operator_pin(PIN, 0).unwrap();
     let loc = k.add_location("Filiale 1", now).unwrap();
     let ter = k.add_area(loc, "Terrasse", None, now).unwrap();
     let bar = k.add_area(loc, "Bar", None, now).unwrap();

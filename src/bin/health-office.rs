@@ -184,7 +184,7 @@ fn open(dir: &std::path::Path, pass: &PassphraseSource) -> Result<AuthorityKeys>
 
 fn current_trust(dir: &std::path::Path) -> Result<tresen::trust::TrustList> {
     let path = dir.join(authority::TRUST_FILE);
-    let text = std::fs::read_to_string(&path)
+    let text = tresen::files::read_text_bounded(&path, tresen::files::limits::TRUST_FILE)
         .map_err(|e| format!("could not read {}: {e}", path.display()))?;
     Ok(tresen::trust::verify(&text, None)?)
 }

@@ -210,9 +210,10 @@ enum VenueCmd {
         /// The health authority's trust file.
         #[arg(long, value_name = "FILE")]
         trust: PathBuf,
-        /// The authority's published root fingerprint, to check the trust file against.
+        /// The root fingerprint the health authority published (its letter or website):
+        /// the trust file is checked against it; setup stops without a match.
         #[arg(long, value_name = "FINGERPRINT")]
-        expect_root: Option<String>,
+        expect_root: String,
         /// Where to write the venue's private key file (never overwritten).
         #[arg(long, value_name = "FILE")]
         key_file: PathBuf,
@@ -426,6 +427,9 @@ enum KeyCmd {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Delete the key file on this PC's own disk once a verified copy lies on a removable
+    /// drive; that copy becomes the key file.
+    DeletePcCopy,
     /// The key file is lost: make a new key pair for future check-ins.
     Replace {
         #[arg(long, value_name = "FILE")]
@@ -488,7 +492,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         pass,
     }) = &cli.command
     {
-        let trust_text = std::fs::read_to_string(trust)
+        let trust_text = tresen::files::read_text_bounded(trust, tresen::files::limits::TRUST_FILE)
             .map_err(|e| format!("could not read the trust file {}: {e}", trust.display()))?;
         let passphrase = pass.read("New passphrase for the venue key file", true)?;
         let store = SecretStore::parse(secret_store).unwrap_or(SecretStore::Keyring);
@@ -498,7 +502,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 name,
                 address,
                 trust_file: &trust_text,
-                expect_root: expect_root.as_deref(),
+                expect_root,
                 key_file,
                 passphrase: &passphrase,
                 secret_store: store,
@@ -518,6 +522,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             t.root_fingerprint()
         );
         println!("Key file written to {}.", key_file.display());
+        if kiosk.key_file_place(key_file).on_this_pc == Some(true) {
+            println!("WARNING: the key file lies on this PC's own disk (the file system of the data folder). Whoever steals the PC gets it and can attack the passphrase offline: keep the key file on removable media (a USB stick), not on this PC.");
+        }
         if let Some(w) = kiosk.secret_warning() {
             println!("WARNING: {w}.");
         }
@@ -592,7 +599,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Trust(TrustCmd::Update { file }) => {
-            let text = std::fs::read_to_string(&file)
+            let text = tresen::files::read_text_bounded(&file, tresen::files::limits::TRUST_FILE)
                 .map_err(|e| format!("could not read {}: {e}", file.display()))?;
             let t = k.update_trust(&text, now())?;
             println!("Trust file updated to serial {}.", t.body.serial);
@@ -705,7 +712,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Settings(SettingsCmd::Set { key, value }) => {
-            k.set_setting(&key, &value)?;
+            k.set_setting(&key, &value, now())?;
             println!("{key} = {}", value.trim());
             ExitCode::SUCCESS
         }
@@ -1012,21 +1019,30 @@ fn key_cmd(k: &mut Kiosk, c: KeyCmd) -> Result<ExitCode> {
         }
         KeyCmd::Backup { from, to, pass } => {
             let p = pass.read("Passphrase of the venue key file", false)?;
-            k.backup_key_file(&from, &to, &p, n)?;
+            let o = k.backup_key_file(&from, &to, &p, n)?;
             println!(
-                "The copy at {} is verified: it opens with the passphrase and holds the venue key {}. Keep it on another medium, away from this PC.",
+                "The copy at {} is verified: it opens with the passphrase and holds the venue key {}.",
                 to.display(),
                 k.fingerprint()
             );
+            print_backup_outcome(&o);
         }
         KeyCmd::Verify { file, pass } => {
             let p = pass.read("Passphrase of the venue key file", false)?;
-            k.verify_key_file(&file, &p, n)?;
+            let o = k.verify_key_file(&file, &p, n)?;
             println!(
                 "{} opens with the passphrase and holds the venue key {}.",
                 file.display(),
                 k.fingerprint()
             );
+            print_backup_outcome(&o);
+        }
+        KeyCmd::DeletePcCopy => {
+            let now_primary = k.delete_pc_key_copy(n)?;
+            println!(
+                "The key file on this PC's disk was deleted. The key file is now {now_primary}."
+            );
+            println!("Make a second copy on another drive: tresen key backup --from {now_primary} --to COPY");
         }
         KeyCmd::Restore { images, out } => {
             let imgs = images
@@ -1066,6 +1082,17 @@ fn key_cmd(k: &mut Kiosk, c: KeyCmd) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_backup_outcome(o: &tresen::kiosk::BackupOutcome) {
+    if !o.counted {
+        println!("WARNING: it lies on the same drive as the key file, which does not count as a backup: if the drive breaks or is lost, both are gone. Copy it to another drive (a USB stick).");
+        return;
+    }
+    println!("It counts as the second copy. Keep it on that medium, away from this PC.");
+    if let Some(pc) = &o.pc_copy {
+        println!("The key file {pc} on this PC's own disk is no longer needed; a thief of the PC would get it. Delete it with `tresen key delete-pc-copy`, then make a second copy on another drive.");
+    }
 }
 
 fn scanner_list() {
@@ -1272,8 +1299,15 @@ fn print_review(k: &Kiosk, r: &tresen::kiosk::RequestReview) {
 }
 
 fn request_cmd(k: &mut Kiosk, c: RequestCmd) -> Result<ExitCode> {
-    let read =
-        |p: &Path| std::fs::read(p).map_err(|e| format!("could not read {}: {e}", p.display()));
+    // One byte over the limit, so that the core can say "too large".
+    let read = |p: &Path| {
+        tresen::files::read_bounded(p, tresen::request::MAX_BYTES as u64 + 1)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::FileTooLarge => Ok(vec![0; tresen::request::MAX_BYTES + 1]),
+                _ => Err(e),
+            })
+            .map_err(|e| format!("could not read {}: {e}", p.display()))
+    };
     match c {
         RequestCmd::Show { file } => {
             let r = k.review_request(&read(&file)?, now())?;
@@ -1372,8 +1406,9 @@ fn print_cmd(k: &mut Kiosk, c: PrintCmd) -> Result<ExitCode> {
             write_pdf(&pdf, &out)?;
         }
         PrintCmd::Fobs { codes_file, out } => {
-            let text = std::fs::read_to_string(&codes_file)
-                .map_err(|e| format!("could not read {}: {e}", codes_file.display()))?;
+            let text =
+                tresen::files::read_text_bounded(&codes_file, tresen::files::limits::CODES_FILE)
+                    .map_err(|e| format!("could not read {}: {e}", codes_file.display()))?;
             let mut codes = Vec::new();
             for (i, line) in text
                 .lines()
@@ -1396,7 +1431,7 @@ fn print_cmd(k: &mut Kiosk, c: PrintCmd) -> Result<ExitCode> {
             let p = pass.read("Passphrase of the venue key file", false)?;
             // The sheet is printed only from a key file that opens and holds this venue's key.
             k.verify_key_file(&key_file, &p, now())?;
-            let text = std::fs::read_to_string(&key_file)
+            let text = tresen::files::read_text_bounded(&key_file, 64 * 1024)
                 .map_err(|e| format!("could not read {}: {e}", key_file.display()))?;
             let date = chrono::Local::now().format("%Y-%m-%d").to_string();
             let pdf = documents::recovery_sheet(&k.venue_name()?, &k.fingerprint(), &date, &text)?;

@@ -221,8 +221,26 @@ impl Kiosk {
                 Ok(c.review)
             }
             Err(e) => {
-                let id = request_id_hint(text);
-                audit::append(&self.conn, now, "refused", &id, "", &e.to_string())?;
+                // Only what the venue can vouch for goes into the log, which is kept for
+                // years: the request id and office of a request whose signature checked
+                // out, and of any file only its hash, size and the refusal.
+                let signed = self
+                    .trust()
+                    .ok()
+                    .and_then(|t| request::authenticate(text, &t.root_key, now).ok());
+                let (id, office) = signed
+                    .map(|r| (crate::trust::hex(&r.request_id), r.office.body.office_id))
+                    .unwrap_or_default();
+                let code = match &e {
+                    Error::Request(r) => r.code(),
+                    other => other.code(),
+                };
+                let detail = format!(
+                    "{code}; file sha256 {}, {} bytes",
+                    crate::trust::hex(&crate::crypto::sha256(&[text])),
+                    text.len()
+                );
+                audit::append(&self.conn, now, "refused", &id, &office, &detail)?;
                 Err(e)
             }
         }
@@ -503,33 +521,4 @@ fn write_err(path: &Path, source: std::io::Error) -> Error {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// The request id of a file that failed verification, if it can be read at all.
-fn request_id_hint(text: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct Env {
-        body: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct Body {
-        request_id: String,
-    }
-    use base64::Engine;
-    serde_json::from_slice::<Env>(text)
-        .ok()
-        .and_then(|e| {
-            base64::engine::general_purpose::STANDARD
-                .decode(e.body)
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice::<Body>(&b).ok())
-        .map(|b| {
-            b.request_id
-                .chars()
-                .filter(char::is_ascii_hexdigit)
-                .take(32)
-                .collect()
-        })
-        .unwrap_or_default()
 }

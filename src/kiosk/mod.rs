@@ -23,11 +23,13 @@ use crate::venue_code::{VenueCode, VenueCodeError, VENUE_TAG_LEN};
 
 mod approval;
 mod clock;
+mod key_backup;
 mod operator_pin;
 mod wizard;
 
 pub use approval::{ApprovalReport, RequestReview};
 pub use clock::ClockState;
+pub use key_backup::{BackupOutcome, KeyFilePlace};
 pub use wizard::SetupStep;
 
 pub const MAX_NAME_CHARS: usize = 120;
@@ -94,6 +96,12 @@ pub enum Error {
     PinLocked { seconds: i64 },
     #[error("no operator PIN is set yet; finish the setup first")]
     NoPin,
+    #[error("an operator PIN is set already; change it with the old PIN")]
+    PinExists,
+    #[error("there is no key file on this PC's disk with a verified copy on a removable drive to delete")]
+    NoPcKeyCopy,
+    #[error("type or scan the root fingerprint the health authority published (in its letter or on its website); without it a forged trust file cannot be told from the real one")]
+    RootRequired,
     #[error("'{0}' is not a table number or range like 1-12")]
     InvalidTables(String),
     #[error("the clock of this PC looks wrong: it says {now}, but this venue has already seen {latest}. Nothing is deleted and no request is approved until the operator sets the clock right or confirms the time")]
@@ -104,7 +112,6 @@ impl Error {
     /// A stable name for the kind of error, for the app to word in its language; the
     /// English message stays the fallback and the detail.
     pub fn code(&self) -> &'static str {
-        use crate::request::RequestError as R;
         match self {
             Error::Refused(r) => r.code(),
             Error::Store(StoreError::DiskFull) => "disk-full",
@@ -139,15 +146,7 @@ impl Error {
             Error::UnknownRecord(_) => "unknown-record",
             Error::KeyMismatch { .. } => "key-mismatch",
             Error::RetiredKey(_) => "retired-key",
-            Error::Request(R::BadSignature | R::Certificate(_)) => "request-forged",
-            Error::Request(R::Expired(_)) => "request-expired",
-            Error::Request(R::OtherVenue(_)) => "request-other-venue",
-            Error::Request(R::Replayed { .. }) => "request-replayed",
-            Error::Request(R::OfficeNotListed(_)) => "request-office-not-listed",
-            Error::Request(R::TooLarge | R::Malformed(_) | R::UnsupportedVersion(_)) => {
-                "request-not-a-request"
-            }
-            Error::Request(_) => "request-refused",
+            Error::Request(r) => r.code(),
             Error::Answer(_) | Error::Crypto(_) | Error::DamagedCheckin(_) => "answer-failed",
             Error::Audit(_) => "audit",
             Error::Print(_) => "print-failed",
@@ -155,6 +154,9 @@ impl Error {
             Error::WrongPin { .. } => "wrong-pin",
             Error::PinLocked { .. } => "pin-locked",
             Error::NoPin => "no-pin",
+            Error::PinExists => "pin-exists",
+            Error::NoPcKeyCopy => "no-pc-key-copy",
+            Error::RootRequired => "trust-root-required",
             Error::InvalidTables(_) => "invalid-tables",
             Error::ClockSuspect { .. } => "clock-suspect",
         }
@@ -350,6 +352,7 @@ pub struct PurgeReport {
     pub areas_deleted: u64,
     pub pseudonyms_cleared: u64,
     pub auto_checked_out: u64,
+    pub audit_entries_deleted: u64,
 }
 
 /// The state of the key file backup, for the app to show in its own language.
@@ -364,6 +367,9 @@ pub enum BackupState {
     Overdue {
         verified_at: i64,
     },
+    /// The only verified copies lie on the same drive as the key file: one broken or
+    /// stolen drive loses both.
+    SameMedium,
     Ok,
 }
 
@@ -394,8 +400,9 @@ pub struct VenueSetup<'a> {
     pub name: &'a str,
     pub address: &'a str,
     pub trust_file: &'a str,
-    /// The root fingerprint the authority published, if the operator has it.
-    pub expect_root: Option<&'a str>,
+    /// The root fingerprint the authority published (required: a trust file alone could
+    /// be a forgery).
+    pub expect_root: &'a str,
     pub key_file: &'a Path,
     pub passphrase: &'a Passphrase,
     pub secret_store: SecretStore,
@@ -512,13 +519,14 @@ impl Kiosk {
         let name = valid_name(setup.name)?;
         let address = valid_name(setup.address)?;
         let trust = trust::verify(setup.trust_file, None)?;
-        if let Some(want) = setup.expect_root {
-            if normalize_fp(want) != normalize_fp(&trust.root_fingerprint()) {
-                return Err(Error::RootNotExpected {
-                    want: want.to_string(),
-                    got: trust.root_fingerprint(),
-                });
-            }
+        if normalize_fp(setup.expect_root).is_empty() {
+            return Err(Error::RootRequired);
+        }
+        if normalize_fp(setup.expect_root) != normalize_fp(&trust.root_fingerprint()) {
+            return Err(Error::RootNotExpected {
+                want: setup.expect_root.to_string(),
+                got: trust.root_fingerprint(),
+            });
         }
         keyfile::check_strength(setup.passphrase, &[&name, "tresen"])?;
         if setup.key_file.exists() {
@@ -680,8 +688,40 @@ impl Kiosk {
         &self.settings
     }
 
-    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), Error> {
-        self.settings.set(&self.conn, key, value)?;
+    /// Changes a venue setting; every change is written to the audit log (a lowered
+    /// retention period deletes data at the next purge).
+    pub fn set_setting(&mut self, key: &str, value: &str, now: i64) -> Result<(), Error> {
+        let old = self.settings.get(key);
+        let tx = self.conn.unchecked_transaction()?;
+        self.settings.set(&tx, key, value)?;
+        let new = self.settings.get(key);
+        if old != new {
+            let show = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+            crate::audit::append(
+                &tx,
+                now,
+                "setting-changed",
+                "",
+                "",
+                &format!("{key}: {} -> {}", show(old), show(new)),
+            )?;
+        }
+        if let Err(e) = tx.commit() {
+            self.settings = Settings::load(&self.conn)?;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Writes an operator's security-relevant change to the audit log.
+    fn audit_change(
+        &self,
+        conn: &Connection,
+        now: i64,
+        event: &str,
+        detail: &str,
+    ) -> Result<(), Error> {
+        crate::audit::append(conn, now, event, "", "", detail)?;
         Ok(())
     }
 
@@ -987,7 +1027,7 @@ impl Kiosk {
     /// and purged with its data once the retention period has passed. Guests still
     /// present are checked out now.
     pub fn archive_area(&mut self, id: i64, now: i64) -> Result<u64, Error> {
-        self.live_area(id)?;
+        let a = self.live_area(id)?;
         let tx = self.conn.unchecked_transaction()?;
         let closed = tx.execute(
             "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'area-deleted'
@@ -997,6 +1037,15 @@ impl Kiosk {
         tx.execute(
             "UPDATE areas SET state = 'archived', archived_at = ?1 WHERE id = ?2",
             params![now, id],
+        )?;
+        self.audit_change(
+            &tx,
+            now,
+            "area-deleted",
+            &format!(
+                "area '{}/{}' deleted (archived until the retention period ends); {closed} guests checked out",
+                a.location, a.name
+            ),
         )?;
         tx.commit()?;
         tracing::info!(event = "area.archived", area = id);
@@ -1499,11 +1548,21 @@ impl Kiosk {
 
     /// Checks out everyone (of one area, or everywhere) — at closing time.
     pub fn close_all(&mut self, area: Option<i64>, now: i64) -> Result<u64, Error> {
-        let n = self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        let n = tx.execute(
             "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'closing', last_read_at = ?1
              WHERE checked_out_at IS NULL AND (?2 IS NULL OR area_id = ?2)",
             params![now, area],
         )?;
+        if area.is_none() {
+            self.audit_change(
+                &tx,
+                now,
+                "all-checked-out",
+                &format!("{n} guests checked out in every area"),
+            )?;
+        }
+        tx.commit()?;
         tracing::info!(event = "checkin.close_all", count = n);
         Ok(n as u64)
     }
@@ -1604,8 +1663,10 @@ impl Kiosk {
             "UPDATE checkins SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND last_read_at < ?1",
             [day_start],
         )?;
+        let audit_cutoff = now - i64::from(self.settings.audit_retention_days) * 86_400;
+        let audit_entries = crate::audit::purge(&tx, audit_cutoff, now)?;
         tx.commit()?;
-        if checkins + areas + pseudonyms > 0 {
+        if checkins + areas + pseudonyms + audit_entries as usize > 0 {
             store::checkpoint(&self.conn)?;
         }
         let report = PurgeReport {
@@ -1614,139 +1675,13 @@ impl Kiosk {
             areas_deleted: areas as u64,
             pseudonyms_cleared: pseudonyms as u64,
             auto_checked_out: auto,
+            audit_entries_deleted: audit_entries,
         };
         tracing::info!(event = "retention.purge", checkins, areas, pseudonyms);
         Ok(report)
     }
 
-    // ----- key file, backups, replacement -----
-
-    /// Where the key file was written at setup (a hint for the operator, not a secret).
-    pub fn key_file_hint(&self) -> Result<Option<String>, Error> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'key_file'", [], |r| {
-                r.get(0)
-            })
-            .optional()?)
-    }
-
-    pub fn backup_status(&self, now: i64) -> Result<BackupStatus, Error> {
-        let last = |event: &str| -> Result<Option<i64>, Error> {
-            Ok(self.conn.query_row(
-                "SELECT MAX(at) FROM key_backups WHERE venue_key_id = ?1 AND event = ?2",
-                params![self.venue_key.id, event],
-                |r| r.get(0),
-            )?)
-        };
-        let copied_at = last("copied")?;
-        let verified_at = last("verified")?;
-        let interval = i64::from(self.settings.backup_interval_days) * 86_400;
-        let due_at = verified_at.map(|v| v + interval);
-        let state = match (copied_at, verified_at) {
-            (None, _) => BackupState::NoCopy,
-            (Some(_), None) => BackupState::NotVerified,
-            (Some(_), Some(v)) if now >= v + interval => BackupState::Overdue { verified_at: v },
-            _ => BackupState::Ok,
-        };
-        let warning = match state {
-            BackupState::NoCopy => Some("the venue key file has no verified second copy: save one on another medium with `tresen key backup --from KEYFILE --to COPY`".to_string()),
-            BackupState::NotVerified => Some("the key file backup was not verified yet: load it again with `tresen key verify --file COPY`".to_string()),
-            BackupState::Overdue { verified_at } => Some(format!(
-                "the key file backup was last verified on {}; verify it again with `tresen key verify --file COPY`",
-                format_time(verified_at)
-            )),
-            BackupState::Ok => None,
-        };
-        Ok(BackupStatus {
-            state,
-            fingerprint: self.fingerprint(),
-            copied_at,
-            verified_at,
-            due_at,
-            warning,
-        })
-    }
-
-    fn check_key_matches(&self, keys: &VenueSecretKeys) -> Result<(), Error> {
-        let public = keys.public();
-        if public == self.venue_key.public {
-            return Ok(());
-        }
-        let retired: bool = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM venue_keys WHERE fingerprint = ?1",
-                [&public.fingerprint()[..]],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
-        if retired {
-            return Err(Error::RetiredKey(public.fingerprint_text()));
-        }
-        Err(Error::KeyMismatch {
-            got: public.fingerprint_text(),
-            want: self.fingerprint(),
-        })
-    }
-
-    /// Opens a key file with the passphrase and checks it holds the venue's current key;
-    /// the private keys are wiped again at once.
-    fn check_key_file(&self, path: &Path, pass: &Passphrase) -> Result<(), Error> {
-        let keys = VenueSecretKeys::read_key_file(path, pass)?;
-        self.check_key_matches(&keys)
-    }
-
-    fn record_backup(&self, event: &str, place: &Path, now: i64) -> Result<(), Error> {
-        self.conn.execute(
-            "INSERT INTO key_backups(venue_key_id, event, at, place) VALUES (?1, ?2, ?3, ?4)",
-            params![self.venue_key.id, event, now, place.display().to_string()],
-        )?;
-        Ok(())
-    }
-
-    /// Loads a key file with the passphrase and checks that it holds the venue's current
-    /// key; records the verification. A file other than the one written at setup also
-    /// counts as the second copy.
-    pub fn verify_key_file(
-        &mut self,
-        path: &Path,
-        pass: &Passphrase,
-        now: i64,
-    ) -> Result<(), Error> {
-        self.check_key_file(path, pass)?;
-        let primary = self.key_file_hint()?.map(PathBuf::from);
-        let is_primary = primary
-            .as_deref()
-            .map(|p| same_file(p, path))
-            .unwrap_or(false);
-        if !is_primary {
-            self.record_backup("copied", path, now)?;
-        }
-        self.record_backup("verified", path, now)?;
-        tracing::info!(event = "key.backup_verified");
-        Ok(())
-    }
-
-    /// Copies the key file to a second medium, checks the copy byte for byte and proves it
-    /// opens with the passphrase and holds the current key.
-    pub fn backup_key_file(
-        &mut self,
-        from: &Path,
-        to: &Path,
-        pass: &Passphrase,
-        now: i64,
-    ) -> Result<(), Error> {
-        self.check_key_file(from, pass)?;
-        // Read back byte for byte, the copy is the file that just opened: no second
-        // (slow) decryption needed.
-        keyfile::copy_verified(from, to)?;
-        self.record_backup("copied", to, now)?;
-        self.record_backup("verified", to, now)?;
-        tracing::info!(event = "key.backup_copied");
-        Ok(())
-    }
+    // ----- key replacement -----
 
     /// Replaces a lost venue key: a new key pair and key file for future check-ins. Old
     /// check-ins stay sealed to the old key; the report says which period is affected.
@@ -1783,6 +1718,16 @@ impl Kiosk {
             "INSERT INTO meta(key, value) VALUES ('key_file', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [new_key_file.display().to_string()],
+        )?;
+        self.audit_change(
+            &tx,
+            now,
+            "key-replaced",
+            &format!(
+                "venue key {} replaced by {}; {count} check-ins sealed to the old key",
+                old.public.fingerprint_text(),
+                public.fingerprint_text()
+            ),
         )?;
         tx.commit()?;
         self.venue_key = current_key(&self.conn)?;
@@ -1832,13 +1777,6 @@ struct StoredBinding {
 /// Area ids are written into codes and seals as 32 bits.
 pub(crate) fn area_id_u32(area: i64) -> Result<u32, Error> {
     u32::try_from(area).map_err(|_| Error::UnknownArea(format!("#{area}")))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
 }
 
 fn outcome_name(o: &ScanOutcome) -> &'static str {

@@ -49,8 +49,23 @@ impl Kiosk {
         Ok(self.meta_get("operator_pin")?.is_some())
     }
 
-    /// Sets (or changes) the operator PIN. The caller checks who may do this.
-    pub fn set_operator_pin(&mut self, pin: &str) -> Result<(), Error> {
+    /// Sets the first operator PIN (setup). Once one is set it is changed only with
+    /// [`Kiosk::change_operator_pin`], which needs the old one.
+    pub fn set_operator_pin(&mut self, pin: &str, now: i64) -> Result<(), Error> {
+        if self.has_operator_pin()? {
+            return Err(Error::PinExists);
+        }
+        self.store_pin(pin, now, "pin-set")
+    }
+
+    /// Changes the operator PIN: the old PIN is checked first (and counts as an attempt).
+    pub fn change_operator_pin(&mut self, old: &str, new: &str, now: i64) -> Result<(), Error> {
+        check_pin_rules(new)?;
+        self.check_operator_pin(old, now)?;
+        self.store_pin(new, now, "pin-changed")
+    }
+
+    fn store_pin(&mut self, pin: &str, now: i64, event: &str) -> Result<(), Error> {
         check_pin_rules(pin)?;
         let salt = SaltString::encode_b64(&crate::crypto::random_bytes::<16>())
             .map_err(|e| Error::WeakPin(e.to_string()))?;
@@ -58,8 +73,19 @@ impl Kiosk {
             .hash_password(pin.as_bytes(), &salt)
             .map_err(|e| Error::WeakPin(e.to_string()))?
             .to_string();
-        self.meta_set("operator_pin", &hash)?;
-        self.meta_set("operator_pin_failures", "0")?;
+        let tx = self.conn.unchecked_transaction()?;
+        for (k, v) in [
+            ("operator_pin", hash.as_str()),
+            ("operator_pin_failures", "0"),
+        ] {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![k, v],
+            )?;
+        }
+        crate::audit::append(&tx, now, event, "", "", "the operator PIN was set")?;
+        tx.commit()?;
         Ok(())
     }
 

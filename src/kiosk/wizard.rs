@@ -30,7 +30,7 @@ impl Kiosk {
         let ever_verified = self
             .conn
             .query_row(
-                "SELECT 1 FROM key_backups WHERE event = 'verified' LIMIT 1",
+                "SELECT 1 FROM key_backups WHERE event = 'verified' AND same_medium = 0 LIMIT 1",
                 [],
                 |_| Ok(()),
             )

@@ -66,7 +66,7 @@ pub fn venue_with(authority: AuthorityKeys, trust: String, now: i64) -> Venue {
             name: "Café Mönch",
             address: "Hauptstraße 1, 10115 Berlin",
             trust_file: &trust,
-            expect_root: None,
+            expect_root: &tresen::trust::root_fingerprint(&authority.root.public_key()),
             key_file: &key_file,
             passphrase: &p,
             secret_store: SecretStore::File,
@@ -119,7 +119,18 @@ impl Drop for Tmpfs {
 /// Mounts a tmpfs of `kib` KiB, or says why not. With TRESEN_REQUIRE_TMPFS=1 (CI) a
 /// failure to mount fails the test instead of skipping it.
 pub fn tiny_tmpfs(kib: u32) -> Option<Tmpfs> {
-    let dir = tempfile::tempdir().expect("tempdir");
+    tiny_tmpfs_in(&std::env::temp_dir(), kib)
+}
+
+/// A tmpfs mounted where the desktop mounts removable drives (/media/…), so that Tresen
+/// takes it for a USB stick.
+pub fn stick(kib: u32) -> Option<Tmpfs> {
+    std::fs::create_dir_all("/media").ok()?;
+    tiny_tmpfs_in(std::path::Path::new("/media"), kib)
+}
+
+pub fn tiny_tmpfs_in(parent: &std::path::Path, kib: u32) -> Option<Tmpfs> {
+    let dir = tempfile::tempdir_in(parent).expect("tempdir");
     let ok = std::process::Command::new("mount")
         .args([
             "-t",
