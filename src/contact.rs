@@ -62,7 +62,7 @@ pub enum ContactError {
     TooLong(Field, usize),
     #[error("the {} contains a control character", .0.label())]
     ControlCharacter(Field),
-    #[error("the phone number must have 6 to 20 digits (spaces, '/', '-', '(', ')' and a leading '+' are allowed)")]
+    #[error("the phone number must have 6 to 20 digits (spaces, '/', '-', '.', '(', ')' and a leading '+' are allowed)")]
     BadPhone,
     #[error("the postcode may contain only letters, digits, spaces and '-'")]
     BadPostcode,

@@ -14,6 +14,23 @@ fn run(bin: &str, dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `tresen` with `input` on its standard input.
+fn tresen_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tresen"))
+        .current_dir(dir)
+        .args(["--data-dir", "data"])
+        .args(args)
+        .env_remove("TRESEN_DATA_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn tresen(dir: &Path, args: &[&str]) -> Output {
     let mut all = vec!["--data-dir", "data"];
     all.extend_from_slice(args);
@@ -97,23 +114,11 @@ fn setup(dir: &Path) {
 }
 
 fn guest_code(dir: &Path, name: &str) -> String {
-    let o = tresen(
-        dir,
-        &[
-            "guest",
-            "code",
-            "--name",
-            name,
-            "--street",
-            "Weg 1",
-            "--postcode",
-            "10115",
-            "--city",
-            "Berlin",
-            "--phone",
-            "030 1234567",
-        ],
-    );
+    let contact = serde_json::json!({
+        "name": name, "street": "Weg 1", "postcode": "10115", "city": "Berlin",
+        "phone": "030 1234567",
+    });
+    let o = tresen_with_input(dir, &["guest", "code"], format!("{contact}\n").as_bytes());
     assert!(o.status.success(), "{}", text(&o));
     String::from_utf8(o.stdout).unwrap().trim().to_string()
 }
@@ -408,6 +413,63 @@ fn tresen_scan_reads_a_serial_scanner_and_assigns_tables() {
         got[2].contains("refused: this is not a Tresen code"),
         "{got:?}"
     );
+}
+
+/// Hole 18: one line that was not valid UTF-8 stopped a whole batch of check-ins, and the
+/// message did not say which line. Hole 14: contact data on the command line stays in
+/// shell histories and the process list; now it is read from standard input.
+#[test]
+fn bad_lines_are_refused_one_by_one_and_contact_data_comes_from_standard_input() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    let codes: Vec<String> = (0..3)
+        .map(|i| guest_code(dir, &format!("Gast {i}")))
+        .collect();
+    let mut batch = Vec::new();
+    batch.extend_from_slice(codes[0].as_bytes());
+    batch.extend_from_slice(b"\n\xff\xfe not text\n");
+    batch.extend_from_slice(codes[1].as_bytes());
+    batch.extend_from_slice(b"\r\nhttps://example.org/speisekarte\n");
+    batch.extend(std::iter::repeat_n(b'A', 100_000));
+    batch.extend_from_slice(b"\n");
+    batch.extend_from_slice(codes[2].as_bytes());
+    let o = tresen_with_input(dir, &["checkin", "--area", "Terrasse", "-"], &batch);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let out = text(&o);
+    assert_eq!(out.matches("checked-in").count(), 3, "{out}");
+    assert!(out.contains("line 2: refused: this line is not text"), "{out}");
+    assert!(out.contains("line 4: refused: this is not a Tresen code"), "{out}");
+    assert!(out.contains("line 5: refused: this line is far longer"), "{out}");
+    std::fs::write(dir.join("codes.txt"), &batch).unwrap();
+    let o = tresen(dir, &["area", "add", "Bar", "--location", "Filiale 1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tresen(dir, &["checkin", "--area", "Bar", "--codes-file", "codes.txt"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    // The same codes again within seconds: double reads, each on its own line.
+    let out = text(&o);
+    assert_eq!(out.lines().filter(|l| l.contains("area=Bar")).count(), 3, "{out}");
+    assert_eq!(out.matches("refused").count(), 3, "{out}");
+
+    // No contact flags: the data comes as JSON lines; a bad line is refused on its own.
+    let o = tresen(dir, &["guest", "register", "--area", "Bar", "--name", "X"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let lines = concat!(
+        r#"{"name":"Erika Gabler","street":"Weg 3","postcode":"10115","city":"Berlin","phone":"030 5556667"}"#,
+        "\n",
+        r#"{"name":"Max Probe","street":"Weg 4","postcode":"10115","city":"Berlin","phone":"12"}"#,
+        "\n",
+        "not json\n",
+        r#"{"name":"Lena Kurz","street":"Weg 5","postcode":"10115","city":"Berlin","phone":"030 1112223","email":"lena@example.org"}"#,
+        "\n",
+    );
+    let o = tresen_with_input(dir, &["guest", "register", "--area", "Bar"], lines.as_bytes());
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let out = text(&o);
+    assert_eq!(out.matches("checked-in").count(), 2, "{out}");
+    assert_eq!(out.matches("guest code").count(), 2, "{out}");
+    assert!(out.contains("line 2: refused: the phone number"), "{out}");
+    assert!(out.contains("line 3: refused: not a contact"), "{out}");
 }
 
 #[test]

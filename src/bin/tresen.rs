@@ -1,7 +1,7 @@
 //! `tresen`: the venue kiosk from the command line — setup, areas and tables, check-in,
 //! key backups and retention, all without the GUI.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -346,51 +346,21 @@ struct CheckoutArgs {
     area: Option<String>,
 }
 
-#[derive(clap::Args)]
-struct ContactArgs {
-    #[arg(long)]
-    name: String,
-    #[arg(long)]
-    street: String,
-    #[arg(long)]
-    postcode: String,
-    #[arg(long)]
-    city: String,
-    #[arg(long)]
-    phone: String,
-    #[arg(long, default_value = "")]
-    email: String,
-}
-
-impl ContactArgs {
-    fn contact(&self) -> ContactData {
-        ContactData {
-            name: self.name.clone(),
-            street: self.street.clone(),
-            postcode: self.postcode.clone(),
-            city: self.city.clone(),
-            phone: self.phone.clone(),
-            email: self.email.clone(),
-        }
-    }
-}
-
 #[derive(Subcommand)]
 enum GuestCmd {
-    /// Register and check in a guest without a code; prints the new code for a fob.
+    /// Register and check in guests without a code; prints each new code for a fob. The
+    /// contact data is read from standard input, never from the command line (which shell
+    /// histories and the process list keep): on a terminal one prompt per field; from a
+    /// script one JSON object per line with name, street, postcode, city, phone, email.
     Register {
         #[arg(long)]
         area: String,
         #[arg(long)]
         table: Option<u16>,
-        #[command(flatten)]
-        contact: ContactArgs,
     },
-    /// Make a guest code (for a key fob or card); nothing is stored.
-    Code {
-        #[command(flatten)]
-        contact: ContactArgs,
-    },
+    /// Make guest codes (for key fobs or cards); nothing is stored. Contact data from
+    /// standard input, as for `register`.
+    Code,
     /// List open check-ins (ids and times; the kiosk never sees names).
     Open {
         #[arg(long)]
@@ -898,7 +868,10 @@ fn describe(k: &Kiosk, o: &ScanOutcome) -> String {
 fn checkin(k: &mut Kiosk, a: CheckinArgs) -> Result<ExitCode> {
     let area = k.area_id(&a.area)?;
     let method = Method::parse(&a.method).unwrap_or(Method::Fob);
-    let scan = |k: &mut Kiosk, text: &str| -> Result<bool> {
+    // `line` names the line of a batch in refusals; a refused line never stops the batch,
+    // just as a bad scan does not stop the counter.
+    let scan = |k: &mut Kiosk, text: &str, line: Option<usize>| -> Result<bool> {
+        let at = line.map(|n| format!("line {n}: ")).unwrap_or_default();
         match k.scan_guest(text, area, a.table, method, now()) {
             Ok(o) => {
                 let mut out = std::io::stdout().lock();
@@ -907,30 +880,44 @@ fn checkin(k: &mut Kiosk, a: CheckinArgs) -> Result<ExitCode> {
                 Ok(true)
             }
             Err(Error::Refused(r)) => {
-                println!("refused: {r}");
+                println!("{at}refused: {r}");
                 Ok(false)
             }
             Err(e) => Err(e.into()),
         }
     };
-    let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match (&a.code, &a.codes_file) {
+    let mut input: Box<dyn std::io::BufRead> = match (&a.code, &a.codes_file) {
         (Some(c), _) if c != "-" => {
-            return Ok(if scan(k, c)? {
+            return Ok(if scan(k, c, None)? {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_REFUSED)
             })
         }
-        (_, Some(f)) => Box::new(std::io::BufReader::new(open(f)?).lines()),
-        _ => Box::new(std::io::stdin().lock().lines()),
+        (_, Some(f)) => Box::new(std::io::BufReader::new(open(f)?)),
+        _ => Box::new(std::io::stdin().lock()),
     };
     let mut refused = 0usize;
-    for line in lines {
-        let line = line?;
-        if line.trim().is_empty() {
+    let mut n = 0usize;
+    while let Some(line) = read_scan_line(&mut input)? {
+        n += 1;
+        let text = match line {
+            ScanLine::Text(t) => t,
+            ScanLine::NotText => {
+                println!("line {n}: refused: this line is not text (a misread or a foreign code); scan it again");
+                refused += 1;
+                continue;
+            }
+            ScanLine::TooLong => {
+                println!("line {n}: refused: this line is far longer than any code (a misread); scan it again");
+                refused += 1;
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
             continue;
         }
-        if !scan(k, &line)? {
+        if !scan(k, &text, Some(n))? {
             refused += 1;
         }
     }
@@ -941,32 +928,147 @@ fn checkin(k: &mut Kiosk, a: CheckinArgs) -> Result<ExitCode> {
     })
 }
 
+/// Reads guests' contact data from standard input and hands each to `f` (with a "line N: "
+/// prefix for messages in a batch): on a terminal one prompt per field, else one JSON
+/// object per line. A line that is not a contact is refused on its own. Returns how many
+/// were refused.
+fn for_each_contact(mut f: impl FnMut(&ContactData, &str) -> Result<bool>) -> Result<usize> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let c = prompt_contact()?;
+        return Ok(usize::from(!f(&c, "")?));
+    }
+    let mut input = std::io::stdin().lock();
+    let (mut n, mut refused) = (0usize, 0usize);
+    while let Some(line) = read_scan_line(&mut input)? {
+        n += 1;
+        let prefix = format!("line {n}: ");
+        let contact = match line {
+            ScanLine::Text(t) if t.trim().is_empty() => continue,
+            ScanLine::Text(t) => serde_json::from_str::<ContactData>(&t).map_err(|e| {
+                format!("not a contact (one JSON object per line with name, street, postcode, city, phone, email): {e}")
+            }),
+            ScanLine::NotText => Err("the line is not text (UTF-8)".to_string()),
+            ScanLine::TooLong => Err("the line is far too long for contact data".to_string()),
+        };
+        match contact {
+            Ok(c) => {
+                if !f(&c, &prefix)? {
+                    refused += 1;
+                }
+            }
+            Err(why) => {
+                println!("{prefix}refused: {why}");
+                refused += 1;
+            }
+        }
+    }
+    Ok(refused)
+}
+
+/// Asks for a guest's contact data field by field on the terminal.
+fn prompt_contact() -> Result<ContactData> {
+    use std::io::BufRead;
+    let ask = |label: &str| -> Result<String> {
+        eprint!("{label}: ");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    };
+    Ok(ContactData {
+        name: ask("Name")?,
+        street: ask("Street and house number")?,
+        postcode: ask("Postcode")?,
+        city: ask("City")?,
+        phone: ask("Phone")?,
+        email: ask("E-mail (optional)")?,
+    })
+}
+
+/// One line of a batch of scans.
+enum ScanLine {
+    Text(String),
+    NotText,
+    TooLong,
+}
+
+/// No code is longer; a longer line is a misread, read past without keeping it.
+const MAX_SCAN_LINE: u64 = 16 * 1024;
+
+/// Reads one line (without its CR/LF), bounded in length; `None` at the end.
+fn read_scan_line(r: &mut dyn std::io::BufRead) -> std::io::Result<Option<ScanLine>> {
+    use std::io::{BufRead, Read};
+    let mut buf = Vec::new();
+    let n = r.take(MAX_SCAN_LINE + 1).read_until(b'\n', &mut buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') && buf.len() as u64 > MAX_SCAN_LINE {
+        // Skip the rest of the overlong line a chunk at a time.
+        loop {
+            let mut rest = Vec::new();
+            let m = r.take(MAX_SCAN_LINE).read_until(b'\n', &mut rest)?;
+            if m == 0 || rest.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        return Ok(Some(ScanLine::TooLong));
+    }
+    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        buf.pop();
+    }
+    Ok(Some(match String::from_utf8(buf) {
+        Ok(t) => ScanLine::Text(t),
+        Err(_) => ScanLine::NotText,
+    }))
+}
+
 fn open(p: &Path) -> Result<std::fs::File> {
     std::fs::File::open(p).map_err(|e| format!("could not read {}: {e}", p.display()).into())
 }
 
 fn guest_cmd(k: &mut Kiosk, c: GuestCmd) -> Result<ExitCode> {
     match c {
-        GuestCmd::Register {
-            area,
-            table,
-            contact,
-        } => {
+        GuestCmd::Register { area, table } => {
             let id = k.area_id(&area)?;
-            match k.register_guest(&contact.contact(), id, table, now()) {
-                Ok((code, o)) => {
-                    println!("{}", describe(k, &o));
-                    println!("guest code (print it on a fob card):\n{}", code.to_text());
+            let refused = for_each_contact(|c, line| {
+                match k.register_guest(c, id, table, now()) {
+                    Ok((code, o)) => {
+                        println!("{}", describe(k, &o));
+                        println!("guest code (print it on a fob card):\n{}", code.to_text());
+                        Ok(true)
+                    }
+                    Err(Error::Refused(r)) => {
+                        println!("{line}refused: {r}");
+                        Ok(false)
+                    }
+                    Err(Error::Contact(e)) => {
+                        println!("{line}refused: {e}");
+                        Ok(false)
+                    }
+                    Err(e) => Err(e.into()),
                 }
-                Err(Error::Refused(r)) => {
-                    println!("refused: {r}");
-                    return Ok(ExitCode::from(EXIT_REFUSED));
-                }
-                Err(e) => return Err(e.into()),
+            })?;
+            if refused > 0 {
+                return Ok(ExitCode::from(EXIT_REFUSED));
             }
         }
-        GuestCmd::Code { contact } => {
-            println!("{}", k.make_guest_code(&contact.contact())?.to_text());
+        GuestCmd::Code => {
+            let refused = for_each_contact(|c, line| match k.make_guest_code(c) {
+                Ok(code) => {
+                    println!("{}", code.to_text());
+                    Ok(true)
+                }
+                Err(Error::Contact(e)) => {
+                    println!("{line}refused: {e}");
+                    Ok(false)
+                }
+                Err(e) => Err(e.into()),
+            })?;
+            if refused > 0 {
+                return Ok(ExitCode::from(EXIT_REFUSED));
+            }
         }
         GuestCmd::Open { area } => {
             let area = area.as_deref().map(|s| k.area_id(s)).transpose()?;
