@@ -625,7 +625,8 @@ fn method(b: u8) -> Result<Method, AnswerError> {
     Method::from_byte(b).ok_or_else(|| AnswerError::Corrupt("a record is malformed".into()))
 }
 
-fn decode_chunk(version: Version, pt: &[u8]) -> Result<Vec<AnswerEntry>, AnswerError> {
+/// Parses the plaintext of one chunk (section 11): the entries it holds.
+pub fn decode_chunk(version: Version, pt: &[u8]) -> Result<Vec<AnswerEntry>, AnswerError> {
     let mut c = Cursor { pt, pos: 0 };
     let count = c.u16()?;
     let mut out = Vec::with_capacity(usize::from(count));

@@ -438,17 +438,33 @@ fn bad_lines_are_refused_one_by_one_and_contact_data_comes_from_standard_input()
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let out = text(&o);
     assert_eq!(out.matches("checked-in").count(), 3, "{out}");
-    assert!(out.contains("line 2: refused: this line is not text"), "{out}");
-    assert!(out.contains("line 4: refused: this is not a Tresen code"), "{out}");
-    assert!(out.contains("line 5: refused: this line is far longer"), "{out}");
+    assert!(
+        out.contains("line 2: refused: this line is not text"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 4: refused: this is not a Tresen code"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 5: refused: this line is far longer"),
+        "{out}"
+    );
     std::fs::write(dir.join("codes.txt"), &batch).unwrap();
     let o = tresen(dir, &["area", "add", "Bar", "--location", "Filiale 1"]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = tresen(dir, &["checkin", "--area", "Bar", "--codes-file", "codes.txt"]);
+    let o = tresen(
+        dir,
+        &["checkin", "--area", "Bar", "--codes-file", "codes.txt"],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     // The same codes again within seconds: double reads, each on its own line.
     let out = text(&o);
-    assert_eq!(out.lines().filter(|l| l.contains("area=Bar")).count(), 3, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("area=Bar")).count(),
+        3,
+        "{out}"
+    );
     assert_eq!(out.matches("refused").count(), 3, "{out}");
 
     // No contact flags: the data comes as JSON lines; a bad line is refused on its own.
@@ -463,7 +479,11 @@ fn bad_lines_are_refused_one_by_one_and_contact_data_comes_from_standard_input()
         r#"{"name":"Lena Kurz","street":"Weg 5","postcode":"10115","city":"Berlin","phone":"030 1112223","email":"lena@example.org"}"#,
         "\n",
     );
-    let o = tresen_with_input(dir, &["guest", "register", "--area", "Bar"], lines.as_bytes());
+    let o = tresen_with_input(
+        dir,
+        &["guest", "register", "--area", "Bar"],
+        lines.as_bytes(),
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let out = text(&o);
     assert_eq!(out.matches("checked-in").count(), 2, "{out}");

@@ -1,12 +1,16 @@
 #![no_main]
-//! Any answer file: refused with an error, never a panic or an unbounded allocation.
+//! Any answer file, and any chunk plaintext of either version: refused with an error,
+//! never a panic or an unbounded allocation.
 
 use libfuzzer_sys::fuzz_target;
+use tresen::answer::{decode_chunk, AnswerReader, Version};
 use tresen::crypto::{SealSecretKey, SigningKey};
 use tresen::office::OfficeKeys;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = tresen::answer::verify(data, "AAAA-BBBB-CCCC-DDDD-EEEE", &[0u8; 16]);
+    for v in [Version::V1, Version::V2] {
+        let _ = decode_chunk(v, data);
+    }
     let (Ok(signing), Ok(encryption)) = (
         SigningKey::from_bytes(&[5u8; 32]),
         SealSecretKey::from_bytes(&[6u8; 32]),
@@ -18,11 +22,13 @@ fuzz_target!(|data: &[u8]| {
         signing,
         encryption,
     };
-    if let Ok(reader) = tresen::answer::AnswerReader::open(data, &office, &[0u8; 16]) {
-        for r in reader.take(10_000) {
-            if r.is_err() {
-                break;
+    if let Ok(mut reader) = AnswerReader::open(data, &office, &[0u8; 16], "AAAA-BBBB-CCCC-DDDD-EEEE") {
+        for _ in 0..10_000 {
+            match reader.next_entry() {
+                Ok(Some(_)) => {}
+                _ => return,
             }
         }
+        let _ = reader.finish();
     }
 });

@@ -1032,8 +1032,8 @@ fn guest_cmd(k: &mut Kiosk, c: GuestCmd) -> Result<ExitCode> {
     match c {
         GuestCmd::Register { area, table } => {
             let id = k.area_id(&area)?;
-            let refused = for_each_contact(|c, line| {
-                match k.register_guest(c, id, table, now()) {
+            let refused =
+                for_each_contact(|c, line| match k.register_guest(c, id, table, now()) {
                     Ok((code, o)) => {
                         println!("{}", describe(k, &o));
                         println!("guest code (print it on a fob card):\n{}", code.to_text());
@@ -1048,8 +1048,7 @@ fn guest_cmd(k: &mut Kiosk, c: GuestCmd) -> Result<ExitCode> {
                         Ok(false)
                     }
                     Err(e) => Err(e.into()),
-                }
-            })?;
+                })?;
             if refused > 0 {
                 return Ok(ExitCode::from(EXIT_REFUSED));
             }
