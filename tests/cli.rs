@@ -492,6 +492,33 @@ fn bad_lines_are_refused_one_by_one_and_contact_data_comes_from_standard_input()
     assert!(out.contains("line 3: refused: not a contact"), "{out}");
 }
 
+/// Hole 13 at the command line: a clock far behind what the venue has seen is named in
+/// `tresen status`, stops `tresen purge`, and is confirmed with `tresen clock confirm`.
+#[test]
+fn a_wrong_clock_is_shown_and_confirmed() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    let later = chrono::Utc::now().timestamp() + 10 * 86_400;
+    rusqlite::Connection::open(dir.join("data/tresen.sqlite3"))
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'clock_seen'",
+            [later.to_string()],
+        )
+        .unwrap();
+    let o = tresen(dir, &["status"]);
+    assert!(text(&o).contains("the clock of this PC looks wrong"), "{}", text(&o));
+    let o = tresen(dir, &["purge"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("Nothing was deleted"), "{}", text(&o));
+    let o = tresen(dir, &["clock", "confirm"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tresen(dir, &["status"]);
+    assert!(!text(&o).contains("clock"), "{}", text(&o));
+    assert!(text(&tresen(dir, &["audit"])).contains("clock-confirmed"));
+}
+
 #[test]
 fn a_data_request_from_the_office_tool_is_approved_and_opened() {
     let d = tempfile::tempdir().unwrap();

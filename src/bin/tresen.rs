@@ -76,6 +76,10 @@ enum Command {
     Request(RequestCmd),
     /// Print and verify the audit log of data requests.
     Audit,
+    /// The clock of this PC: when it looks wrong, nothing is purged or approved until
+    /// it is set right or confirmed here.
+    #[command(subcommand)]
+    Clock(ClockCmd),
     /// Print-ready PDFs: posters, table cards, guest fob cards, the key recovery sheet.
     #[command(subcommand)]
     Print(PrintCmd),
@@ -371,6 +375,14 @@ enum GuestCmd {
 }
 
 #[derive(Subcommand)]
+enum ClockCmd {
+    /// Whether the clock looks right.
+    Show,
+    /// Confirm that the clock is right although it looks wrong (written to the audit log).
+    Confirm,
+}
+
+#[derive(Subcommand)]
 enum KeyCmd {
     /// Backup state and warnings.
     Status,
@@ -557,6 +569,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             status(&mut k)?;
             ExitCode::SUCCESS
         }
+        Command::Clock(ClockCmd::Show) => {
+            match k.clock_state(now())? {
+                tresen::kiosk::ClockState::Ok => {
+                    println!("The clock looks right: {}.", format_time(now()))
+                }
+                _ => println!("WARNING: {}", k.check_clock_message(now())?),
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Clock(ClockCmd::Confirm) => {
+            let before = k.confirm_clock(now())?;
+            if before == tresen::kiosk::ClockState::Ok {
+                println!("The clock looked right already; nothing to confirm.");
+            } else {
+                println!("Confirmed: {} is the time now. Purges and approvals run again; the confirmation is in the audit log.", format_time(now()));
+            }
+            ExitCode::SUCCESS
+        }
         Command::Trust(TrustCmd::Show) => {
             let t = k.trust()?;
             println!("authority:        {}", t.body.authority);
@@ -668,6 +698,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Key(c) => key_cmd(&mut k, c)?,
         Command::Purge => {
             let r = k.purge(now())?;
+            if r.skipped_clock {
+                println!("Nothing was deleted: {} (`tresen clock confirm`)", k.check_clock_message(now())?);
+                return Ok(ExitCode::from(1));
+            }
             println!(
                 "Deleted {} check-in(s) and {} archived area(s); cleared {} old pseudonym(s); {} stay(s) closed at their maximum.",
                 r.checkins_deleted, r.areas_deleted, r.pseudonyms_cleared, r.auto_checked_out
@@ -713,6 +747,12 @@ fn status(k: &mut Kiosk) -> Result<()> {
     }
     if let Some(w) = k.secret_warning() {
         println!("WARNING: {w}");
+    }
+    if k.clock_state(n)? != tresen::kiosk::ClockState::Ok {
+        println!(
+            "WARNING: {} (`tresen clock confirm`)",
+            k.check_clock_message(n)?
+        );
     }
     Ok(())
 }

@@ -77,6 +77,15 @@ impl Kiosk {
             && self.clock_seen.is_none_or(|t| now >= t + 3600)
     }
 
+    /// What to tell the operator about the clock, in one sentence (empty when it looks
+    /// right).
+    pub fn check_clock_message(&self, now: i64) -> Result<String, Error> {
+        Ok(match self.check_clock(now) {
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        })
+    }
+
     /// Refuses what a wrong clock would make irreversible.
     pub(crate) fn check_clock(&self, now: i64) -> Result<(), Error> {
         match self.clock_state(now)? {
