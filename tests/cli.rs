@@ -508,7 +508,11 @@ fn a_wrong_clock_is_shown_and_confirmed() {
         )
         .unwrap();
     let o = tresen(dir, &["status"]);
-    assert!(text(&o).contains("the clock of this PC looks wrong"), "{}", text(&o));
+    assert!(
+        text(&o).contains("the clock of this PC looks wrong"),
+        "{}",
+        text(&o)
+    );
     let o = tresen(dir, &["purge"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("Nothing was deleted"), "{}", text(&o));

@@ -699,7 +699,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Purge => {
             let r = k.purge(now())?;
             if r.skipped_clock {
-                println!("Nothing was deleted: {} (`tresen clock confirm`)", k.check_clock_message(now())?);
+                println!(
+                    "Nothing was deleted: {} (`tresen clock confirm`)",
+                    k.check_clock_message(now())?
+                );
                 return Ok(ExitCode::from(1));
             }
             println!(
