@@ -98,6 +98,9 @@ pub enum Damage {
     SealDoesNotOpen = 1,
     /// The seals opened but their content is malformed.
     Malformed = 2,
+    /// A record of the old format (bound only to its id) dated after the venue started
+    /// writing the new one: it can only have been made or moved by hand.
+    Unbound = 3,
 }
 
 impl Damage {
@@ -105,6 +108,7 @@ impl Damage {
         match b {
             1 => Some(Damage::SealDoesNotOpen),
             2 => Some(Damage::Malformed),
+            3 => Some(Damage::Unbound),
             _ => None,
         }
     }
@@ -115,6 +119,9 @@ impl Damage {
                 "the venue could not open this check-in: its stored area, time or seal was altered or damaged"
             }
             Damage::Malformed => "the venue opened this check-in but its content is malformed",
+            Damage::Unbound => {
+                "a check-in in the old format dated after the venue switched to the new one: it was made or moved by hand, not by the counter"
+            }
         }
     }
 }

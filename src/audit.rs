@@ -152,14 +152,18 @@ fn base(conn: &Connection) -> Result<(i64, Vec<u8>), AuditError> {
     Ok((seq.parse().map_err(|_| broken())?, hash))
 }
 
-/// Deletes the entries made before `cutoff` (never the newest one), keeps the last
-/// deleted entry's number and hash as the base the chain continues from, and appends a
-/// `purged` entry. Returns the number of entries deleted.
+/// Deletes the oldest entries, up to the first one made at or after `cutoff` (never the
+/// newest one): entries are in the order they were made, and an entry dated before the
+/// cutoff behind a newer one (a clock set back) stays with it. Keeps the last deleted
+/// entry's number and hash as the base the chain continues from, and appends a `purged`
+/// entry. Returns the number of entries deleted.
 pub fn purge(conn: &Connection, cutoff: i64, now: i64) -> Result<u64, AuditError> {
     let last_old: Option<(i64, Vec<u8>)> = conn
         .query_row(
-            "SELECT seq, hash FROM audit_log WHERE at < ?1
-             AND seq < (SELECT MAX(seq) FROM audit_log) ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, hash FROM audit_log
+             WHERE seq < COALESCE((SELECT MIN(seq) FROM audit_log WHERE at >= ?1),
+                                  (SELECT MAX(seq) FROM audit_log))
+             ORDER BY seq DESC LIMIT 1",
             [cutoff],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

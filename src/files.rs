@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use crate::keyfile::KeyFileError;
 
-/// Reads a whole file of at most `max` bytes. The limit holds while reading, so a device
-/// or a file that grows (or reports a length of 0, as /dev/zero does) cannot exhaust
-/// memory. More than `max` bytes is an error of kind `FileTooLarge`.
+/// Reads a whole regular file of at most `max` bytes. The limit holds while reading, so a
+/// file that grows cannot exhaust memory; a device, a FIFO or a folder is refused before
+/// anything is read (opening does not wait for a FIFO's writer), as an error of kind
+/// `InvalidInput`. More than `max` bytes is an error of kind `FileTooLarge`.
 pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     read_bounded_into(path, max, &mut buf)?;
@@ -19,7 +20,20 @@ pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
 }
 
 pub(crate) fn read_bounded_into(path: &Path, max: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    let file = File::open(path)?;
+    let mut opts = fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut opts,
+        rustix::fs::OFlags::NONBLOCK.bits() as i32,
+    );
+    let file = opts.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "this is not a regular file (a device, a pipe or a folder)",
+        ));
+    }
     // Room for a regular file's bytes up front, so that growing the buffer leaves no
     // copies of its content behind in freed memory.
     let hint = file.metadata().map(|m| m.len().min(max)).unwrap_or(0);

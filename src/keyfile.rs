@@ -212,7 +212,10 @@ pub fn decrypt_text(pass: &Passphrase, data: &[u8]) -> Result<Zeroizing<String>,
 /// Reads a key file's bytes, refusing anything implausibly large.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, KeyFileError> {
     read_bounded(path, MAX_KEY_FILE_BYTES).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::FileTooLarge {
+        if matches!(
+            source.kind(),
+            std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidInput
+        ) {
             KeyFileError::NotAKeyFile
         } else {
             KeyFileError::Read {
@@ -405,7 +408,7 @@ mod tests {
         #[cfg(target_os = "linux")]
         {
             let e = read_bounded(Path::new("/dev/zero"), 1000).unwrap_err();
-            assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
         }
         fs::write(&p, vec![b'a'; MAX_KEY_FILE_BYTES as usize]).unwrap();
         assert_eq!(

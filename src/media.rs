@@ -62,6 +62,57 @@ pub fn same_filesystem(a: &Path, b: &Path) -> Option<bool> {
     Some(ma.dev() == mb.dev())
 }
 
+/// Whether two paths lie on the same physical drive: the same file system, or file
+/// systems on partitions of the same disk. A file system held only in memory (tmpfs,
+/// ramfs) counts as the same drive as anything: it is gone at the next start, so no copy
+/// lies safely there. None if either path cannot be examined.
+pub fn same_drive(a: &Path, b: &Path) -> Option<bool> {
+    let (pa, ma) = nearest_existing(a)?;
+    let (pb, mb) = nearest_existing(b)?;
+    if ma.dev() == mb.dev() {
+        return Some(true);
+    }
+    let entries = live_entries().unwrap_or_default();
+    let mount = |p: &Path| {
+        fs::canonicalize(p)
+            .ok()
+            .and_then(|real| mount_of(&entries, &real).cloned())
+    };
+    let (ea, eb) = (mount(&pa), mount(&pb));
+    if [&ea, &eb]
+        .iter()
+        .any(|e| e.as_ref().is_some_and(Entry::in_memory))
+    {
+        return Some(true);
+    }
+    let disk = |m: &fs::Metadata, e: &Option<Entry>| disk_of(Path::new(SYS), m, e.as_ref());
+    match (disk(&ma, &ea), disk(&mb, &eb)) {
+        (Some(x), Some(y)) => Some(x == y),
+        _ => Some(false),
+    }
+}
+
+/// The sysfs folder of the whole disk behind a file system: its block device, or for a
+/// FUSE file system the device it was mounted from.
+fn disk_of(sys: &Path, meta: &fs::Metadata, entry: Option<&Entry>) -> Option<PathBuf> {
+    let (major, minor) = (rustix::fs::major(meta.dev()), rustix::fs::minor(meta.dev()));
+    let (major, minor) = if major != 0 {
+        (major, minor)
+    } else {
+        let source = entry?.source.clone();
+        let rdev = fs::metadata(source.strip_prefix("/dev/").map(|_| &source)?)
+            .ok()?
+            .rdev();
+        (rustix::fs::major(rdev), rustix::fs::minor(rdev))
+    };
+    let dev = fs::canonicalize(sys.join(format!("dev/block/{major}:{minor}"))).ok()?;
+    if dev.join("partition").exists() {
+        dev.parent().map(Path::to_path_buf)
+    } else {
+        Some(dev)
+    }
+}
+
 /// Whether a path lies on a removable drive. None if unknown.
 pub fn is_removable(path: &Path) -> Option<bool> {
     let (existing, _) = nearest_existing(path)?;
@@ -112,11 +163,16 @@ struct Entry {
     root: PathBuf,
     dev: (u32, u32),
     source: String,
+    fs_type: String,
     read_only: bool,
     removable: bool,
 }
 
 impl Entry {
+    fn in_memory(&self) -> bool {
+        matches!(self.fs_type.as_str(), "tmpfs" | "ramfs" | "devtmpfs")
+    }
+
     fn label(&self) -> String {
         self.path
             .file_name()
@@ -150,6 +206,7 @@ fn parse_line(line: &[u8], block_removable: &impl Fn(u32, u32) -> Option<bool>) 
             .get(i)
             .map(|f| String::from_utf8_lossy(&unescape(f).into_vec()).into_owned())
     };
+    let fs_type = text(sep + 1)?;
     let source = text(sep + 2)?;
     let super_options = fields.get(sep + 3).copied().unwrap_or_default();
     let read_only = [*options, super_options]
@@ -163,6 +220,7 @@ fn parse_line(line: &[u8], block_removable: &impl Fn(u32, u32) -> Option<bool>) 
         root,
         dev,
         source,
+        fs_type,
         read_only,
         removable,
     })

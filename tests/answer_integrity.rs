@@ -522,3 +522,65 @@ fn the_contact_list_is_private_and_never_written_through_a_link() {
         assert_eq!(mode, 0o600, "{}", p.display());
     }
 }
+
+/// A database writer with the venue's public key can make a record of the old format
+/// (bound to its id only) for any area and time. Records of version 1 dated after the
+/// venue switched to version 2 are flagged, not answered as genuine.
+#[test]
+fn an_old_format_record_dated_after_the_upgrade_is_flagged() {
+    let t0 = at(2026, 11, 10, 18, 0);
+    let mut v = venue(t0 - 86_400);
+    let ter = v.terrasse;
+    visit(&mut v, 1, ter, t0);
+    let o = office(&mut v, "ga-mitte");
+    // The forgery: a fresh id, a guest's contact blob, sealed the old way.
+    let id = [0x42u8; 16];
+    let pk = v.kiosk.venue_public_keys().seal;
+    let blob = GuestCode::create(&contact(9), &v.authority.contact_key())
+        .unwrap()
+        .contact_blob();
+    let mut pt = vec![1u8, 1];
+    pt.extend_from_slice(&blob);
+    let guest = tresen::crypto::seal(&pk, tresen::checkin_record::GUEST_INFO_V1, &id, &pt).unwrap();
+    let table =
+        tresen::crypto::seal(&pk, tresen::checkin_record::TABLE_INFO_V1, &id, &[1, 0, 4]).unwrap();
+    v.kiosk
+        .connection()
+        .execute(
+            "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at, last_read_at, guest_seal, table_seal, seal_version)
+             VALUES (?1, ?2, 1, ?3, ?3 + 3600, ?3 + 1800, ?3, ?4, ?5, 1)",
+            rusqlite::params![&id[..], ter, t0 + 600, guest, table],
+        )
+        .unwrap();
+    let now = at(2026, 11, 12, 9, 0);
+    let req = o
+        .desk
+        .make_request(
+            &v.kiosk.fingerprint(),
+            &[],
+            t0 - 60,
+            t0 + 3600,
+            "AZ 5b",
+            "Grund",
+            86_400,
+            now,
+        )
+        .unwrap();
+    let answer = v.dir.path().join("answer");
+    let r = v
+        .kiosk
+        .approve_request(req.as_bytes(), &keys(&v), &answer, &no_progress, now)
+        .unwrap();
+    assert_eq!((r.records, r.flagged), (1, 1));
+    let (csv, json) = (o.dir.join("c.csv"), o.dir.join("c.json"));
+    o.desk
+        .open_answer(req.as_bytes(), &answer, &csv, &json)
+        .unwrap();
+    let rows = read_csv(&csv);
+    let problems = column(&rows, &HEADER, "problems");
+    assert!(
+        problems.iter().any(|p| p.contains("made or moved by hand")),
+        "{problems:?}"
+    );
+    assert!(!column(&rows, &HEADER, "name").contains(&"Gast Nummer 9".to_string()));
+}

@@ -34,7 +34,7 @@ fn setup_steps_follow_the_data() {
     // A verified copy on another drive completes the backup step even without postponing
     // (one on the same drive does not: tests/keys.rs).
     let mut w = venue(now);
-    let Some(stick) = common::tiny_tmpfs(256) else {
+    let Some(stick) = common::drive() else {
         return;
     };
     let copy = stick.path.join("copy.age");

@@ -147,6 +147,16 @@ fn old_entries_are_purged_behind_a_checkpoint_and_the_chain_still_verifies() {
         "numbers go on where the deleted entries stopped"
     );
     assert_eq!(v.kiosk.verify_audit().unwrap(), 4);
+    // An entry dated before the cutoff behind newer ones (a clock that was set back) does
+    // not take the newer ones with it.
+    v.kiosk.set_setting("double-read-seconds", "9", t0).unwrap();
+    v.kiosk
+        .set_setting("double-read-seconds", "8", now + 60)
+        .unwrap();
+    let kept = v.kiosk.audit_entries().unwrap().len();
+    assert_eq!(v.kiosk.purge(now + 120).unwrap().audit_entries_deleted, 0);
+    assert_eq!(v.kiosk.audit_entries().unwrap().len(), kept);
+    v.kiosk.verify_audit().unwrap();
     // Only purged entries may be deleted; the rest stays append-only.
     let conn = v.kiosk.connection();
     assert!(conn

@@ -84,7 +84,7 @@ fn business_day_ends_at_five_so_a_night_at_the_bar_is_one_visit() {
     v.kiosk
         .set_setting("default-max-stay-minutes", "600", 0)
         .unwrap();
-    v.kiosk.set_max_stay(bar, 600).unwrap();
+    v.kiosk.set_max_stay(bar, 600, 0).unwrap();
     v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0).unwrap();
     // 02:00 the next calendar day, same business day: checks out.
     let o = v
@@ -105,7 +105,7 @@ fn maximum_stay_and_closing_time_close_open_check_ins() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let (ter, bar) = (v.terrasse, v.bar);
-    v.kiosk.set_max_stay(ter, 60).unwrap();
+    v.kiosk.set_max_stay(ter, 60, 0).unwrap();
     v.kiosk
         .scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0)
         .unwrap();
@@ -344,7 +344,7 @@ fn closed_and_archived_areas_refuse_check_ins_and_archived_ones_are_kept_until_p
     let bar2 = v.kiosk.add_area(loc, "Bar", None, t0 + 3800).unwrap();
     assert_ne!(bar2, bar);
     // Still there 27 days later (kept for requests), with its check-in.
-    v.kiosk.purge(t0 + 27 * 86_400).unwrap();
+    common::purge_daily(&mut v.kiosk, t0 + 3800, t0 + 27 * 86_400);
     let a = v.kiosk.area(bar).unwrap();
     assert_eq!(a.state, AreaState::Archived);
     assert_eq!(
@@ -355,7 +355,7 @@ fn closed_and_archived_areas_refuse_check_ins_and_archived_ones_are_kept_until_p
         1
     );
     // Gone once the retention period has passed.
-    v.kiosk.purge(t0 + 3600 + 28 * 86_400 + 1).unwrap();
+    common::purge_daily(&mut v.kiosk, t0 + 27 * 86_400, t0 + 3600 + 28 * 86_400 + 1);
     assert!(v.kiosk.area(bar).is_err());
     assert_eq!(
         count(
@@ -366,6 +366,38 @@ fn closed_and_archived_areas_refuse_check_ins_and_archived_ones_are_kept_until_p
     );
 }
 
+/// Review finding: lowering an area's maximum stay back-dated the check-outs of guests
+/// present longer, so they seemed to have left hours ago. Now they stay until now.
+#[test]
+fn a_shorter_maximum_stay_never_back_dates_a_check_out() {
+    let t0 = at(2026, 11, 20, 19, 0);
+    let mut v = venue(t0 - 3600);
+    let ter = v.terrasse;
+    let code = GuestCode::create(&contact(1), &v.authority.contact_key())
+        .unwrap()
+        .to_text();
+    v.kiosk
+        .scan_guest(&code, ter, None, Method::Fob, t0)
+        .unwrap();
+    let later = t0 + 4 * 3600;
+    v.kiosk.set_max_stay(ter, 5, later).unwrap();
+    v.kiosk.present(later + 1).unwrap();
+    let out: Option<i64> = v
+        .kiosk
+        .connection()
+        .query_row("SELECT checked_out_at FROM checkins", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        out,
+        Some(later),
+        "checked out when the stay was shortened, not at 19:05"
+    );
+    assert_eq!(
+        v.kiosk.audit_entries().unwrap().last().unwrap().event,
+        "max-stay-changed"
+    );
+}
+
 #[test]
 fn retention_purges_exactly_what_is_due() {
     let now = at(2026, 11, 30, 12, 0);
@@ -373,7 +405,7 @@ fn retention_purges_exactly_what_is_due() {
     let mut v = venue(start);
     let ter = v.terrasse;
     v.kiosk.set_setting("retention-days", "7", 0).unwrap();
-    v.kiosk.set_max_stay(ter, 60).unwrap();
+    v.kiosk.set_max_stay(ter, 60, 0).unwrap();
     // One check-in every 12 hours for 40 days, each checked out after 30 minutes.
     let mut ends = Vec::new();
     for i in 0..80 {

@@ -188,28 +188,33 @@ export function setupCounter(refreshAll) {
   // core can tell a scanner's burst from typing.
   const wedge = $("wedge");
   let stamps = [];
-  // A scanner types a code as a burst of keys. A code may hold Tab or CR characters,
-  // which arrive as Tab and Enter keys: inside the field they never move the focus or press
-  // a button. A Tab moves on only if no further key follows it within a burst's gap (a
-  // person pressing Tab), Enter always ends the scan.
+  // A scanner types a code as a burst of keys. A code may hold Tab or CR characters, and a
+  // scanner may end a code with Tab: they arrive as Tab and Enter keys and never move the
+  // focus or press a button. A Tab in the middle of a burst, or with a code in the field,
+  // ends the scan like Enter; only a Tab into an empty field, with no key following within
+  // a burst's gap, is a person moving on.
   let pendingTab = null;
   let tabbedAt = -1e9;
+  let lastKey = -1e9;
+  const BURST_GAP_MS = 120;
   wedge.addEventListener("keydown", async (e) => {
+    const inBurst = performance.now() - lastKey < BURST_GAP_MS;
+    lastKey = performance.now();
     if (pendingTab) {
       clearTimeout(pendingTab);
       pendingTab = null;
     }
-    if (e.key === "Tab") {
+    if (e.key === "Tab" && !inBurst && !wedge.value) {
       e.preventDefault();
       const back = e.shiftKey;
       pendingTab = setTimeout(() => {
         pendingTab = null;
         tabbedAt = performance.now();
         moveFocus(wedge, back);
-      }, 120);
+      }, BURST_GAP_MS);
       return;
     }
-    if (e.key === "Enter") {
+    if (e.key === "Enter" || e.key === "Tab") {
       e.preventDefault();
       const text = wedge.value;
       const gaps = stamps.slice(1).map((s, i) => Math.round(s - stamps[i]));
@@ -225,9 +230,21 @@ export function setupCounter(refreshAll) {
   });
   // The wedge field takes the focus back unless staff are using a form or a control, or
   // moved with the Tab key in the last ten seconds (keyboard-only use of the buttons).
-  document.addEventListener("keydown", (e) => {
-    if (e.key === "Tab" && e.target !== wedge) tabbedAt = performance.now();
-  });
+  document.addEventListener(
+    "keydown",
+    (e) => {
+      if (e.target === wedge) return;
+      // Keys right after a scanner's burst belong to it: they press nothing elsewhere.
+      if (performance.now() - lastKey < BURST_GAP_MS && ["Enter", " ", "Tab"].includes(e.key)) {
+        e.preventDefault();
+        e.stopPropagation();
+        wedge.focus();
+        return;
+      }
+      if (e.key === "Tab") tabbedAt = performance.now();
+    },
+    true,
+  );
   const busy = () =>
     document.activeElement?.closest?.("form, details, select, .modal") ||
     $("counter").hidden ||

@@ -104,12 +104,8 @@ function setupHeader() {
   $("lang-de").addEventListener("click", () => setDisplay({ language: "de" }));
   $("lang-en").addEventListener("click", () => setDisplay({ language: "en" }));
   $("sound-toggle").addEventListener("click", () => setDisplay({ sound: !last?.sound }));
-  $("operator-open").addEventListener("click", () => {
-    if (last?.operator) {
-      wantOperator = true;
-      refresh().then(() => showTab("areas"));
-    } else openPinDialog();
-  });
+  // The operator screens always ask for the PIN, even if a session was left open.
+  $("operator-open").addEventListener("click", openPinDialog);
   // Leaving the operator screens locks them in the shell: the next visit needs the PIN.
   $("counter-open").addEventListener("click", async () => {
     wantOperator = false;

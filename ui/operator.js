@@ -302,6 +302,17 @@ async function loadSettings() {
   prefs.scanners.forEach(scannerRow);
 }
 
+// After a verified copy on a stick: the key file on this PC's disk can go (PIN again).
+function offerPcCopyDeletion(path) {
+  const b = el("button", { type: "button", className: "small danger", textContent: t("pcCopyDelete") });
+  b.addEventListener("click", async () => {
+    const r = await call("delete_pc_key_copy", { pin: null }).catch(() => null);
+    if (r) say(t("pcCopyDeleted", { path: r }));
+    loadKey();
+  });
+  $("op-message").append(" ", t("pcCopyOffer"), " ", el("code", { textContent: path }), " ", b);
+}
+
 // ----- tabs -----
 
 const loaders = { areas: loadAreas, print: async () => { await loadAreas(); printKindChanged(); }, key: loadKey, requests: loadAudit, settings: loadSettings };
@@ -349,7 +360,11 @@ export function setupOperator(refreshAll) {
         // shown by call()
       }
     });
-  const copied = (r) => (r.counted ? t("backupCounted") : t("backupSameMedium"));
+  const copied = (r) => {
+    if (!r.counted) return t("backupSameMedium");
+    if (r.pc_copy) setTimeout(() => offerPcCopyDeletion(r.pc_copy), 0);
+    return t("backupCounted");
+  };
   keyForm("key-verify", "backup_verify", () => ({ path: $("key-verify-path").value, passphrase: $("key-verify-pass").value }), copied);
   keyForm("key-copy", "backup_copy", () => ({ from: "", to: $("key-copy-to").value, passphrase: $("key-copy-pass").value }), copied);
   keyForm(

@@ -129,7 +129,7 @@ export function setupWizard(refreshAll) {
   $("wiz-key").addEventListener("change", showKeyPlace);
   $("wiz-expect-root").addEventListener("input", compareRoot);
   $("wiz-pc-copy-delete").addEventListener("click", async () => {
-    const r = await attempt($("wiz-backup-error"), "delete_pc_key_copy");
+    const r = await attempt($("wiz-backup-error"), "delete_pc_key_copy", { pin: null });
     if (r) {
       $("wiz-pc-copy").hidden = true;
       $("wiz-backup-error").className = "hint good";

@@ -84,12 +84,12 @@ pub fn change_areas(
     state.with_kiosk(|k| {
         match change {
             AreaChange::AddLocation { name } => k.add_location(&name, n).map(drop)?,
-            AreaChange::RenameLocation { id, name } => k.rename_location(id, &name)?,
+            AreaChange::RenameLocation { id, name } => k.rename_location(id, &name, n)?,
             AreaChange::AddArea { location, name } => {
                 k.add_area(location, &name, None, n).map(drop)?
             }
-            AreaChange::RenameArea { id, name } => k.rename_area(id, &name)?,
-            AreaChange::SetMaxStay { id, minutes } => k.set_max_stay(id, minutes)?,
+            AreaChange::RenameArea { id, name } => k.rename_area(id, &name, n)?,
+            AreaChange::SetMaxStay { id, minutes } => k.set_max_stay(id, minutes, n)?,
             AreaChange::Close { id } => k.close_area(id)?,
             AreaChange::Reopen { id } => k.reopen_area(id)?,
             AreaChange::Archive { id } => k.archive_area(id, n).map(drop)?,

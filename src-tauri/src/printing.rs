@@ -123,10 +123,11 @@ fn render(state: &AppState, doc: &Document) -> UiResult<Pdf> {
             Ok(documents::fob_cards(&[code.to_text()])?)
         }),
         Document::RegisteredFob {} => {
+            // Used up by this print: nobody at the counter can print the guest's code again.
             let code = lock(&state.last_registered)
-                .as_ref()
+                .take()
                 .filter(|(_, at)| at.elapsed() < REGISTERED_FOB_WINDOW)
-                .map(|(code, _)| code.clone())
+                .map(|(code, _)| code)
                 .ok_or_else(|| {
                     UiError::new(
                         "no-registered-guest",
@@ -221,13 +222,16 @@ pub fn open_document(state: State<'_, AppState>, path: String) -> UiResult<()> {
     })
 }
 
-/// A file dialog run by the shell (the window itself has no file system access).
+/// A file dialog run by the shell (the window itself has no file system access); for the
+/// setup and the operator only, never at the counter.
 #[tauri::command]
 pub async fn choose_path(
     app: AppHandle,
+    state: State<'_, AppState>,
     purpose: String,
     suggested: Option<String>,
 ) -> UiResult<Option<String>> {
+    state.require_setup_or_operator()?;
     let mut d = app.dialog().file();
     if let Some(s) = suggested.as_deref().map(Path::new) {
         if let Some(dir) = s.parent().filter(|p| p.is_dir()) {

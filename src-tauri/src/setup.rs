@@ -16,7 +16,9 @@ const MAX_TRUST_FILE: u64 = 1024 * 1024;
 pub fn read_text(path: &str, max: u64, what: &str) -> UiResult<String> {
     let p = Path::new(path.trim());
     tresen::files::read_text_bounded(p, max).map_err(|e| match e.kind() {
-        std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidData => UiError::new(
+        std::io::ErrorKind::FileTooLarge
+        | std::io::ErrorKind::InvalidData
+        | std::io::ErrorKind::InvalidInput => UiError::new(
             "not-a-file-for-this",
             format!("{} is not {what}: {e}", p.display()),
         ),
@@ -39,10 +41,7 @@ pub struct TrustInfo {
 /// the one the authority published, before anything is set up.
 #[tauri::command]
 pub fn inspect_trust_file(state: State<'_, AppState>, path: String) -> UiResult<TrustInfo> {
-    // Before the venue exists this is the wizard's first step; afterwards the operator's.
-    if lock(&state.kiosk).is_some() {
-        state.require_operator()?;
-    }
+    state.require_setup_or_operator()?;
     let text = read_text(&path, MAX_TRUST_FILE, "a trust file")?;
     let trust = tresen::trust::verify(&text, None)
         .map_err(|e| UiError::from(tresen::kiosk::Error::from(e)))?;
@@ -95,24 +94,27 @@ pub struct KeyFileSuggestion {
 /// Where to save the key file: on a mounted removable drive if there is one, else in the
 /// documents folder, with a plain word that this is the PC's own disk.
 #[tauri::command]
-pub fn suggest_key_file(app: AppHandle, state: State<'_, AppState>) -> KeyFileSuggestion {
+pub fn suggest_key_file(app: AppHandle, state: State<'_, AppState>) -> UiResult<KeyFileSuggestion> {
+    state.require_setup_or_operator()?;
     let drive = tresen::media::removable_mounts().into_iter().next();
     let dir = drive
         .as_ref()
         .map(|m| m.path.clone())
         .unwrap_or_else(|| documents_dir(&app));
     let path = fresh_path(&dir, "tresen-schluessel", "age");
-    KeyFileSuggestion {
+    Ok(KeyFileSuggestion {
         place: KeyFilePlace::of(&state.data_dir, &path),
         drive: drive.map(|m| m.label),
         path: path.display().to_string(),
-    }
+    })
 }
 
-/// Where a typed key file path lies, for the wizard's live hint.
+/// Where a typed key file path lies, for the wizard's live hint (the operator's after
+/// the setup).
 #[tauri::command]
-pub fn key_file_place(state: State<'_, AppState>, path: String) -> KeyFilePlace {
-    KeyFilePlace::of(&state.data_dir, Path::new(path.trim()))
+pub fn key_file_place(state: State<'_, AppState>, path: String) -> UiResult<KeyFilePlace> {
+    state.require_setup_or_operator()?;
+    Ok(KeyFilePlace::of(&state.data_dir, Path::new(path.trim())))
 }
 
 #[derive(Deserialize)]
@@ -220,10 +222,14 @@ pub async fn backup_verify(
 }
 
 /// Deletes the key file on this PC's disk once a verified copy lies on a removable drive
-/// (offered right after such a backup).
+/// (offered right after such a backup): freely during the setup, when no PIN exists yet;
+/// afterwards by the operator, with the PIN again.
 #[tauri::command]
-pub fn delete_pc_key_copy(state: State<'_, AppState>) -> UiResult<String> {
-    state.require_setup_step_or_operator(SetupStep::Backup)?;
+pub fn delete_pc_key_copy(state: State<'_, AppState>, pin: Option<String>) -> UiResult<String> {
+    if state.with_kiosk(|k| k.setup_step())? == SetupStep::Done {
+        state.require_operator()?;
+        state.confirm_pin(pin.as_deref())?;
+    }
     state.with_kiosk(|k| k.delete_pc_key_copy(now()))
 }
 

@@ -166,6 +166,21 @@ impl AppState {
         self.with_kiosk(|k| k.check_operator_pin(pin, now()))
     }
 
+    /// During the setup (no PIN exists yet) anyone at the PC is the operator; afterwards
+    /// only an unlocked operator session is.
+    pub fn require_setup_or_operator(&self) -> UiResult<()> {
+        let done = lock(&self.kiosk)
+            .as_ref()
+            .map(|k| k.setup_step())
+            .transpose()?
+            .is_some_and(|s| s == tresen::kiosk::SetupStep::Done);
+        if done {
+            self.require_operator()
+        } else {
+            Ok(())
+        }
+    }
+
     /// Wizard steps may be done without a PIN only while the setup is at that step.
     pub fn require_setup_step_or_operator(&self, step: tresen::kiosk::SetupStep) -> UiResult<()> {
         if self.operator_active() {

@@ -498,8 +498,8 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
         auth.trust_file_with(1, now - 3600, vec![cert]).unwrap(),
     )
     .unwrap();
-    // The "USB stick": another file system (a tmpfs, mounted as root as in CI).
-    let Some(usb) = Mounted::tmpfs(&root.join("usb")) else {
+    // The "USB stick": another drive (an ext4 image on a loop device, as root as in CI).
+    let Some(usb) = Mounted::drive(&root.join("usb")) else {
         return;
     };
     let key_file = root.join("venue-key.age");
@@ -904,29 +904,52 @@ async fn fill_pin_and_open(client: &fantoccini::Client) {
     wait_shown(client, "operator").await;
 }
 
-/// A file system mounted for a test (root only), unmounted on drop.
+/// A second drive for a test: an ext4 image on a loop device (root only), unmounted and
+/// detached on drop.
 struct Mounted {
     path: PathBuf,
+    loop_dev: String,
 }
 
 impl Mounted {
-    fn tmpfs(at: &Path) -> Option<Mounted> {
+    fn drive(at: &Path) -> Option<Mounted> {
         std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return Some(Mounted {
-                path: at.to_path_buf(),
-            });
+        let image = at.with_extension("img");
+        let quiet = |c: &mut Command| {
+            c.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let made = std::fs::File::create(&image)
+            .and_then(|f| f.set_len(4 << 20))
+            .is_ok()
+            && quiet(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image));
+        let loop_dev = made
+            .then(|| {
+                Command::new("losetup")
+                    .args(["-f", "--show"])
+                    .arg(&image)
+                    .output()
+                    .ok()
+            })
+            .flatten()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        if let Some(loop_dev) = loop_dev {
+            if quiet(Command::new("mount").arg(&loop_dev).arg(at)) {
+                return Some(Mounted {
+                    path: at.to_path_buf(),
+                    loop_dev,
+                });
+            }
+            let _ = Command::new("losetup").args(["-d", &loop_dev]).status();
         }
         assert!(
             std::env::var("TRESEN_REQUIRE_TMPFS").as_deref() != Ok("1"),
-            "could not mount a tmpfs as the second drive"
+            "could not mount an ext4 image as the second drive"
         );
-        eprintln!("skipped: the wizard test needs a second drive (mount a tmpfs as root)");
+        eprintln!("skipped: the wizard test needs a second drive (loop device, as root)");
         None
     }
 }
@@ -934,6 +957,9 @@ impl Mounted {
 impl Drop for Mounted {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.path).status();
+        let _ = Command::new("losetup")
+            .args(["-d", &self.loop_dev])
+            .status();
     }
 }
 

@@ -618,7 +618,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 LocationCmd::Rename { old, new } => {
                     let id = k.location_id(&old)?;
-                    k.rename_location(id, &new)?;
+                    k.rename_location(id, &new, now())?;
                     println!("Location renamed.");
                 }
             }
@@ -800,7 +800,7 @@ fn area_cmd(k: &mut Kiosk, c: AreaCmd) -> Result<()> {
         }
         AreaCmd::Rename { area, new } => {
             let id = k.area_id(&area)?;
-            k.rename_area(id, &new)?;
+            k.rename_area(id, &new, now())?;
             println!("Area renamed.");
         }
         AreaCmd::Close { area } => {
@@ -841,7 +841,7 @@ fn area_cmd(k: &mut Kiosk, c: AreaCmd) -> Result<()> {
         }
         AreaCmd::MaxStay { area, minutes } => {
             let id = k.area_id(&area)?;
-            k.set_max_stay(id, minutes)?;
+            k.set_max_stay(id, minutes, now())?;
             println!("Maximum stay set to {minutes} minutes.");
         }
         AreaCmd::Code { area, table } => {
@@ -1443,14 +1443,15 @@ fn print_review(k: &Kiosk, r: &tresen::kiosk::RequestReview) {
 }
 
 fn request_cmd(k: &mut Kiosk, c: RequestCmd) -> Result<ExitCode> {
-    // One byte over the limit, so that the core can say "too large".
+    // At most one byte over the limit, so that the core can say "too large".
     let read = |p: &Path| {
-        tresen::files::read_bounded(p, tresen::request::MAX_BYTES as u64 + 1)
-            .or_else(|e| match e.kind() {
-                std::io::ErrorKind::FileTooLarge => Ok(vec![0; tresen::request::MAX_BYTES + 1]),
-                _ => Err(e),
-            })
-            .map_err(|e| format!("could not read {}: {e}", p.display()))
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        open(p)?
+            .take(tresen::request::MAX_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("could not read {}: {e}", p.display()))?;
+        Ok::<_, Box<dyn std::error::Error>>(bytes)
     };
     match c {
         RequestCmd::Show { file } => {

@@ -235,11 +235,15 @@ impl Kiosk {
                     Error::Request(r) => r.code(),
                     other => other.code(),
                 };
-                let detail = format!(
-                    "{code}; file sha256 {}, {} bytes",
-                    crate::trust::hex(&crate::crypto::sha256(&[text])),
-                    text.len()
-                );
+                let detail = if text.len() > request::MAX_BYTES {
+                    format!("{code}; file larger than {} bytes", request::MAX_BYTES)
+                } else {
+                    format!(
+                        "{code}; file sha256 {}, {} bytes",
+                        crate::trust::hex(&crate::crypto::sha256(&[text])),
+                        text.len()
+                    )
+                };
                 audit::append(&self.conn, now, "refused", &id, &office, &detail)?;
                 Err(e)
             }
@@ -301,6 +305,10 @@ impl Kiosk {
             |r| r.get(0),
         )?;
         let fingerprint = public.fingerprint();
+        let v2_since: i64 = self
+            .meta_get("seal_v2_since")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(i64::MAX);
         let mut flagged = 0u64;
         let write = |file: &mut std::fs::File| -> Result<(), Error> {
             let mut w = AnswerWriter::new(
@@ -333,22 +341,22 @@ impl Kiosk {
                     id: blob(0),
                     location: r.get(1).unwrap_or_default(),
                     area: r.get(2).unwrap_or_default(),
-                    area_id: r.get(3)?,
-                    checked_in_at: r.get(4)?,
+                    area_id: lenient_int(r, 3)?,
+                    checked_in_at: lenient_int(r, 4)?,
                     checked_out_at: r.get(5).unwrap_or(None),
                     version: r.get(6).unwrap_or(0),
                     guest_seal: blob(7),
                     table_seal: blob(8),
                 });
                 if batch.len() == BATCH {
-                    let (n, f) = flush(&mut batch, &mut w, keys, &fingerprint)?;
+                    let (n, f) = flush(&mut batch, &mut w, keys, &fingerprint, v2_since)?;
                     done += n;
                     flagged += f;
                     progress(done, total);
                 }
             }
             if !batch.is_empty() {
-                let (n, f) = flush(&mut batch, &mut w, keys, &fingerprint)?;
+                let (n, f) = flush(&mut batch, &mut w, keys, &fingerprint, v2_since)?;
                 done += n;
                 flagged += f;
                 progress(done, total);
@@ -442,10 +450,11 @@ fn flush<W: std::io::Write>(
     w: &mut AnswerWriter<'_, W>,
     keys: &VenueSecretKeys,
     fingerprint: &[u8; 32],
+    v2_since: i64,
 ) -> Result<(u64, u64), Error> {
     let opened: Vec<AnswerEntry> = batch
         .par_iter()
-        .map(|r| open_row(r, keys, fingerprint))
+        .map(|r| open_row(r, keys, fingerprint, v2_since))
         .collect();
     let mut flagged = 0;
     for entry in &opened {
@@ -460,6 +469,17 @@ fn flush<W: std::io::Write>(
     Ok((n, flagged))
 }
 
+/// An integer column as stored; a value of another type written by hand is read as what
+/// it says, so that the row's seals decide (they do not open: the row is flagged).
+fn lenient_int(r: &rusqlite::Row<'_>, i: usize) -> Result<i64, rusqlite::Error> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Integer(n) => n,
+        ValueRef::Real(f) => f as i64,
+        _ => i64::MIN,
+    })
+}
+
 struct RawRow {
     id: Vec<u8>,
     location: String,
@@ -472,7 +492,12 @@ struct RawRow {
     table_seal: Vec<u8>,
 }
 
-fn open_row(r: &RawRow, keys: &VenueSecretKeys, fingerprint: &[u8; 32]) -> AnswerEntry {
+fn open_row(
+    r: &RawRow,
+    keys: &VenueSecretKeys,
+    fingerprint: &[u8; 32],
+    v2_since: i64,
+) -> AnswerEntry {
     let mut record_id = [0u8; RECORD_ID_LEN];
     let id_ok = r.id.len() == RECORD_ID_LEN;
     if id_ok {
@@ -490,7 +515,16 @@ fn open_row(r: &RawRow, keys: &VenueSecretKeys, fingerprint: &[u8; 32]) -> Answe
     let opened = binding.ok_or(CryptoError::Malformed).and_then(|b| {
         checkin_record::open(&keys.seal, r.version, &b, &r.guest_seal, &r.table_seal)
     });
+    let unbound = r.version == 1 && r.checked_in_at >= v2_since;
     match opened {
+        Ok(_) if unbound => AnswerEntry::Damaged(DamagedRecord {
+            record_id,
+            location: r.location.clone(),
+            area: r.area.clone(),
+            checked_in_at: r.checked_in_at,
+            checked_out_at: r.checked_out_at,
+            damage: Damage::Unbound,
+        }),
         Ok(o) => AnswerEntry::Record(AnswerRecord {
             record_id: Some(record_id),
             location: r.location.clone(),

@@ -11,6 +11,10 @@ use crate::audit;
 
 /// How far behind the latest time seen the clock may be before it counts as wrong.
 pub const MAX_BEHIND_SECS: i64 = 86_400;
+/// How far ahead of the latest time seen it may be: a long weekend with the counter PC
+/// switched off. A jump further ahead, even by less than the retention period, would
+/// purge check-ins that are still due to be kept, so it waits for the operator.
+pub const MAX_AHEAD_SECS: i64 = 3 * 86_400;
 const SEEN: &str = "clock_seen";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -58,7 +62,7 @@ fn judge(latest: Option<i64>, now: i64, retention_days: u32) -> ClockState {
     };
     if now < latest - MAX_BEHIND_SECS {
         ClockState::Behind { latest }
-    } else if now > latest + i64::from(retention_days) * 86_400 {
+    } else if now > latest + MAX_AHEAD_SECS.min(i64::from(retention_days) * 86_400) {
         ClockState::Ahead { latest }
     } else {
         ClockState::Ok

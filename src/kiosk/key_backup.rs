@@ -22,7 +22,8 @@ pub struct KeyFilePlace {
     pub removable: Option<bool>,
 }
 
-/// What a backup or a verification achieved.
+/// What a backup or a verification achieved. A copy on the same physical drive as the
+/// key file (another partition of it, or a folder held in memory) does not count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BackupOutcome {
     /// The copy opened with the passphrase and holds the venue's current key.
@@ -35,10 +36,17 @@ pub struct BackupOutcome {
 }
 
 impl KeyFilePlace {
+    /// Anything that is not a removable drive is this PC's own (another partition of its
+    /// disk, a second internal disk, a folder held in memory); where that is not known,
+    /// the data folder's drive is.
     pub fn of(data_dir: &Path, path: &Path) -> KeyFilePlace {
+        let removable = media::is_removable(path);
         KeyFilePlace {
-            on_this_pc: media::same_filesystem(path, data_dir),
-            removable: media::is_removable(path),
+            on_this_pc: match removable {
+                Some(r) => Some(!r),
+                None => media::same_drive(path, data_dir),
+            },
+            removable,
         }
     }
 }
@@ -143,7 +151,7 @@ impl Kiosk {
         let same_medium = is_primary
             || primary
                 .as_deref()
-                .and_then(|p| media::same_filesystem(p, place))
+                .and_then(|p| media::same_drive(p, place))
                 .unwrap_or(false);
         let tx = self.conn.unchecked_transaction()?;
         for event in ["copied", "verified"] {
@@ -229,6 +237,15 @@ impl Kiosk {
             .filter(|c| c.exists() && media::is_removable(c) == Some(true))
             .ok_or(Error::NoPcKeyCopy)?;
         if !primary.exists() || self.key_file_place(&primary).on_this_pc != Some(true) {
+            return Err(Error::NoPcKeyCopy);
+        }
+        // The copy must be the same file, byte for byte, right now: a stick swapped for
+        // another one with the same name since the verification does not count.
+        let same = keyfile::read_bytes(&primary)
+            .ok()
+            .zip(keyfile::read_bytes(&copy).ok())
+            .is_some_and(|(a, b)| a == b);
+        if !same {
             return Err(Error::NoPcKeyCopy);
         }
         std::fs::remove_file(&primary).map_err(|source| keyfile::KeyFileError::Write {

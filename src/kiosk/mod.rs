@@ -104,7 +104,7 @@ pub enum Error {
     RootRequired,
     #[error("'{0}' is not a table number or range like 1-12")]
     InvalidTables(String),
-    #[error("the clock of this PC looks wrong: it says {now}, but this venue has already seen {latest}. Nothing is deleted and no request is approved until the operator sets the clock right or confirms the time")]
+    #[error("the clock of this PC looks wrong: it says {now}, but the latest time this venue has seen is {latest}. Nothing is deleted and no request is approved until the clock is set right or the operator confirms the time (for example after the venue was closed for some days)")]
     ClockSuspect { now: String, latest: String },
 }
 
@@ -611,6 +611,11 @@ impl Kiosk {
             clock_seen: None,
         };
         kiosk.clock_seen = clock::load_seen(&kiosk.conn)?;
+        // Records of version 1 dated after the first start of this version can only have
+        // been forged: it writes version 2.
+        if kiosk.meta_get("seal_v2_since")?.is_none() {
+            kiosk.meta_set("seal_v2_since", &now.to_string())?;
+        }
         kiosk.purge(now)?;
         Ok(kiosk)
     }
@@ -784,17 +789,33 @@ impl Kiosk {
         }
     }
 
-    pub fn rename_location(&mut self, id: i64, name: &str) -> Result<(), Error> {
+    /// Renames a location (audited: the answer to a request carries the names).
+    pub fn rename_location(&mut self, id: i64, name: &str, now: i64) -> Result<(), Error> {
         let name = valid_name(name)?;
-        match self.conn.execute(
+        let old: String = self
+            .conn
+            .query_row("SELECT name FROM locations WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| Error::UnknownLocation(id.to_string()))?;
+        let tx = self.conn.unchecked_transaction()?;
+        match tx.execute(
             "UPDATE locations SET name = ?1 WHERE id = ?2",
             params![name, id],
         ) {
-            Ok(0) => Err(Error::UnknownLocation(id.to_string())),
-            Ok(_) => Ok(()),
-            Err(e) if unique_violation(&e) => Err(Error::Duplicate(name)),
-            Err(e) => Err(e.into()),
+            Ok(_) => {}
+            Err(e) if unique_violation(&e) => return Err(Error::Duplicate(name)),
+            Err(e) => return Err(e.into()),
         }
+        self.audit_change(
+            &tx,
+            now,
+            "location-renamed",
+            &format!("location '{old}' renamed to '{name}'"),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn locations(&self) -> Result<Vec<Location>, Error> {
@@ -971,21 +992,33 @@ impl Kiosk {
         Ok(a)
     }
 
-    pub fn rename_area(&mut self, id: i64, name: &str) -> Result<(), Error> {
-        self.live_area(id)?;
+    /// Renames an area (audited: the answer to a request carries the names).
+    pub fn rename_area(&mut self, id: i64, name: &str, now: i64) -> Result<(), Error> {
+        let old = self.live_area(id)?;
         let name = valid_name(name)?;
-        match self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        match tx.execute(
             "UPDATE areas SET name = ?1 WHERE id = ?2",
             params![name, id],
         ) {
-            Ok(_) => Ok(()),
-            Err(e) if unique_violation(&e) => Err(Error::Duplicate(name)),
-            Err(e) => Err(e.into()),
+            Ok(_) => {}
+            Err(e) if unique_violation(&e) => return Err(Error::Duplicate(name)),
+            Err(e) => return Err(e.into()),
         }
+        self.audit_change(
+            &tx,
+            now,
+            "area-renamed",
+            &format!("area '{}/{}' renamed to '{name}'", old.location, old.name),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
-    pub fn set_max_stay(&mut self, id: i64, minutes: u32) -> Result<(), Error> {
-        self.live_area(id)?;
+    /// Changes an area's maximum stay. Guests present already keep at least until now: a
+    /// shorter stay never back-dates a check-out (audited).
+    pub fn set_max_stay(&mut self, id: i64, minutes: u32, now: i64) -> Result<(), Error> {
+        let a = self.live_area(id)?;
         if !(5..=24 * 60).contains(&minutes) {
             return Err(SettingsError::OutOfRange {
                 name: "max stay (minutes)".into(),
@@ -1001,9 +1034,23 @@ impl Kiosk {
             params![secs, id],
         )?;
         tx.execute(
-            "UPDATE checkins SET due_at = checked_in_at + ?1 WHERE area_id = ?2 AND checked_out_at IS NULL",
-            params![secs, id],
+            "UPDATE checkins SET due_at = MAX(?3, checked_in_at + ?1)
+             WHERE area_id = ?2 AND checked_out_at IS NULL",
+            params![secs, id, now],
         )?;
+        if secs != a.max_stay_secs {
+            self.audit_change(
+                &tx,
+                now,
+                "max-stay-changed",
+                &format!(
+                    "area '{}/{}': maximum stay {} -> {minutes} minutes",
+                    a.location,
+                    a.name,
+                    a.max_stay_secs / 60
+                ),
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -1554,14 +1601,11 @@ impl Kiosk {
              WHERE checked_out_at IS NULL AND (?2 IS NULL OR area_id = ?2)",
             params![now, area],
         )?;
-        if area.is_none() {
-            self.audit_change(
-                &tx,
-                now,
-                "all-checked-out",
-                &format!("{n} guests checked out in every area"),
-            )?;
-        }
+        let detail = match area {
+            None => format!("{n} guests checked out in every area"),
+            Some(a) => format!("{n} guests checked out in area #{a}"),
+        };
+        self.audit_change(&tx, now, "all-checked-out", &detail)?;
         tx.commit()?;
         tracing::info!(event = "checkin.close_all", count = n);
         Ok(n as u64)

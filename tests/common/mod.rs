@@ -91,6 +91,20 @@ pub fn venue_with(authority: AuthorityKeys, trust: String, now: i64) -> Venue {
     }
 }
 
+/// Purges once a day from `from` to `to`, as the running app does every hour: the clock
+/// never looks as if it jumped.
+pub fn purge_daily(kiosk: &mut Kiosk, from: i64, to: i64) -> tresen::kiosk::PurgeReport {
+    let mut t = from;
+    while t + 86_400 < to {
+        t += 86_400;
+        let r = kiosk.purge(t).expect("purge");
+        assert!(!r.skipped_clock);
+    }
+    let r = kiosk.purge(to).expect("purge");
+    assert!(!r.skipped_clock);
+    r
+}
+
 pub fn contact(i: usize) -> ContactData {
     ContactData {
         name: format!("Gast Nummer {i}"),
@@ -122,11 +136,87 @@ pub fn tiny_tmpfs(kib: u32) -> Option<Tmpfs> {
     tiny_tmpfs_in(&std::env::temp_dir(), kib)
 }
 
-/// A tmpfs mounted where the desktop mounts removable drives (/media/…), so that Tresen
-/// takes it for a USB stick.
-pub fn stick(kib: u32) -> Option<Tmpfs> {
+/// A real second drive: an ext4 file system on a loop device (root only), mounted in a
+/// temporary folder, or where the desktop mounts removable drives (/media/…) so that
+/// Tresen takes it for a USB stick. Unmounted and detached on drop.
+pub struct Drive {
+    pub path: PathBuf,
+    loop_dev: String,
+    _dir: TempDir,
+}
+
+impl Drop for Drive {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.loop_dev])
+            .status();
+    }
+}
+
+pub fn drive() -> Option<Drive> {
+    loop_drive(&std::env::temp_dir())
+}
+
+pub fn stick() -> Option<Drive> {
     std::fs::create_dir_all("/media").ok()?;
-    tiny_tmpfs_in(std::path::Path::new("/media"), kib)
+    loop_drive(std::path::Path::new("/media"))
+}
+
+fn loop_drive(parent: &std::path::Path) -> Option<Drive> {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir_in(parent).expect("tempdir");
+    let image = tempfile::NamedTempFile::new()
+        .expect("image")
+        .into_temp_path();
+    let made = (|| -> Option<Drive> {
+        std::fs::File::create(&image).ok()?.set_len(4 << 20).ok()?;
+        let quiet = |c: &mut Command| {
+            c.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .ok()
+                .filter(|s| s.success())
+        };
+        quiet(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image))?;
+        let out = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(&image)
+            .output()
+            .ok()?;
+        let loop_dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !out.status.success() || loop_dev.is_empty() {
+            return None;
+        }
+        if quiet(Command::new("mount").arg(&loop_dev).arg(dir.path())).is_none() {
+            let _ = Command::new("losetup").args(["-d", &loop_dev]).status();
+            return None;
+        }
+        Some(Drive {
+            path: dir.path().to_path_buf(),
+            loop_dev,
+            _dir: tempfile::tempdir().expect("tempdir"),
+        })
+    })();
+    match made {
+        Some(mut d) => {
+            // The folder must outlive the mount: keep it, not a fresh one.
+            d._dir = dir;
+            // The image file is deleted now; the loop device keeps it until detached.
+            drop(image);
+            Some(d)
+        }
+        None => {
+            assert!(
+                std::env::var("TRESEN_REQUIRE_TMPFS").as_deref() != Ok("1"),
+                "could not mount an ext4 image on a loop device as a second drive"
+            );
+            eprintln!("skipped: cannot mount a second drive here (needs root, losetup, mkfs.ext4)");
+            None
+        }
+    }
 }
 
 pub fn tiny_tmpfs_in(parent: &std::path::Path, kib: u32) -> Option<Tmpfs> {
