@@ -5,16 +5,17 @@
 //!
 //! `cargo bench --bench approve` (100 000 and 10 000 records; `TRESEN_BENCH_N` sets the
 //! larger size).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
 use rayon::prelude::*;
-use tresen::authority;
-use tresen::checkin_record::{self, Method};
-use tresen::contact::ContactData;
-use tresen::guest_code::GuestCode;
-use tresen::keyfile::VenueSecretKeys;
-use tresen::office::OfficeDesk;
+use tresen_office::authority;
+use tresen_office::desk::OfficeDesk;
+use tresen_protocol::checkin_record::{self, Method};
+use tresen_protocol::contact::ContactData;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::venue_keys::VenueSecretKeys;
 
 mod common;
 
@@ -25,17 +26,19 @@ fn run(n: usize) {
     let cert = authority::add_office(
         v.dir.path(),
         &v.authority,
-        &office_dir,
-        "ga",
-        "Bench-Amt Mitte",
-        &v.pass,
-        30,
+        &tresen_office::authority::NewOffice {
+            dir: &office_dir,
+            id: "ga",
+            name: "Bench-Amt Mitte",
+            passphrase: &v.pass,
+            valid_days: 30,
+        },
         now - 10,
     )
     .expect("office");
     let desk = OfficeDesk::open(&office_dir, &v.pass).expect("desk");
     let (mut k, area, auth, key_file, pass, dir) =
-        (v.kiosk, v.area, v.authority, v.key_file, v.pass, v.dir);
+        (v.venue, v.area, v.authority, v.key_file, v.pass, v.dir);
     let listing = auth.trust_file_with(2, now - 5, vec![cert]).expect("trust");
     k.update_trust(&listing, now - 5).expect("trust update");
     let c = ContactData {
@@ -62,7 +65,7 @@ fn run(n: usize) {
     let rows: Vec<(checkin_record::Binding, Vec<u8>, Vec<u8>)> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let b = binding(i, tresen::crypto::random_bytes());
+            let b = binding(i, tresen_protocol::crypto::random_bytes());
             (
                 b,
                 checkin_record::seal_guest(&pk, &b, Method::Fob, &blob).expect("seal"),
@@ -71,7 +74,7 @@ fn run(n: usize) {
         })
         .collect();
     {
-        let tx = k.connection().unchecked_transaction().expect("tx");
+        let tx = k.sqlite().unchecked_transaction().expect("tx");
         {
             let mut st = tx
                 .prepare(
@@ -112,13 +115,15 @@ fn run(n: usize) {
 
     let req = desk
         .make_request(
-            &k.fingerprint(),
-            &[],
-            start - 60,
-            now - 60,
-            "AZ",
-            "Bench",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &k.fingerprint(),
+                areas: &[],
+                from: start - 60,
+                until: now - 60,
+                case_reference: "AZ",
+                reason: "Bench",
+                valid_secs: 86_400,
+            },
             now,
         )
         .expect("request");

@@ -3,10 +3,11 @@
 //!
 //! `cargo bench --bench checkin` (N=10000 by default; `TRESEN_BENCH_N` changes it,
 //! `TRESEN_BENCH_DIR` picks the folder/disk; default: target/ of this checkout).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
-use tresen::checkin_record::Method;
+use tresen_protocol::checkin_record::Method;
 
 mod common;
 
@@ -31,7 +32,7 @@ fn main() {
     };
     let v = common::venue();
     let codes = common::guest_codes(&v, n + 100);
-    let (mut k, area) = (v.kiosk, v.area);
+    let (mut k, area) = (v.venue, v.area);
     let now = common::now;
     common::bare_table(&k);
     let mut checkin = Vec::with_capacity(n);

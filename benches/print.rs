@@ -1,10 +1,11 @@
 //! Table cards for 500 tables: wall time and bytes per page (goal: under 2 s and under
 //! 30 KB per page). `cargo bench --bench print`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
-use tresen::documents::{self, TableInfo, TableLayout};
-use tresen::venue_code::VenueCode;
+use tresen_documents::documents::{self, TableInfo, TableLayout};
+use tresen_protocol::venue_code::VenueCode;
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {

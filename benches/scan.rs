@@ -6,15 +6,16 @@
 //! `cargo bench --bench scan` (1000 scans by default; `TRESEN_BENCH_N` changes it,
 //! `TRESEN_BENCH_DIR` picks the disk; default: target/ of this checkout;
 //! `TRESEN_BENCH_NO_PREPARE=1` turns off sealing prepared in idle time).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
-use tresen::checkin_record::Method;
-use tresen::counter::{Counter, CounterOutcome};
-use tresen::kiosk::ScanOutcome;
-use tresen::scanner::serial::{SerialConfig, SerialScanner};
-use tresen::scanner::sim::{SerialSim, SimConfig};
-use tresen::scanner::{DeviceState, ScannerEvent, Scanners};
+use tresen_devices::scanner::serial::{SerialConfig, SerialScanner};
+use tresen_devices::scanner::sim::{SerialSim, SimConfig};
+use tresen_devices::scanner::{DeviceState, ScannerEvent, Scanners};
+use tresen_protocol::checkin_record::Method;
+use tresen_venue::scan_session::{ScanSession, SessionOutcome};
+use tresen_venue::ScanOutcome;
 
 fn pct(v: &mut [Duration], p: f64) -> Duration {
     v.sort();
@@ -42,7 +43,7 @@ fn main() {
     let warmup = 20;
     let v = common::venue();
     let codes = common::guest_codes(&v, n + warmup);
-    let (mut k, area) = (v.kiosk, v.area);
+    let (mut k, area) = (v.venue, v.area);
     let now = common::now;
     common::bare_table(&k);
 
@@ -65,7 +66,7 @@ fn main() {
         baud: 115_200,
         ..SimConfig::default()
     };
-    let mut counter = Counter::new(Some(area));
+    let mut counter = ScanSession::new(Some(area));
     let (mut wire, mut to_durable, mut bare, mut read_to_durable) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // TRESEN_BENCH_NO_PREPARE=1 measures without sealing prepared in idle time.
@@ -88,7 +89,7 @@ fn main() {
         let done = Instant::now();
         assert!(matches!(
             outcome,
-            CounterOutcome::Guest(ScanOutcome::CheckedIn { .. })
+            SessionOutcome::Guest(ScanOutcome::CheckedIn { .. })
         ));
         // The bare insert gets the same conditions as the check-in: right after a pause as
         // long as a scan's wire time (the CPU and disk are as idle as before a scan).

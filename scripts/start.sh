@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-system.sh
-cargo build --release --locked -p tresen -p tresen-app --features tresen-app/custom-protocol
+cargo build --release --locked -p tresen-cli -p health-office -p tresen-app \
+  --features tresen-app/custom-protocol
 echo "Command-line tools: target/release/tresen and target/release/health-office"
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "No display found: starting the app under Xvfb (headless)."

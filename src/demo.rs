@@ -4,14 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::authority::{self, AuthorityError, AuthorityKeys};
-use crate::checkin_record::Method;
-use crate::contact::ContactData;
-use crate::guest_code::GuestCode;
-use crate::keyfile::Passphrase;
-use crate::kiosk::{self, Kiosk, VenueSetup};
-use crate::local_secret::SecretStore;
-use crate::office::{DeskError, OfficeDesk};
+use tresen_office::authority::{self, AuthorityError};
+use tresen_office::desk::{DeskError, OfficeDesk};
+use tresen_protocol::authority_keys::AuthorityKeys;
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::contact::ContactData;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::key_file::Passphrase;
+use tresen_protocol::trust::TrustError;
+use tresen_venue::local_secret::SecretStore;
+use tresen_venue::{self, Venue, VenueSetup};
 
 /// Shown in the demo banner: the demo is for trying things, not for secrets.
 pub const PASSPHRASE: &str = "kastanie fahrrad leuchtturm zimtstern";
@@ -32,9 +34,11 @@ const GUESTS: [(&str, &str); 8] = [
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("the demo venue could not be made: {0}")]
-    Kiosk(#[from] kiosk::Error),
+    Venue(#[from] tresen_venue::Error),
     #[error("the demo authority could not be made: {0}")]
     Authority(#[from] AuthorityError),
+    #[error("the demo trust file could not be made: {0}")]
+    Trust(#[from] TrustError),
     #[error("the demo office failed: {0}")]
     Office(#[from] DeskError),
     #[error("could not write {}: {source}", .path.display())]
@@ -42,6 +46,27 @@ pub enum DemoError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// What the demo scanner can be made to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoScan {
+    Guest,
+    Table,
+    Area,
+    Foreign,
+}
+
+impl DemoScan {
+    pub fn parse(s: &str) -> Option<DemoScan> {
+        Some(match s {
+            "guest" => DemoScan::Guest,
+            "table" => DemoScan::Table,
+            "area" => DemoScan::Area,
+            "foreign" => DemoScan::Foreign,
+            _ => return None,
+        })
+    }
 }
 
 pub struct Demo {
@@ -67,25 +92,27 @@ fn contact(i: usize) -> ContactData {
 
 impl Demo {
     /// Makes the demo under `root` (which should be empty): returns the venue, opened.
-    pub fn create(root: &Path, now: i64) -> Result<(Demo, Kiosk), DemoError> {
+    pub fn create(root: &Path, now: i64) -> Result<(Demo, Venue), DemoError> {
         let auth = AuthorityKeys::generate("Demo-Gesundheitsbehörde");
         let office_dir = root.join("office");
         let cert = authority::add_office(
             &root.join("authority"),
             &auth,
-            &office_dir,
-            OFFICE_ID,
-            "Gesundheitsamt Demo-Stadt",
-            &Passphrase::new(OFFICE_PASSPHRASE),
-            365,
+            &tresen_office::authority::NewOffice {
+                dir: &office_dir,
+                id: OFFICE_ID,
+                name: "Gesundheitsamt Demo-Stadt",
+                passphrase: &Passphrase::new(OFFICE_PASSPHRASE),
+                valid_days: 365,
+            },
             now - 86_400,
         )?;
         let trust = auth.trust_file_with(1, now - 86_400, vec![cert])?;
         let data_dir = root.join("data");
         let key_file = root.join("demo-venue-key.age");
         // The demo makes its own authority, so it knows the published fingerprint.
-        let published = crate::trust::root_fingerprint(&auth.root.public_key());
-        let mut k = Kiosk::init(
+        let published = tresen_protocol::trust::root_fingerprint(&auth.root.public_key());
+        let mut k = Venue::init(
             &data_dir,
             &VenueSetup {
                 name: "Demo-Café Tresen",
@@ -134,13 +161,15 @@ impl Demo {
     pub fn make_request(&self, fingerprint: &str, now: i64) -> Result<PathBuf, DemoError> {
         let desk = OfficeDesk::open(&self.office_dir, &Passphrase::new(OFFICE_PASSPHRASE))?;
         let text = desk.make_request(
-            fingerprint,
-            &[],
-            now - 4 * 3600,
-            now,
-            "DEMO-2026-0815",
-            "Demo: ein Gast wurde positiv getestet",
-            7 * 86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: fingerprint,
+                areas: &[],
+                from: now - 4 * 3600,
+                until: now,
+                case_reference: "DEMO-2026-0815",
+                reason: "Demo: ein Gast wurde positiv getestet",
+                valid_secs: 7 * 86_400,
+            },
             now,
         )?;
         let dir = self.root.join("requests");
@@ -155,6 +184,52 @@ impl Demo {
             .unwrap_or_else(|| dir.join("demo-request.json"));
         std::fs::write(&path, text).map_err(io(&path))?;
         Ok(path)
+    }
+
+    /// The text the demo scanner "reads" as its `n`-th scan: a guest code (the demo's
+    /// first guests are present already, so it starts with the others and comes round to
+    /// them, checking out or moving), a table card of the area waiting for a table (or the
+    /// current one), the next open area's code, or a foreign code.
+    pub fn scan_text(
+        &self,
+        venue: &Venue,
+        kind: DemoScan,
+        n: usize,
+        current_area: Option<i64>,
+        waiting_area: Option<i64>,
+    ) -> Result<String, tresen_venue::Error> {
+        Ok(match kind {
+            DemoScan::Guest => self
+                .guest_codes
+                .get((n + 4) % self.guest_codes.len().max(1))
+                .cloned()
+                .unwrap_or_default(),
+            DemoScan::Foreign => "https://example.org/speisekarte".into(),
+            DemoScan::Table => {
+                let areas = venue.areas()?;
+                let area = waiting_area
+                    .or(current_area)
+                    .and_then(|id| areas.iter().find(|a| a.id == id && !a.tables.is_empty()))
+                    .or_else(|| areas.iter().find(|a| !a.tables.is_empty()))
+                    .ok_or(tresen_venue::Error::UnknownArea("(with tables)".into()))?;
+                venue.table_code(area.id, area.tables[n % area.tables.len()])?
+            }
+            DemoScan::Area => {
+                let open: Vec<i64> = venue
+                    .areas()?
+                    .iter()
+                    .filter(|a| a.state == tresen_venue::AreaState::Open)
+                    .map(|a| a.id)
+                    .collect();
+                let next = open
+                    .iter()
+                    .position(|&a| Some(a) == current_area)
+                    .map(|i| open[(i + 1) % open.len()])
+                    .or(open.first().copied())
+                    .ok_or(tresen_venue::Error::UnknownArea("(open)".into()))?;
+                venue.area_code(next)?
+            }
+        })
     }
 
     /// The office's passphrase, for opening answers in the demo.

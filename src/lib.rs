@@ -1,34 +1,14 @@
-//! Tresen core: guest codes, venue codes, sealed check-ins in a durable store, the venue
-//! key file and the health authority's trust file. Knows nothing of Tauri.
+//! Tresen's use cases: every flow both front ends (the app and the command-line tools)
+//! offer, written once over the floors below. Knows nothing of Tauri or clap.
 #![forbid(unsafe_code)]
 
-pub mod answer;
-pub mod audit;
-pub mod authority;
-pub mod checkin_record;
-pub mod cli;
-pub mod contact;
-pub mod counter;
-pub mod crypto;
+pub mod dashboard;
 pub mod demo;
-pub mod documents;
-pub mod export;
-pub mod files;
-pub mod guest_code;
-pub mod keyboard_layout;
-pub mod keyfile;
-pub mod kiosk;
-pub mod local_secret;
-pub mod media;
-pub mod office;
-pub mod preferences;
-pub mod print;
-pub mod request;
-pub mod scanner;
-pub mod settings;
-pub mod store;
-pub mod textcode;
-pub mod trust;
-pub mod venue_code;
+mod error;
+pub mod key_restore;
+pub mod outcome;
+pub mod pc_preferences;
+pub mod printing;
+pub mod request_file;
 
-pub use kiosk::{Error, Kiosk};
+pub use error::Error;

@@ -1,24 +1,25 @@
 //! Holes 6 and 8–12 and the office's part of 16 of the hardening issue: what someone who
 //! can write the venue's database, a withdrawn office, a wrong key file, or whoever can
 //! swap a file in a shared folder can do to an answer — and cannot.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::{at, contact, keys, no_progress, office, read_csv, venue, Venue};
-use tresen::answer::{AnswerEntry, AnswerRecord, AnswerTo, AnswerWriter};
-use tresen::checkin_record::Method;
-use tresen::guest_code::GuestCode;
-use tresen::kiosk::{Error, ScanOutcome};
-use tresen::office::DeskError;
-use tresen::request::RequestError;
+use common::{at, contact, keys, no_progress, office, read_csv, venue, TestVenue};
+use tresen_office::desk::DeskError;
+use tresen_protocol::answer::{AnswerEntry, AnswerRecord, AnswerTo, AnswerWriter};
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::request::RequestError;
+use tresen_venue::{Error, ScanOutcome};
 
 /// Checks a guest in at `t` and out 90 minutes later; returns the record id.
-fn visit(v: &mut Venue, i: usize, area: i64, t: i64) -> Vec<u8> {
+fn visit(v: &mut TestVenue, i: usize, area: i64, t: i64) -> Vec<u8> {
     let code = GuestCode::create(&contact(i), &v.authority.contact_key())
         .unwrap()
         .to_text();
     let ScanOutcome::CheckedIn { record, .. } = v
-        .kiosk
+        .venue
         .scan_guest(
             &code,
             area,
@@ -30,7 +31,7 @@ fn visit(v: &mut Venue, i: usize, area: i64, t: i64) -> Vec<u8> {
     else {
         panic!("not checked in");
     };
-    v.kiosk
+    v.venue
         .scan_guest(&code, area, None, Method::Fob, t + 90 * 60)
         .unwrap();
     record.0.to_vec()
@@ -41,7 +42,7 @@ fn column(rows: &[Vec<String>], header: &[&str], name: &str) -> Vec<String> {
     rows.iter().map(|r| r[i].clone()).collect()
 }
 
-const HEADER: [&str; 15] = tresen::export::CSV_HEADER;
+const HEADER: [&str; 15] = tresen_office::export::CSV_HEADER;
 
 /// Hole 8: area and check-in time were plain columns, not bound to the seals, so anyone
 /// who can write the database could move a guest to another area or time unnoticed.
@@ -55,7 +56,7 @@ fn rows_moved_or_damaged_in_the_database_are_flagged_and_the_rest_is_answered() 
         .map(|i| visit(&mut v, i, ter, t0 + i as i64 * 600))
         .collect();
     let o = office(&mut v, "ga-mitte");
-    let conn = v.kiosk.connection();
+    let conn = v.venue.sqlite();
     // Moved from the terrace to the bar, a check-in time shifted by an hour, and a seal
     // damaged on disk.
     conn.execute(
@@ -83,23 +84,25 @@ fn rows_moved_or_damaged_in_the_database_are_flagged_and_the_rest_is_answered() 
     let req = o
         .desk
         .make_request(
-            &v.kiosk.fingerprint(),
-            &[],
-            t0 - 7200,
-            t0 + 86_400,
-            "AZ 8",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &v.venue.fingerprint(),
+                areas: &[],
+                from: t0 - 7200,
+                until: t0 + 86_400,
+                case_reference: "AZ 8",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
     let answer = v.dir.path().join("answer");
     let report = v
-        .kiosk
+        .venue
         .approve_request(req.as_bytes(), &keys(&v), &answer, &no_progress, now)
         .unwrap();
     assert_eq!((report.records, report.flagged), (1, 4));
-    let audit = v.kiosk.audit_entries().unwrap();
+    let audit = v.venue.audit_entries().unwrap();
     assert!(audit
         .last()
         .unwrap()
@@ -117,14 +120,14 @@ fn rows_moved_or_damaged_in_the_database_are_flagged_and_the_rest_is_answered() 
     let valid = column(&rows, &HEADER, "valid");
     let problems = column(&rows, &HEADER, "problems");
     for id in &ids[..4] {
-        let id = tresen::textcode::encode_base32(id);
+        let id = tresen_protocol::textcode::encode_base32(id);
         let i = records.iter().position(|r| *r == id).expect("flagged row");
         assert_eq!(valid[i], "no");
         assert!(problems[i].contains("could not open"), "{}", problems[i]);
         assert_eq!(column(&rows, &HEADER, "name")[i], "", "nothing opened");
     }
     for id in &ids[4..] {
-        let id = tresen::textcode::encode_base32(id);
+        let id = tresen_protocol::textcode::encode_base32(id);
         let i = records.iter().position(|r| *r == id).unwrap();
         assert_eq!(valid[i], "yes");
         assert_eq!(column(&rows, &HEADER, "location")[i], "Filiale 1");
@@ -146,26 +149,28 @@ fn long_names_of_multibyte_characters_and_emoji_arrive_whole() {
         .collect();
     assert_eq!(location.chars().count(), 120);
     assert!(location.len() > 255 && area.len() > 120);
-    let loc = v.kiosk.add_location(&location, t0 - 3600).unwrap();
-    let a = v.kiosk.add_area(loc, &area, None, t0 - 3600).unwrap();
+    let loc = v.venue.add_location(&location, t0 - 3600).unwrap();
+    let a = v.venue.add_area(loc, &area, None, t0 - 3600).unwrap();
     visit(&mut v, 1, a, t0);
     let o = office(&mut v, "ga-mitte");
     let now = at(2026, 11, 12, 9, 0);
     let req = o
         .desk
         .make_request(
-            &v.kiosk.fingerprint(),
-            &[format!("{location}/{area}")],
-            t0 - 60,
-            t0 + 3600,
-            "AZ 10",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &v.venue.fingerprint(),
+                areas: &[format!("{location}/{area}")],
+                from: t0 - 60,
+                until: t0 + 3600,
+                case_reference: "AZ 10",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
     let answer = v.dir.path().join("answer");
-    v.kiosk
+    v.venue
         .approve_request(req.as_bytes(), &keys(&v), &answer, &no_progress, now)
         .unwrap();
     let (csv, json) = (o.dir.join("c.csv"), o.dir.join("c.json"));
@@ -189,7 +194,7 @@ fn approving_with_the_wrong_key_file_changes_nothing() {
     visit(&mut v, 1, ter, t0);
     let old_keys = keys(&v);
     let new_file = v.dir.path().join("new-key.age");
-    v.kiosk
+    v.venue
         .replace_key(&new_file, &common::pass(), t0 + 7200)
         .unwrap();
     let ter = v.terrasse;
@@ -199,28 +204,31 @@ fn approving_with_the_wrong_key_file_changes_nothing() {
     let req = o
         .desk
         .make_request(
-            &v.kiosk.fingerprint(),
-            &[],
-            t0 - 60,
-            t0 + 86_400,
-            "AZ 11",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &v.venue.fingerprint(),
+                areas: &[],
+                from: t0 - 60,
+                until: t0 + 86_400,
+                case_reference: "AZ 11",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
     let answer = v.dir.path().join("answer");
     let e = v
-        .kiosk
+        .venue
         .approve_request(req.as_bytes(), &old_keys, &answer, &no_progress, now)
         .unwrap_err();
     assert!(matches!(e, Error::KeyMismatch { .. }), "{e}");
     assert!(!answer.exists());
     // Nothing was marked: the right key file answers it now.
     let new_keys =
-        tresen::keyfile::VenueSecretKeys::read_key_file(&new_file, &common::pass()).unwrap();
+        tresen_protocol::venue_keys::VenueSecretKeys::read_key_file(&new_file, &common::pass())
+            .unwrap();
     let report = v
-        .kiosk
+        .venue
         .approve_request(req.as_bytes(), &new_keys, &answer, &no_progress, now)
         .unwrap();
     assert_eq!((report.records, report.not_opened), (1, 1));
@@ -246,16 +254,18 @@ fn a_withdrawn_office_and_an_unlisted_office_are_refused() {
     visit(&mut v, 1, ter, t0);
     let auth_dir = v.dir.path().join("authority");
     let now = at(2026, 11, 12, 9, 0);
-    let ask = |o: &common::Office, v: &Venue, case: &str| {
+    let ask = |o: &common::Office, v: &TestVenue, case: &str| {
         o.desk
             .make_request(
-                &v.kiosk.fingerprint(),
-                &[],
-                t0 - 60,
-                t0 + 3600,
-                case,
-                "Grund",
-                86_400,
+                &tresen_office::desk::RequestSpec {
+                    venue: &v.venue.fingerprint(),
+                    areas: &[],
+                    from: t0 - 60,
+                    until: t0 + 3600,
+                    case_reference: case,
+                    reason: "Grund",
+                    valid_secs: 86_400,
+                },
                 now,
             )
             .unwrap()
@@ -263,7 +273,7 @@ fn a_withdrawn_office_and_an_unlisted_office_are_refused() {
     // Certified by the root but not in the venue's trust file.
     let unlisted = common::office_unlisted(&v, "ga-neu");
     let e = v
-        .kiosk
+        .venue
         .review_request(ask(&unlisted, &v, "AZ 1").as_bytes(), now)
         .unwrap_err();
     assert!(
@@ -274,26 +284,27 @@ fn a_withdrawn_office_and_an_unlisted_office_are_refused() {
     // Listed: accepted. Then the authority withdraws it and the venue imports the next
     // trust file: refused, although its certificate is still valid.
     let o = office(&mut v, "ga-mitte");
-    v.kiosk
+    v.venue
         .review_request(ask(&o, &v, "AZ 2").as_bytes(), now)
         .unwrap();
     std::fs::write(
-        auth_dir.join(tresen::authority::TRUST_FILE),
-        v.kiosk.trust().unwrap().raw,
+        auth_dir.join(tresen_office::authority::TRUST_FILE),
+        v.venue.trust().unwrap().raw,
     )
     .unwrap();
     let (serial, next) =
-        tresen::authority::withdraw_office(&auth_dir, &v.authority, "ga-mitte", now).unwrap();
+        tresen_office::authority::withdraw_office(&auth_dir, &v.authority, "ga-mitte", now)
+            .unwrap();
     assert!(
         !next.contains("ga-mitte") || {
-            let t = tresen::trust::verify(&next, None).unwrap();
+            let t = tresen_protocol::trust::verify(&next, None).unwrap();
             t.body.offices.is_empty()
         }
     );
-    v.kiosk.update_trust(&next, now).unwrap();
-    assert_eq!(v.kiosk.trust().unwrap().body.serial, serial);
+    v.venue.update_trust(&next, now).unwrap();
+    assert_eq!(v.venue.trust().unwrap().body.serial, serial);
     let e = v
-        .kiosk
+        .venue
         .review_request(ask(&o, &v, "AZ 3").as_bytes(), now)
         .unwrap_err();
     assert!(
@@ -301,8 +312,8 @@ fn a_withdrawn_office_and_an_unlisted_office_are_refused() {
         "{e}"
     );
     assert!(matches!(
-        tresen::authority::withdraw_office(&auth_dir, &v.authority, "ga-mitte", now),
-        Err(tresen::authority::AuthorityError::UnknownOffice(_))
+        tresen_office::authority::withdraw_office(&auth_dir, &v.authority, "ga-mitte", now),
+        Err(tresen_office::authority::AuthorityError::UnknownOffice(_))
     ));
 }
 
@@ -319,33 +330,44 @@ fn the_answer_is_read_once_so_a_swapped_file_injects_nothing() {
     visit(&mut v, 1, ter, t0);
     let o = office(&mut v, "ga-mitte");
     let now = at(2026, 11, 12, 9, 0);
-    let fp = v.kiosk.fingerprint();
+    let fp = v.venue.fingerprint();
     let req = o
         .desk
-        .make_request(&fp, &[], t0 - 60, t0 + 3600, "AZ 12", "Grund", 86_400, now)
+        .make_request(
+            &tresen_office::desk::RequestSpec {
+                venue: &fp,
+                areas: &[],
+                from: t0 - 60,
+                until: t0 + 3600,
+                case_reference: "AZ 12",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
+            now,
+        )
         .unwrap();
     let genuine_path = v.dir.path().join("genuine");
-    v.kiosk
+    v.venue
         .approve_request(req.as_bytes(), &keys(&v), &genuine_path, &no_progress, now)
         .unwrap();
     let genuine = std::fs::read(&genuine_path).unwrap();
     // The forgery: the venue's public keys in the header, an injected guest, signed with
     // a key that is not the venue's.
-    let id = tresen::request::parse_id(
-        &tresen::request::parse_own(req.as_bytes(), &o.desk.keys.signing.public_key())
+    let id = tresen_protocol::request::parse_id(
+        &tresen_protocol::request::parse_own(req.as_bytes(), &o.desk.keys.signing.public_key())
             .unwrap()
             .request_id,
     )
     .unwrap();
     let mut forged = Vec::new();
-    let not_the_venue = tresen::crypto::SigningKey::generate();
+    let not_the_venue = tresen_protocol::crypto::SigningKey::generate();
     let mut w = AnswerWriter::new(
         &mut forged,
         &AnswerTo {
             request_id: id,
             office_id: "ga-mitte",
             office_key: &o.desk.keys.encryption.public_key(),
-            venue: &v.kiosk.venue_public_keys(),
+            venue: &v.venue.venue_public_keys(),
             records: 1,
             now,
         },
@@ -408,18 +430,20 @@ fn records_outside_the_request_are_flagged_and_not_opened() {
     let req = o
         .desk
         .make_request(
-            &v.kiosk.fingerprint(),
-            &["Terrasse".into()],
-            t0,
-            t0 + 3600,
-            "AZ 8b",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &v.venue.fingerprint(),
+                areas: &["Terrasse".into()],
+                from: t0,
+                until: t0 + 3600,
+                case_reference: "AZ 8b",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
-    let id = tresen::request::parse_id(
-        &tresen::request::parse_own(req.as_bytes(), &o.desk.keys.signing.public_key())
+    let id = tresen_protocol::request::parse_id(
+        &tresen_protocol::request::parse_own(req.as_bytes(), &o.desk.keys.signing.public_key())
             .unwrap()
             .request_id,
     )
@@ -489,18 +513,20 @@ fn the_contact_list_is_private_and_never_written_through_a_link() {
     let req = o
         .desk
         .make_request(
-            &v.kiosk.fingerprint(),
-            &[],
-            t0 - 60,
-            t0 + 3600,
-            "AZ 16",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &v.venue.fingerprint(),
+                areas: &[],
+                from: t0 - 60,
+                until: t0 + 3600,
+                case_reference: "AZ 16",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
     let answer = v.dir.path().join("answer");
-    v.kiosk
+    v.venue
         .approve_request(req.as_bytes(), &keys(&v), &answer, &no_progress, now)
         .unwrap();
     // A dangling link where the list would go: refused, nothing created at its target.
@@ -535,17 +561,28 @@ fn an_old_format_record_dated_after_the_upgrade_is_flagged() {
     let o = office(&mut v, "ga-mitte");
     // The forgery: a fresh id, a guest's contact blob, sealed the old way.
     let id = [0x42u8; 16];
-    let pk = v.kiosk.venue_public_keys().seal;
+    let pk = v.venue.venue_public_keys().seal;
     let blob = GuestCode::create(&contact(9), &v.authority.contact_key())
         .unwrap()
         .contact_blob();
     let mut pt = vec![1u8, 1];
     pt.extend_from_slice(&blob);
-    let guest = tresen::crypto::seal(&pk, tresen::checkin_record::GUEST_INFO_V1, &id, &pt).unwrap();
-    let table =
-        tresen::crypto::seal(&pk, tresen::checkin_record::TABLE_INFO_V1, &id, &[1, 0, 4]).unwrap();
-    v.kiosk
-        .connection()
+    let guest = tresen_protocol::crypto::seal(
+        &pk,
+        tresen_protocol::checkin_record::GUEST_INFO_V1,
+        &id,
+        &pt,
+    )
+    .unwrap();
+    let table = tresen_protocol::crypto::seal(
+        &pk,
+        tresen_protocol::checkin_record::TABLE_INFO_V1,
+        &id,
+        &[1, 0, 4],
+    )
+    .unwrap();
+    v.venue
+        .sqlite()
         .execute(
             "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at, last_read_at, guest_seal, table_seal, seal_version)
              VALUES (?1, ?2, 1, ?3, ?3 + 3600, ?3 + 1800, ?3, ?4, ?5, 1)",
@@ -556,19 +593,21 @@ fn an_old_format_record_dated_after_the_upgrade_is_flagged() {
     let req = o
         .desk
         .make_request(
-            &v.kiosk.fingerprint(),
-            &[],
-            t0 - 60,
-            t0 + 3600,
-            "AZ 5b",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &v.venue.fingerprint(),
+                areas: &[],
+                from: t0 - 60,
+                until: t0 + 3600,
+                case_reference: "AZ 5b",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
     let answer = v.dir.path().join("answer");
     let r = v
-        .kiosk
+        .venue
         .approve_request(req.as_bytes(), &keys(&v), &answer, &no_progress, now)
         .unwrap();
     assert_eq!((r.records, r.flagged), (1, 1));

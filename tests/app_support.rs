@@ -1,36 +1,38 @@
 //! What the app needs from the core beyond check-ins: the setup steps, the operator PIN,
 //! the arrivals chart, tapping a table number, passphrase feedback and the demo venue.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{at, contact, pass, venue};
-use tresen::checkin_record::Method;
-use tresen::counter::{Counter, CounterOutcome};
-use tresen::keyfile::{self, Passphrase, VenueSecretKeys};
-use tresen::kiosk::{Error, Refusal, SetupStep};
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::key_file::{self, Passphrase};
+use tresen_protocol::venue_keys::VenueSecretKeys;
+use tresen_venue::scan_session::{ScanSession, SessionOutcome};
+use tresen_venue::{Error, Refusal, SetupStep};
 
 #[test]
 fn setup_steps_follow_the_data() {
     let now = at(2026, 11, 20, 12, 0);
     let mut v = venue(now);
     // A fresh venue (areas exist in the fixture) still needs its backup.
-    assert_eq!(v.kiosk.setup_step().unwrap(), SetupStep::Backup);
-    v.kiosk.postpone_backup(now).unwrap();
-    assert_eq!(v.kiosk.setup_step().unwrap(), SetupStep::Pin);
+    assert_eq!(v.venue.setup_step().unwrap(), SetupStep::Backup);
+    v.venue.postpone_backup(now).unwrap();
+    assert_eq!(v.venue.setup_step().unwrap(), SetupStep::Pin);
     // Postponing does not silence the warning.
-    assert!(v.kiosk.backup_status(now).unwrap().warning.is_some());
-    v.kiosk.set_operator_pin("470815", 0).unwrap();
-    assert_eq!(v.kiosk.setup_step().unwrap(), SetupStep::Done);
+    assert!(v.venue.backup_status(now).unwrap().warning.is_some());
+    v.venue.set_operator_pin("470815", 0).unwrap();
+    assert_eq!(v.venue.setup_step().unwrap(), SetupStep::Done);
     // Every area closed for the night is not a way back into the wizard; every area
     // deleted is.
     for a in [v.terrasse, v.bar] {
-        v.kiosk.close_area(a).unwrap();
+        v.venue.close_area(a).unwrap();
     }
-    assert_eq!(v.kiosk.setup_step().unwrap(), SetupStep::Done);
+    assert_eq!(v.venue.setup_step().unwrap(), SetupStep::Done);
     for a in [v.terrasse, v.bar] {
-        v.kiosk.archive_area(a, now).unwrap();
+        v.venue.archive_area(a, now).unwrap();
     }
-    assert_eq!(v.kiosk.setup_step().unwrap(), SetupStep::Areas);
+    assert_eq!(v.venue.setup_step().unwrap(), SetupStep::Areas);
     // A verified copy on another drive completes the backup step even without postponing
     // (one on the same drive does not: tests/keys.rs).
     let mut w = venue(now);
@@ -39,17 +41,17 @@ fn setup_steps_follow_the_data() {
     };
     let copy = stick.path.join("copy.age");
     let key_file = w.key_file.clone();
-    w.kiosk
+    w.venue
         .backup_key_file(&key_file, &copy, &pass(), now)
         .unwrap();
-    assert_eq!(w.kiosk.setup_step().unwrap(), SetupStep::Pin);
+    assert_eq!(w.venue.setup_step().unwrap(), SetupStep::Pin);
     // A key replaced later has no copy yet: the warning says so, the wizard stays done.
-    w.kiosk.set_operator_pin("470815", 0).unwrap();
-    w.kiosk
+    w.venue.set_operator_pin("470815", 0).unwrap();
+    w.venue
         .replace_key(&w.dir.path().join("new.age"), &pass(), now)
         .unwrap();
-    assert!(w.kiosk.backup_status(now).unwrap().warning.is_some());
-    assert_eq!(w.kiosk.setup_step().unwrap(), SetupStep::Done);
+    assert!(w.venue.backup_status(now).unwrap().warning.is_some());
+    assert_eq!(w.venue.setup_step().unwrap(), SetupStep::Done);
 }
 
 #[test]
@@ -57,33 +59,33 @@ fn the_operator_pin_is_checked_and_paused_after_failures() {
     let now = at(2026, 11, 20, 12, 0);
     let mut v = venue(now);
     assert!(matches!(
-        v.kiosk.check_operator_pin("470815", now),
+        v.venue.check_operator_pin("470815", now),
         Err(Error::NoPin)
     ));
     assert!(matches!(
-        v.kiosk.set_operator_pin("123456", 0),
+        v.venue.set_operator_pin("123456", 0),
         Err(Error::WeakPin(_))
     ));
-    assert!(!v.kiosk.has_operator_pin().unwrap());
-    v.kiosk.set_operator_pin("470815", 0).unwrap();
-    v.kiosk.check_operator_pin("470815", now).unwrap();
+    assert!(!v.venue.has_operator_pin().unwrap());
+    v.venue.set_operator_pin("470815", 0).unwrap();
+    v.venue.check_operator_pin("470815", now).unwrap();
     for left in (1..=4).rev() {
-        match v.kiosk.check_operator_pin("000001", now) {
+        match v.venue.check_operator_pin("000001", now) {
             Err(Error::WrongPin { attempts_left }) => assert_eq!(attempts_left, left),
             other => panic!("{other:?}"),
         }
     }
     assert!(matches!(
-        v.kiosk.check_operator_pin("000001", now),
+        v.venue.check_operator_pin("000001", now),
         Err(Error::PinLocked { seconds: 30 })
     ));
     // Even the right PIN waits out the pause, which survives a restart.
     v.reopen(now + 10);
     assert!(matches!(
-        v.kiosk.check_operator_pin("470815", now + 10),
+        v.venue.check_operator_pin("470815", now + 10),
         Err(Error::PinLocked { seconds: 20 })
     ));
-    v.kiosk.check_operator_pin("470815", now + 31).unwrap();
+    v.venue.check_operator_pin("470815", now + 31).unwrap();
     assert_eq!(
         Error::WrongPin { attempts_left: 1 }.code(),
         "wrong-pin",
@@ -98,8 +100,8 @@ fn arrivals_are_counted_per_hour_of_the_business_day() {
     let ter = v.terrasse;
     // Yesterday evening's guest belongs to another business day (days end at 05:00).
     let yesterday = at(2026, 11, 19, 23, 0);
-    let code = v.kiosk.make_guest_code(&contact(0)).unwrap();
-    v.kiosk
+    let code = v.venue.make_guest_code(&contact(0)).unwrap();
+    v.venue
         .check_in(&code, ter, None, Method::Fob, yesterday)
         .unwrap();
     for (i, t) in [
@@ -110,10 +112,10 @@ fn arrivals_are_counted_per_hour_of_the_business_day() {
     .into_iter()
     .enumerate()
     {
-        let code = v.kiosk.make_guest_code(&contact(i + 1)).unwrap();
-        v.kiosk.check_in(&code, ter, None, Method::Fob, t).unwrap();
+        let code = v.venue.make_guest_code(&contact(i + 1)).unwrap();
+        v.venue.check_in(&code, ter, None, Method::Fob, t).unwrap();
     }
-    let hours = v.kiosk.arrivals_by_hour(now).unwrap();
+    let hours = v.venue.arrivals_by_hour(now).unwrap();
     assert_eq!(hours.first().map(|h| h.0), Some(at(2026, 11, 20, 5, 0)));
     assert_eq!(hours.len(), 10, "05:00 to 14:00");
     let by_hour: Vec<u32> = hours.iter().map(|h| h.1).collect();
@@ -124,24 +126,24 @@ fn arrivals_are_counted_per_hour_of_the_business_day() {
 fn a_tapped_table_number_assigns_the_last_guest() {
     let now = at(2026, 11, 20, 12, 0);
     let mut v = venue(now);
-    let mut counter = Counter::new(Some(v.terrasse));
+    let mut counter = ScanSession::new(Some(v.terrasse));
     assert_eq!(
-        counter.tap_table(&mut v.kiosk, 4, now).unwrap(),
-        CounterOutcome::Refused(Refusal::NoGuestForTable)
+        counter.tap_table(&mut v.venue, 4, now).unwrap(),
+        SessionOutcome::Refused(Refusal::NoGuestForTable)
     );
-    let code = v.kiosk.make_guest_code(&contact(1)).unwrap().to_text();
+    let code = v.venue.make_guest_code(&contact(1)).unwrap().to_text();
     counter
-        .handle(&mut v.kiosk, &code, Method::Fob, now)
+        .handle(&mut v.venue, &code, Method::Fob, now)
         .unwrap();
     assert_eq!(counter.waiting_for_table(now + 5), Some(v.terrasse));
     // A table the area does not have is refused and the guest still waits.
     assert!(matches!(
-        counter.tap_table(&mut v.kiosk, 99, now + 5).unwrap(),
-        CounterOutcome::Refused(Refusal::NoSuchTable(_, 99))
+        counter.tap_table(&mut v.venue, 99, now + 5).unwrap(),
+        SessionOutcome::Refused(Refusal::NoSuchTable(_, 99))
     ));
     assert!(matches!(
-        counter.tap_table(&mut v.kiosk, 4, now + 6).unwrap(),
-        CounterOutcome::TableAssigned { table: 4, .. }
+        counter.tap_table(&mut v.venue, 4, now + 6).unwrap(),
+        SessionOutcome::TableAssigned { table: 4, .. }
     ));
     assert_eq!(counter.waiting_for_table(now + 7), None);
 }
@@ -155,15 +157,15 @@ fn passphrase_feedback_matches_the_check() {
         ("correct horse battery staple tresen", true),
     ] {
         let pass = Passphrase::new(p);
-        let s = keyfile::strength(&pass, &["Café Mönch"]);
+        let s = key_file::strength(&pass, &["Café Mönch"]);
         assert_eq!(s.enough, ok, "{p}: {s:?}");
-        assert_eq!(keyfile::check_strength(&pass, &["Café Mönch"]).is_ok(), ok);
+        assert_eq!(key_file::check_strength(&pass, &["Café Mönch"]).is_ok(), ok);
     }
 }
 
 #[test]
 fn the_demo_venue_answers_its_own_office() {
-    let now = tresen::cli::now();
+    let now = tresen_protocol::time::now();
     let dir = tempfile::tempdir().unwrap();
     let (demo, mut k) = tresen::demo::Demo::create(dir.path(), now).unwrap();
     assert_eq!(k.setup_step().unwrap(), SetupStep::Done);
@@ -181,18 +183,18 @@ fn the_demo_venue_answers_its_own_office() {
         .unwrap();
     assert_eq!(report.records, 5);
     let desk =
-        tresen::office::OfficeDesk::open(&demo.office_dir, &demo.office_passphrase()).unwrap();
+        tresen_office::desk::OfficeDesk::open(&demo.office_dir, &demo.office_passphrase()).unwrap();
     let csv = dir.path().join("contacts.csv");
     let json = dir.path().join("contacts.json");
     desk.open_answer(&text, &out, &csv, &json).unwrap();
     let csv = std::fs::read_to_string(&csv).unwrap();
     assert!(csv.contains("Erika Mustermann"), "{csv}");
     // The demo's guest codes scan like real ones.
-    let mut counter = Counter::new(Some(k.area_id("Bar").unwrap()));
+    let mut counter = ScanSession::new(Some(k.area_id("Bar").unwrap()));
     let r = counter
         .handle(&mut k, &demo.guest_codes[6], Method::Fob, now)
         .unwrap();
-    assert!(matches!(r, CounterOutcome::Guest(_)), "{r:?}");
+    assert!(matches!(r, SessionOutcome::Guest(_)), "{r:?}");
 }
 
 #[test]
@@ -200,59 +202,59 @@ fn a_removed_table_is_refused_and_comes_back_with_a_new_code() {
     let now = at(2026, 11, 20, 12, 0);
     let mut v = venue(now);
     let ter = v.terrasse;
-    let old_card = v.kiosk.table_code(ter, 4).unwrap();
-    let mut counter = Counter::new(Some(ter));
-    let guest = v.kiosk.make_guest_code(&contact(1)).unwrap().to_text();
+    let old_card = v.venue.table_code(ter, 4).unwrap();
+    let mut counter = ScanSession::new(Some(ter));
+    let guest = v.venue.make_guest_code(&contact(1)).unwrap().to_text();
     counter
-        .handle(&mut v.kiosk, &guest, Method::Fob, now)
+        .handle(&mut v.venue, &guest, Method::Fob, now)
         .unwrap();
     assert!(matches!(
-        v.kiosk.remove_table(ter, 99, now),
+        v.venue.remove_table(ter, 99, now),
         Err(Error::UnknownTable(_, 99))
     ));
-    v.kiosk.remove_table(ter, 4, now).unwrap();
-    assert!(!v.kiosk.area(ter).unwrap().tables.contains(&4));
-    assert!(v.kiosk.table_code(ter, 4).is_err());
+    v.venue.remove_table(ter, 4, now).unwrap();
+    assert!(!v.venue.area(ter).unwrap().tables.contains(&4));
+    assert!(v.venue.table_code(ter, 4).is_err());
     // The card of a removed table assigns nothing.
     assert_eq!(
         counter
-            .handle(&mut v.kiosk, &old_card, Method::Fob, now + 5)
+            .handle(&mut v.venue, &old_card, Method::Fob, now + 5)
             .unwrap(),
-        CounterOutcome::Refused(Refusal::NoSuchTable("Terrasse".into(), 4))
+        SessionOutcome::Refused(Refusal::NoSuchTable("Terrasse".into(), 4))
     );
     assert!(matches!(
-        counter.tap_table(&mut v.kiosk, 4, now + 6).unwrap(),
-        CounterOutcome::Refused(Refusal::NoSuchTable(_, 4))
+        counter.tap_table(&mut v.venue, 4, now + 6).unwrap(),
+        SessionOutcome::Refused(Refusal::NoSuchTable(_, 4))
     ));
     assert!(matches!(
-        v.kiosk.remove_table(ter, 4, now),
+        v.venue.remove_table(ter, 4, now),
         Err(Error::UnknownTable(_, 4))
     ));
     // Added again, the number gets a new code; the old card stays refused.
-    v.kiosk.add_tables(ter, &[4]).unwrap();
+    v.venue.add_tables(ter, &[4]).unwrap();
     assert!(matches!(
-        v.kiosk.add_tables(ter, &[4]),
+        v.venue.add_tables(ter, &[4]),
         Err(Error::Duplicate(_))
     ));
-    let new_card = v.kiosk.table_code(ter, 4).unwrap();
+    let new_card = v.venue.table_code(ter, 4).unwrap();
     assert_ne!(new_card, old_card);
     assert!(matches!(
         counter
-            .handle(&mut v.kiosk, &old_card, Method::Fob, now + 7)
+            .handle(&mut v.venue, &old_card, Method::Fob, now + 7)
             .unwrap(),
-        CounterOutcome::Refused(Refusal::ReplacedCode(_))
+        SessionOutcome::Refused(Refusal::ReplacedCode(_))
     ));
     assert!(matches!(
         counter
-            .handle(&mut v.kiosk, &new_card, Method::Fob, now + 8)
+            .handle(&mut v.venue, &new_card, Method::Fob, now + 8)
             .unwrap(),
-        CounterOutcome::TableAssigned { table: 4, .. }
+        SessionOutcome::TableAssigned { table: 4, .. }
     ));
 }
 
 #[test]
 fn table_numbers_as_typed_are_checked() {
-    use tresen::kiosk::parse_table_numbers;
+    use tresen_venue::parse_table_numbers;
     assert_eq!(parse_table_numbers("1-3, 7,").unwrap(), vec![1, 2, 3, 7]);
     assert_eq!(parse_table_numbers(" ").unwrap(), Vec::<u16>::new());
     for bad in ["0-3", "5-3", "1-1001", "x", "1-", "-4", "3.5", "70000"] {
@@ -265,6 +267,6 @@ fn table_numbers_as_typed_are_checked() {
     let now = at(2026, 11, 20, 12, 0);
     let mut v = venue(now);
     let bar = v.bar;
-    assert!(v.kiosk.add_tables(bar, &[2, 0]).is_err());
-    assert!(v.kiosk.area(bar).unwrap().tables.is_empty());
+    assert!(v.venue.add_tables(bar, &[2, 0]).is_err());
+    assert!(v.venue.area(bar).unwrap().tables.is_empty());
 }

@@ -2,6 +2,7 @@
 //! unsigned files forever. Now it keeps only a hash, the size and the refusal code of such
 //! a file, and its entries have a retention period after which a checkpoint keeps the
 //! chain verifiable. And (hole 19) a replayed request's entry names its office.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -9,8 +10,8 @@ use common::{at, keys, no_progress, office, venue};
 
 const MARKER: &str = "Geheimer Bereich Hinterzimmer";
 
-fn all_text(v: &common::Venue) -> String {
-    v.kiosk
+fn all_text(v: &common::TestVenue) -> String {
+    v.venue
         .audit_entries()
         .unwrap()
         .iter()
@@ -23,7 +24,7 @@ fn refused_files_leave_only_their_hash_size_and_refusal() {
     let now = at(2026, 11, 20, 12, 0);
     let mut v = venue(now - 86_400);
     let o = office(&mut v, "ga-mitte");
-    let fp = v.kiosk.fingerprint();
+    let fp = v.venue.fingerprint();
     // Not a request at all, but text someone wants to keep in the venue's log forever.
     let junk = format!("{{\"format\":\"tresen-request\",\"note\":\"{MARKER}\"}}");
     // A genuine request for an area that does not exist: its office and id are known,
@@ -31,13 +32,15 @@ fn refused_files_leave_only_their_hash_size_and_refusal() {
     let unknown_area = o
         .desk
         .make_request(
-            &fp,
-            &[MARKER.into()],
-            now - 7200,
-            now - 3600,
-            "AZ 15",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &fp,
+                areas: &[MARKER.into()],
+                from: now - 7200,
+                until: now - 3600,
+                case_reference: "AZ 15",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
@@ -50,10 +53,11 @@ fn refused_files_leave_only_their_hash_size_and_refusal() {
         (unknown_area.as_str(), true),
         (unsigned.as_str(), false),
     ] {
-        assert!(v.kiosk.review_request(file.as_bytes(), now).is_err());
-        let e = v.kiosk.audit_entries().unwrap().pop().unwrap();
+        assert!(v.venue.review_request(file.as_bytes(), now).is_err());
+        let e = v.venue.audit_entries().unwrap().pop().unwrap();
         assert_eq!(e.event, "refused");
-        let hash = tresen::trust::hex(&tresen::crypto::sha256(&[file.as_bytes()]));
+        let hash =
+            tresen_protocol::encoding::hex(&tresen_protocol::crypto::sha256(&[file.as_bytes()]));
         assert!(e.detail.contains(&hash), "{}", e.detail);
         assert!(
             e.detail.contains(&format!("{} bytes", file.len())),
@@ -69,7 +73,7 @@ fn refused_files_leave_only_their_hash_size_and_refusal() {
         log.contains("request-malformed") && log.contains("request-unknown-area"),
         "{log}"
     );
-    v.kiosk.verify_audit().unwrap();
+    v.venue.verify_audit().unwrap();
 }
 
 #[test]
@@ -80,22 +84,24 @@ fn a_replayed_request_is_logged_with_its_office() {
     let req = o
         .desk
         .make_request(
-            &v.kiosk.fingerprint(),
-            &[],
-            now - 7200,
-            now - 3600,
-            "AZ 19",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &v.venue.fingerprint(),
+                areas: &[],
+                from: now - 7200,
+                until: now - 3600,
+                case_reference: "AZ 19",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
     let answer = v.dir.path().join("answer");
-    v.kiosk
+    v.venue
         .approve_request(req.as_bytes(), &keys(&v), &answer, &no_progress, now)
         .unwrap();
-    assert!(v.kiosk.review_request(req.as_bytes(), now + 60).is_err());
-    let e = v.kiosk.audit_entries().unwrap().pop().unwrap();
+    assert!(v.venue.review_request(req.as_bytes(), now + 60).is_err());
+    let e = v.venue.audit_entries().unwrap().pop().unwrap();
     assert_eq!(
         (e.event.as_str(), e.office.as_str()),
         ("refused", "ga-mitte")
@@ -118,20 +124,20 @@ fn old_entries_are_purged_behind_a_checkpoint_and_the_chain_still_verifies() {
     .into_iter()
     .enumerate()
     {
-        v.kiosk
+        v.venue
             .set_setting("double-read-seconds", &(i + 1).to_string(), t)
             .unwrap();
     }
-    let before = v.kiosk.audit_entries().unwrap();
+    let before = v.venue.audit_entries().unwrap();
     assert_eq!(before.len(), 5);
-    v.kiosk.verify_audit().unwrap();
+    v.venue.verify_audit().unwrap();
     // The operator confirms the clock (nothing happened for a long time), then the purge
     // runs: the default keeps two years.
     let now = t0 + 2 * 365 * 86_400 + 10 * 86_400;
-    v.kiosk.confirm_clock(now).unwrap();
-    let report = v.kiosk.purge(now).unwrap();
+    v.venue.confirm_clock(now).unwrap();
+    let report = v.venue.purge(now).unwrap();
     assert_eq!(report.audit_entries_deleted, 3);
-    let after = v.kiosk.audit_entries().unwrap();
+    let after = v.venue.audit_entries().unwrap();
     let events: Vec<&str> = after.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(
         events,
@@ -146,19 +152,19 @@ fn old_entries_are_purged_behind_a_checkpoint_and_the_chain_still_verifies() {
         after[0].seq, 4,
         "numbers go on where the deleted entries stopped"
     );
-    assert_eq!(v.kiosk.verify_audit().unwrap(), 4);
+    assert_eq!(v.venue.verify_audit().unwrap(), 4);
     // An entry dated before the cutoff behind newer ones (a clock that was set back) does
     // not take the newer ones with it.
-    v.kiosk.set_setting("double-read-seconds", "9", t0).unwrap();
-    v.kiosk
+    v.venue.set_setting("double-read-seconds", "9", t0).unwrap();
+    v.venue
         .set_setting("double-read-seconds", "8", now + 60)
         .unwrap();
-    let kept = v.kiosk.audit_entries().unwrap().len();
-    assert_eq!(v.kiosk.purge(now + 120).unwrap().audit_entries_deleted, 0);
-    assert_eq!(v.kiosk.audit_entries().unwrap().len(), kept);
-    v.kiosk.verify_audit().unwrap();
+    let kept = v.venue.audit_entries().unwrap().len();
+    assert_eq!(v.venue.purge(now + 120).unwrap().audit_entries_deleted, 0);
+    assert_eq!(v.venue.audit_entries().unwrap().len(), kept);
+    v.venue.verify_audit().unwrap();
     // Only purged entries may be deleted; the rest stays append-only.
-    let conn = v.kiosk.connection();
+    let conn = v.venue.sqlite();
     assert!(conn
         .execute("DELETE FROM audit_log WHERE seq = 4", [])
         .is_err());
@@ -171,5 +177,5 @@ fn old_entries_are_purged_behind_a_checkpoint_and_the_chain_still_verifies() {
         [],
     )
     .unwrap();
-    assert!(v.kiosk.verify_audit().is_err());
+    assert!(v.venue.verify_audit().is_err());
 }

@@ -1,16 +1,17 @@
 //! Check-in, check-out, moves, double reads, business days, maximum stay, areas and
 //! codes, retention — against a real database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{at, contact, venue};
-use tresen::checkin_record::Method;
-use tresen::guest_code::GuestCode;
-use tresen::keyfile::VenueSecretKeys;
-use tresen::kiosk::{AreaState, Error, Refusal, ScanOutcome, Scanned};
-use tresen::textcode::CodeTextError;
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::textcode::CodeTextError;
+use tresen_protocol::venue_keys::VenueSecretKeys;
+use tresen_venue::{AreaState, Error, Refusal, ScanOutcome, Scanned};
 
-fn guest(v: &common::Venue, i: usize) -> String {
+fn guest(v: &common::TestVenue, i: usize) -> String {
     GuestCode::create(&contact(i), &v.authority.contact_key())
         .unwrap()
         .to_text()
@@ -23,11 +24,8 @@ fn refusal(e: Error) -> Refusal {
     }
 }
 
-fn count(v: &common::Venue, sql: &str) -> i64 {
-    v.kiosk
-        .connection()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
+fn count(v: &common::TestVenue, sql: &str) -> i64 {
+    v.venue.sqlite().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 #[test]
@@ -37,38 +35,38 @@ fn check_in_out_move_and_double_read() {
     let (ter, bar) = (v.terrasse, v.bar);
     let g = guest(&v, 1);
     let o = v
-        .kiosk
+        .venue
         .scan_guest(&g, ter, Some(4), Method::Fob, t0)
         .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedIn { table: Some(4), .. }));
     // A second read within the window is ignored and changes nothing.
     let o = v
-        .kiosk
+        .venue
         .scan_guest(&g, ter, None, Method::Fob, t0 + 2)
         .unwrap();
     assert_eq!(o, ScanOutcome::DoubleRead { area: ter });
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 1);
     // At another area: moved.
     let o = v
-        .kiosk
+        .venue
         .scan_guest(&g, bar, None, Method::Fob, t0 + 600)
         .unwrap();
     assert!(
         matches!(o, ScanOutcome::Moved { from_area, to_area, .. } if from_area == ter && to_area == bar)
     );
-    assert_eq!(v.kiosk.present_total(t0 + 600).unwrap(), 1);
+    assert_eq!(v.venue.present_total(t0 + 600).unwrap(), 1);
     // At the same area again: checked out.
     let o = v
-        .kiosk
+        .venue
         .scan_guest(&g, bar, None, Method::Fob, t0 + 1200)
         .unwrap();
     assert!(
         matches!(o, ScanOutcome::CheckedOut { area, checked_in_at, .. } if area == bar && checked_in_at == t0 + 600)
     );
-    assert_eq!(v.kiosk.present_total(t0 + 1200).unwrap(), 0);
+    assert_eq!(v.venue.present_total(t0 + 1200).unwrap(), 0);
     // The checkout scan read twice is a double read, not a new check-in.
     let o = v
-        .kiosk
+        .venue
         .scan_guest(&g, bar, None, Method::Fob, t0 + 1201)
         .unwrap();
     assert_eq!(o, ScanOutcome::DoubleRead { area: bar });
@@ -81,20 +79,20 @@ fn business_day_ends_at_five_so_a_night_at_the_bar_is_one_visit() {
     let mut v = venue(t0);
     let bar = v.bar;
     let g = guest(&v, 2);
-    v.kiosk
+    v.venue
         .set_setting("default-max-stay-minutes", "600", 0)
         .unwrap();
-    v.kiosk.set_max_stay(bar, 600, 0).unwrap();
-    v.kiosk.scan_guest(&g, bar, None, Method::Fob, t0).unwrap();
+    v.venue.set_max_stay(bar, 600, 0).unwrap();
+    v.venue.scan_guest(&g, bar, None, Method::Fob, t0).unwrap();
     // 02:00 the next calendar day, same business day: checks out.
     let o = v
-        .kiosk
+        .venue
         .scan_guest(&g, bar, None, Method::Fob, at(2026, 11, 21, 2, 0))
         .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedOut { .. }));
     // 06:00: a new business day, so the same code checks in anew.
     let o = v
-        .kiosk
+        .venue
         .scan_guest(&g, bar, None, Method::Fob, at(2026, 11, 21, 6, 0))
         .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedIn { .. }));
@@ -105,21 +103,21 @@ fn maximum_stay_and_closing_time_close_open_check_ins() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let (ter, bar) = (v.terrasse, v.bar);
-    v.kiosk.set_max_stay(ter, 60, 0).unwrap();
-    v.kiosk
+    v.venue.set_max_stay(ter, 60, 0).unwrap();
+    v.venue
         .scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0)
         .unwrap();
-    v.kiosk
+    v.venue
         .scan_guest(&guest(&v, 2), bar, None, Method::Fob, t0)
         .unwrap();
-    v.kiosk
+    v.venue
         .scan_guest(&guest(&v, 3), bar, None, Method::Fob, t0)
         .unwrap();
-    assert_eq!(v.kiosk.present_total(t0 + 3599).unwrap(), 3);
-    assert_eq!(v.kiosk.present_total(t0 + 3600).unwrap(), 2);
+    assert_eq!(v.venue.present_total(t0 + 3599).unwrap(), 3);
+    assert_eq!(v.venue.present_total(t0 + 3600).unwrap(), 2);
     let closed_at: i64 = v
-        .kiosk
-        .connection()
+        .venue
+        .sqlite()
         .query_row(
             "SELECT checked_out_at FROM checkins WHERE area_id = ?1",
             [ter],
@@ -131,8 +129,8 @@ fn maximum_stay_and_closing_time_close_open_check_ins() {
         t0 + 3600,
         "closed when the stay ended, not when noticed"
     );
-    assert_eq!(v.kiosk.close_all(None, t0 + 4000).unwrap(), 2);
-    assert_eq!(v.kiosk.present_total(t0 + 4000).unwrap(), 0);
+    assert_eq!(v.venue.close_all(None, t0 + 4000).unwrap(), 2);
+    assert_eq!(v.venue.present_total(t0 + 4000).unwrap(), 0);
 }
 
 #[test]
@@ -145,15 +143,15 @@ fn check_ins_hold_no_contact_data_or_code_id_in_clear() {
     c.email = "zq@beispiel.de".into();
     let code = GuestCode::create(&c, &v.authority.contact_key()).unwrap();
     let text = code.to_text();
-    v.kiosk
+    v.venue
         .scan_guest(&text, ter, Some(3), Method::Fob, t0)
         .unwrap();
     let (reg, _) = v
-        .kiosk
+        .venue
         .register_guest(&contact(99), ter, None, t0 + 10)
         .unwrap();
     let dir = v.data_dir();
-    drop(v.kiosk);
+    drop(v.venue);
     let mut all = Vec::new();
     for e in std::fs::read_dir(&dir).unwrap() {
         all.extend(std::fs::read(e.unwrap().path()).unwrap());
@@ -181,24 +179,25 @@ fn the_counter_cannot_open_check_ins_but_the_key_file_can() {
     let ter = v.terrasse;
     let code = GuestCode::create(&contact(5), &v.authority.contact_key()).unwrap();
     let ScanOutcome::CheckedIn { record, .. } = v
-        .kiosk
+        .venue
         .scan_guest(&code.to_text(), ter, None, Method::AppCode, t0)
         .unwrap()
     else {
         panic!("not checked in")
     };
-    v.kiosk.assign_table(record, 7).unwrap();
+    v.venue.assign_table(record, 7).unwrap();
     // Any key the counter could make up fails.
     let stranger = VenueSecretKeys::generate();
-    assert!(v.kiosk.open_checkin(record, &stranger).is_err());
+    assert!(v.venue.open_checkin(record, &stranger).is_err());
     // The operator's key file opens it; the contact blob inside opens only for the authority.
     let keys = VenueSecretKeys::read_key_file(&v.key_file, &common::pass()).unwrap();
-    let opened = v.kiosk.open_checkin(record, &keys).unwrap();
+    let opened = v.venue.open_checkin(record, &keys).unwrap();
     assert_eq!(opened.table, Some(7));
     assert_eq!(opened.method, Method::AppCode);
     assert_eq!(opened.contact_blob, code.contact_blob());
     let c =
-        tresen::guest_code::open_contact_blob(&opened.contact_blob, &v.authority.contact).unwrap();
+        tresen_protocol::guest_code::open_contact_blob(&opened.contact_blob, &v.authority.contact)
+            .unwrap();
     assert_eq!(c.name, "Gast Nummer 5");
 }
 
@@ -210,37 +209,37 @@ fn table_must_exist_and_scans_are_classified() {
     let g = guest(&v, 1);
     assert_eq!(
         refusal(
-            v.kiosk
+            v.venue
                 .scan_guest(&g, ter, Some(11), Method::Fob, t0)
                 .unwrap_err()
         ),
         Refusal::NoSuchTable("Terrasse".into(), 11)
     );
-    let area_code = v.kiosk.area_code(bar).unwrap();
-    let table_code = v.kiosk.table_code(ter, 3).unwrap();
-    assert_eq!(v.kiosk.classify(&area_code).unwrap(), Scanned::Area(bar));
+    let area_code = v.venue.area_code(bar).unwrap();
+    let table_code = v.venue.table_code(ter, 3).unwrap();
+    assert_eq!(v.venue.classify(&area_code).unwrap(), Scanned::Area(bar));
     assert_eq!(
-        v.kiosk.classify(&table_code).unwrap(),
+        v.venue.classify(&table_code).unwrap(),
         Scanned::Table(ter, 3)
     );
-    assert!(matches!(v.kiosk.classify(&g).unwrap(), Scanned::Guest(_)));
+    assert!(matches!(v.venue.classify(&g).unwrap(), Scanned::Guest(_)));
     assert_eq!(
         refusal(
-            v.kiosk
+            v.venue
                 .scan_guest(&table_code, ter, None, Method::Fob, t0)
                 .unwrap_err()
         ),
         Refusal::NotAGuestCode
     );
     assert_eq!(
-        refusal(v.kiosk.classify("]Q1 https://example.org").unwrap_err()),
+        refusal(v.venue.classify("]Q1 https://example.org").unwrap_err()),
         Refusal::Code(CodeTextError::Foreign)
     );
     let mut bad = g.clone().into_bytes();
     bad[200] = if bad[200] == b'7' { b'8' } else { b'7' };
     assert_eq!(
         refusal(
-            v.kiosk
+            v.venue
                 .classify(std::str::from_utf8(&bad).unwrap())
                 .unwrap_err()
         ),
@@ -254,15 +253,15 @@ fn foreign_venue_and_other_authority_are_refused() {
     let mut v = venue(t0);
     let other = venue(t0);
     let ter = v.terrasse;
-    let foreign_area = other.kiosk.area_code(other.bar).unwrap();
+    let foreign_area = other.venue.area_code(other.bar).unwrap();
     assert_eq!(
-        refusal(v.kiosk.classify(&foreign_area).unwrap_err()),
+        refusal(v.venue.classify(&foreign_area).unwrap_err()),
         Refusal::ForeignVenue
     );
     let other_authority_code = guest(&other, 1);
     assert_eq!(
         refusal(
-            v.kiosk
+            v.venue
                 .scan_guest(&other_authority_code, ter, None, Method::Fob, t0)
                 .unwrap_err()
         ),
@@ -276,31 +275,31 @@ fn a_replaced_code_is_refused_with_a_clear_message() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let (ter, bar) = (v.terrasse, v.bar);
-    let old_area = v.kiosk.area_code(bar).unwrap();
-    let old_table = v.kiosk.table_code(ter, 2).unwrap();
-    let new_area = v.kiosk.replace_area_code(bar, t0 + 60).unwrap();
-    let new_table = v.kiosk.replace_table_code(ter, 2, t0 + 60).unwrap();
+    let old_area = v.venue.area_code(bar).unwrap();
+    let old_table = v.venue.table_code(ter, 2).unwrap();
+    let new_area = v.venue.replace_area_code(bar, t0 + 60).unwrap();
+    let new_table = v.venue.replace_table_code(ter, 2, t0 + 60).unwrap();
     assert_ne!(old_area, new_area);
-    let when = tresen::kiosk::format_time(t0 + 60);
+    let when = tresen_protocol::time::format_time(t0 + 60);
     assert_eq!(
-        refusal(v.kiosk.classify(&old_area).unwrap_err()),
+        refusal(v.venue.classify(&old_area).unwrap_err()),
         Refusal::ReplacedCode(when.clone())
     );
     assert_eq!(
-        refusal(v.kiosk.classify(&old_table).unwrap_err()),
+        refusal(v.venue.classify(&old_table).unwrap_err()),
         Refusal::ReplacedCode(when.clone())
     );
-    assert!(refusal(v.kiosk.classify(&old_area).unwrap_err())
+    assert!(refusal(v.venue.classify(&old_area).unwrap_err())
         .to_string()
         .contains("replaced"));
-    assert_eq!(v.kiosk.classify(&new_area).unwrap(), Scanned::Area(bar));
+    assert_eq!(v.venue.classify(&new_area).unwrap(), Scanned::Area(bar));
     assert_eq!(
-        v.kiosk.classify(&new_table).unwrap(),
+        v.venue.classify(&new_table).unwrap(),
         Scanned::Table(ter, 2)
     );
     // Other tables keep their codes.
-    let t3 = v.kiosk.table_code(ter, 3).unwrap();
-    assert_eq!(v.kiosk.classify(&t3).unwrap(), Scanned::Table(ter, 3));
+    let t3 = v.venue.table_code(ter, 3).unwrap();
+    assert_eq!(v.venue.classify(&t3).unwrap(), Scanned::Table(ter, 3));
 }
 
 #[test]
@@ -309,43 +308,43 @@ fn closed_and_archived_areas_refuse_check_ins_and_archived_ones_are_kept_until_p
     let mut v = venue(t0);
     let (ter, bar) = (v.terrasse, v.bar);
     let g1 = guest(&v, 1);
-    v.kiosk.scan_guest(&g1, bar, None, Method::Fob, t0).unwrap();
-    v.kiosk.close_area(ter).unwrap();
+    v.venue.scan_guest(&g1, bar, None, Method::Fob, t0).unwrap();
+    v.venue.close_area(ter).unwrap();
     assert_eq!(
         refusal(
-            v.kiosk
+            v.venue
                 .scan_guest(&guest(&v, 2), ter, None, Method::Fob, t0)
                 .unwrap_err()
         ),
         Refusal::AreaClosed("Terrasse".into())
     );
-    v.kiosk.reopen_area(ter).unwrap();
-    v.kiosk
+    v.venue.reopen_area(ter).unwrap();
+    v.venue
         .scan_guest(&guest(&v, 2), ter, None, Method::Fob, t0)
         .unwrap();
     // Guest 1 leaves the bar while... the bar is deleted: checked out, archived, kept.
-    let code = v.kiosk.area_code(bar).unwrap();
-    assert_eq!(v.kiosk.archive_area(bar, t0 + 3600).unwrap(), 1);
+    let code = v.venue.area_code(bar).unwrap();
+    assert_eq!(v.venue.archive_area(bar, t0 + 3600).unwrap(), 1);
     assert_eq!(
         refusal(
-            v.kiosk
+            v.venue
                 .scan_guest(&guest(&v, 3), bar, None, Method::Fob, t0 + 3700)
                 .unwrap_err()
         ),
         Refusal::AreaArchived("Bar".into())
     );
     assert_eq!(
-        refusal(v.kiosk.classify(&code).unwrap_err()),
+        refusal(v.venue.classify(&code).unwrap_err()),
         Refusal::AreaArchived("Bar".into())
     );
-    assert!(matches!(v.kiosk.area_id("Bar"), Err(Error::UnknownArea(_))));
+    assert!(matches!(v.venue.area_id("Bar"), Err(Error::UnknownArea(_))));
     // A new "Bar" may be made while the old one is archived.
-    let loc = v.kiosk.location_id("Filiale 1").unwrap();
-    let bar2 = v.kiosk.add_area(loc, "Bar", None, t0 + 3800).unwrap();
+    let loc = v.venue.location_id("Filiale 1").unwrap();
+    let bar2 = v.venue.add_area(loc, "Bar", None, t0 + 3800).unwrap();
     assert_ne!(bar2, bar);
     // Still there 27 days later (kept for requests), with its check-in.
-    common::purge_daily(&mut v.kiosk, t0 + 3800, t0 + 27 * 86_400);
-    let a = v.kiosk.area(bar).unwrap();
+    common::purge_daily(&mut v.venue, t0 + 3800, t0 + 27 * 86_400);
+    let a = v.venue.area(bar).unwrap();
     assert_eq!(a.state, AreaState::Archived);
     assert_eq!(
         count(
@@ -355,8 +354,8 @@ fn closed_and_archived_areas_refuse_check_ins_and_archived_ones_are_kept_until_p
         1
     );
     // Gone once the retention period has passed.
-    common::purge_daily(&mut v.kiosk, t0 + 27 * 86_400, t0 + 3600 + 28 * 86_400 + 1);
-    assert!(v.kiosk.area(bar).is_err());
+    common::purge_daily(&mut v.venue, t0 + 27 * 86_400, t0 + 3600 + 28 * 86_400 + 1);
+    assert!(v.venue.area(bar).is_err());
     assert_eq!(
         count(
             &v,
@@ -376,15 +375,15 @@ fn a_shorter_maximum_stay_never_back_dates_a_check_out() {
     let code = GuestCode::create(&contact(1), &v.authority.contact_key())
         .unwrap()
         .to_text();
-    v.kiosk
+    v.venue
         .scan_guest(&code, ter, None, Method::Fob, t0)
         .unwrap();
     let later = t0 + 4 * 3600;
-    v.kiosk.set_max_stay(ter, 5, later).unwrap();
-    v.kiosk.present(later + 1).unwrap();
+    v.venue.set_max_stay(ter, 5, later).unwrap();
+    v.venue.present(later + 1).unwrap();
     let out: Option<i64> = v
-        .kiosk
-        .connection()
+        .venue
+        .sqlite()
         .query_row("SELECT checked_out_at FROM checkins", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
@@ -393,7 +392,7 @@ fn a_shorter_maximum_stay_never_back_dates_a_check_out() {
         "checked out when the stay was shortened, not at 19:05"
     );
     assert_eq!(
-        v.kiosk.audit_entries().unwrap().last().unwrap().event,
+        v.venue.audit_entries().unwrap().last().unwrap().event,
         "max-stay-changed"
     );
 }
@@ -404,27 +403,27 @@ fn retention_purges_exactly_what_is_due() {
     let start = now - 40 * 86_400;
     let mut v = venue(start);
     let ter = v.terrasse;
-    v.kiosk.set_setting("retention-days", "7", 0).unwrap();
-    v.kiosk.set_max_stay(ter, 60, 0).unwrap();
+    v.venue.set_setting("retention-days", "7", 0).unwrap();
+    v.venue.set_max_stay(ter, 60, 0).unwrap();
     // One check-in every 12 hours for 40 days, each checked out after 30 minutes.
     let mut ends = Vec::new();
     for i in 0..80 {
         let t = start + i * 43_200;
         let g = guest(&v, i as usize);
-        v.kiosk.scan_guest(&g, ter, None, Method::Fob, t).unwrap();
-        v.kiosk
+        v.venue.scan_guest(&g, ter, None, Method::Fob, t).unwrap();
+        v.venue
             .scan_guest(&g, ter, None, Method::Fob, t + 1800)
             .unwrap();
         ends.push(t + 1800);
     }
     let cutoff = now - 7 * 86_400;
     let due = ends.iter().filter(|&&e| e < cutoff).count() as u64;
-    let report = v.kiosk.purge(now).unwrap();
+    let report = v.venue.purge(now).unwrap();
     assert_eq!(report.checkins_deleted, due);
     let remaining: Vec<i64> = {
         let mut st = v
-            .kiosk
-            .connection()
+            .venue
+            .sqlite()
             .prepare("SELECT checked_out_at FROM checkins ORDER BY 1")
             .unwrap();
         st.query_map([], |r| r.get(0))
@@ -443,11 +442,11 @@ fn retention_purges_exactly_what_is_due() {
         0
     );
     // A second purge finds nothing more.
-    assert_eq!(v.kiosk.purge(now).unwrap().checkins_deleted, 0);
+    assert_eq!(v.venue.purge(now).unwrap().checkins_deleted, 0);
     // Settings refuse values outside their range.
-    assert!(v.kiosk.set_setting("retention-days", "0", 0).is_err());
-    assert!(v.kiosk.set_setting("retention-days", "abc", 0).is_err());
-    assert!(v.kiosk.set_setting("no-such-setting", "1", 0).is_err());
+    assert!(v.venue.set_setting("retention-days", "0", 0).is_err());
+    assert!(v.venue.set_setting("retention-days", "abc", 0).is_err());
+    assert!(v.venue.set_setting("no-such-setting", "1", 0).is_err());
 }
 
 #[test]
@@ -457,25 +456,25 @@ fn purged_data_is_gone_from_the_database_file() {
     let ter = v.terrasse;
     let code = GuestCode::create(&contact(1), &v.authority.contact_key()).unwrap();
     let ScanOutcome::CheckedIn { record, .. } = v
-        .kiosk
+        .venue
         .scan_guest(&code.to_text(), ter, None, Method::Fob, t0)
         .unwrap()
     else {
         panic!()
     };
     let seal: Vec<u8> = v
-        .kiosk
-        .connection()
+        .venue
+        .sqlite()
         .query_row("SELECT guest_seal FROM checkins", [], |r| r.get(0))
         .unwrap();
-    v.kiosk.close_all(None, t0 + 60).unwrap();
+    v.venue.close_all(None, t0 + 60).unwrap();
     // Nothing happened for longer than the retention period: the clock looks wrong until
     // the operator confirms it (see tests/clock.rs); then the purge runs.
-    assert!(v.kiosk.purge(t0 + 30 * 86_400).unwrap().skipped_clock);
-    v.kiosk.confirm_clock(t0 + 30 * 86_400).unwrap();
-    assert_eq!(v.kiosk.purge(t0 + 30 * 86_400).unwrap().checkins_deleted, 1);
+    assert!(v.venue.purge(t0 + 30 * 86_400).unwrap().skipped_clock);
+    v.venue.confirm_clock(t0 + 30 * 86_400).unwrap();
+    assert_eq!(v.venue.purge(t0 + 30 * 86_400).unwrap().checkins_deleted, 1);
     let dir = v.data_dir();
-    drop(v.kiosk);
+    drop(v.venue);
     for e in std::fs::read_dir(&dir).unwrap() {
         let bytes = std::fs::read(e.unwrap().path()).unwrap();
         assert!(
@@ -497,24 +496,26 @@ fn register_guest_without_code_validates_and_seals_at_once() {
     let mut bad = contact(1);
     bad.phone = "12".into();
     assert!(matches!(
-        v.kiosk.register_guest(&bad, ter, None, t0),
-        Err(Error::Contact(tresen::contact::ContactError::BadPhone))
+        v.venue.register_guest(&bad, ter, None, t0),
+        Err(Error::Contact(
+            tresen_protocol::contact::ContactError::BadPhone
+        ))
     ));
     bad = contact(1);
     bad.name = "Mallory\u{1b}[31m".into();
     assert!(matches!(
-        v.kiosk.register_guest(&bad, ter, None, t0),
+        v.venue.register_guest(&bad, ter, None, t0),
         Err(Error::Contact(_))
     ));
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 0);
     let (code, o) = v
-        .kiosk
+        .venue
         .register_guest(&contact(1), ter, Some(1), t0)
         .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedIn { table: Some(1), .. }));
     // The printed fob works for check-out.
     let o = v
-        .kiosk
+        .venue
         .scan_guest(&code.to_text(), ter, None, Method::Fob, t0 + 100)
         .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedOut { .. }));
@@ -524,28 +525,28 @@ fn register_guest_without_code_validates_and_seals_at_once() {
 fn names_are_validated() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
-    let loc = v.kiosk.location_id("Filiale 1").unwrap();
+    let loc = v.venue.location_id("Filiale 1").unwrap();
     assert!(matches!(
-        v.kiosk.add_area(loc, "  ", None, t0),
+        v.venue.add_area(loc, "  ", None, t0),
         Err(Error::InvalidName(_))
     ));
     assert!(matches!(
-        v.kiosk.add_area(loc, "a\u{0}b", None, t0),
+        v.venue.add_area(loc, "a\u{0}b", None, t0),
         Err(Error::InvalidName(_))
     ));
     assert!(matches!(
-        v.kiosk.add_area(loc, &"x".repeat(121), None, t0),
+        v.venue.add_area(loc, &"x".repeat(121), None, t0),
         Err(Error::InvalidName(_))
     ));
     assert!(matches!(
-        v.kiosk.add_area(loc, "Bar", None, t0),
+        v.venue.add_area(loc, "Bar", None, t0),
         Err(Error::Duplicate(_))
     ));
     let long = "Ä".repeat(120);
-    let id = v.kiosk.add_area(loc, &long, None, t0).unwrap();
-    assert_eq!(v.kiosk.area(id).unwrap().name, long);
+    let id = v.venue.add_area(loc, &long, None, t0).unwrap();
+    assert_eq!(v.venue.area(id).unwrap().name, long);
     assert!(matches!(
-        v.kiosk.add_tables(id, &[0]),
+        v.venue.add_tables(id, &[0]),
         Err(Error::InvalidName(_))
     ));
 }
@@ -555,20 +556,20 @@ fn a_full_disk_gives_a_clear_error_and_changes_nothing() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let ter = v.terrasse;
-    v.kiosk
+    v.venue
         .scan_guest(&guest(&v, 1), ter, None, Method::Fob, t0)
         .unwrap();
     // SQLite reports a full disk (SQLITE_FULL) when it cannot grow the file; cap the
     // file at its current size to reach the same path deterministically.
     let pages: i64 = count(&v, "PRAGMA page_count");
-    v.kiosk
-        .connection()
+    v.venue
+        .sqlite()
         .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
         .unwrap();
     let mut full = None;
     for i in 2..2000 {
         match v
-            .kiosk
+            .venue
             .scan_guest(&guest(&v, i), ter, None, Method::Fob, t0 + i as i64)
         {
             Ok(_) => continue,
@@ -580,12 +581,14 @@ fn a_full_disk_gives_a_clear_error_and_changes_nothing() {
     }
     let (i, e) = full.expect("the database never filled up");
     assert!(
-        matches!(e, Error::Store(tresen::store::StoreError::DiskFull)),
+        matches!(e, Error::Store(tresen_venue::store::StoreError::DiskFull)),
         "{e:?}"
     );
     assert!(e.to_string().contains("disk is full"));
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), (i - 1) as i64);
-    assert!(tresen::store::integrity_ok(v.kiosk.connection()).unwrap());
+    assert!(tresen_venue::store::SqliteStore::open(&v.data_dir())
+        .and_then(|s| s.integrity_ok())
+        .unwrap());
 }
 
 #[test]
@@ -594,21 +597,21 @@ fn a_really_full_disk_loses_nothing_and_recovers() {
         return;
     };
     let t0 = at(2026, 11, 20, 12, 0);
-    let auth = tresen::authority::AuthorityKeys::generate("Amt");
+    let auth = tresen_protocol::authority_keys::AuthorityKeys::generate("Amt");
     let trust = auth.trust_file(1, t0).unwrap();
     let outside = tempfile::tempdir().unwrap();
     let data = fs.path.join("data");
     let p = common::pass();
-    let mut k = tresen::kiosk::Kiosk::init(
+    let mut k = tresen_venue::Venue::init(
         &data,
-        &tresen::kiosk::VenueSetup {
+        &tresen_venue::VenueSetup {
             name: "Café Voll",
             address: "Weg 1",
             trust_file: &trust,
-            expect_root: &tresen::trust::root_fingerprint(&auth.root.public_key()),
+            expect_root: &tresen_protocol::trust::root_fingerprint(&auth.root.public_key()),
             key_file: &outside.path().join("k.age"),
             passphrase: &p,
-            secret_store: tresen::local_secret::SecretStore::File,
+            secret_store: tresen_venue::local_secret::SecretStore::File,
         },
         t0,
     )
@@ -637,21 +640,25 @@ fn a_really_full_disk_loses_nothing_and_recovers() {
         assert!(confirmed < 5000, "the disk never filled up");
     };
     assert!(
-        matches!(err, Error::Store(tresen::store::StoreError::DiskFull)),
+        matches!(err, Error::Store(tresen_venue::store::StoreError::DiskFull)),
         "{err:?}"
     );
     drop(k);
     std::fs::remove_file(filler).unwrap();
-    let mut k = tresen::kiosk::Kiosk::open(&data, t0 + 10_000).unwrap();
+    let mut k = tresen_venue::Venue::open(&data, t0 + 10_000).unwrap();
     let n: i64 = k
-        .connection()
+        .sqlite()
         .query_row("SELECT COUNT(*) FROM checkins", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
         n, confirmed as i64,
         "every confirmed check-in survived, the failed one left no trace"
     );
-    assert!(tresen::store::integrity_ok(k.connection()).unwrap());
+    let check: String = k
+        .sqlite()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
     k.scan_guest(&code(9999), area, None, Method::Fob, t0 + 10_001)
         .unwrap();
 }

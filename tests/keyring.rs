@@ -1,15 +1,16 @@
 //! The local secret in a real Secret Service keyring (gnome-keyring in a private D-Bus
 //! session, started by .ci/run). Without a session bus the test says so and is skipped,
 //! unless TRESEN_REQUIRE_KEYRING=1 (as in CI), where it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{at, contact, pass};
-use tresen::authority::AuthorityKeys;
-use tresen::checkin_record::Method;
-use tresen::guest_code::GuestCode;
-use tresen::kiosk::{Error, Kiosk, ScanOutcome, VenueSetup};
-use tresen::local_secret::{LocalSecret, SecretError, SecretStore};
+use tresen_protocol::authority_keys::AuthorityKeys;
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_venue::local_secret::{LocalSecret, SecretError, SecretStore};
+use tresen_venue::{Error, ScanOutcome, Venue, VenueSetup};
 
 fn keyring_expected() -> bool {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
@@ -34,13 +35,13 @@ fn the_local_secret_lives_in_the_real_keyring() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let p = pass();
-    let mut k = Kiosk::init(
+    let mut k = Venue::init(
         &data,
         &VenueSetup {
             name: "Café Keyring",
             address: "Weg 1",
             trust_file: &trust,
-            expect_root: &tresen::trust::root_fingerprint(&auth.root.public_key()),
+            expect_root: &tresen_protocol::trust::root_fingerprint(&auth.root.public_key()),
             key_file: &dir.path().join("k.age"),
             passphrase: &p,
             secret_store: SecretStore::Keyring,
@@ -48,7 +49,7 @@ fn the_local_secret_lives_in_the_real_keyring() {
         t0,
     )
     .expect("init with the Secret Service keyring");
-    assert!(!data.join(tresen::local_secret::SECRET_FILE).exists());
+    assert!(!data.join(tresen_venue::local_secret::SECRET_FILE).exists());
     assert_eq!(k.secret_warning(), None);
     let loc = k.add_location("L", t0).unwrap();
     let area = k.add_area(loc, "A", None, t0).unwrap();
@@ -57,14 +58,14 @@ fn the_local_secret_lives_in_the_real_keyring() {
         .to_text();
     k.scan_guest(&code, area, None, Method::Fob, t0).unwrap();
     drop(k);
-    // A new process (here: a new Kiosk) finds the same secret, so the check-out matches.
-    let mut k = Kiosk::open(&data, t0 + 60).unwrap();
+    // A new process (here: a new Venue) finds the same secret, so the check-out matches.
+    let mut k = Venue::open(&data, t0 + 60).unwrap();
     let o = k
         .scan_guest(&code, area, None, Method::Fob, t0 + 60)
         .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedOut { .. }), "{o:?}");
     let install_id: String = k
-        .connection()
+        .sqlite()
         .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
             r.get(0)
         })
@@ -72,16 +73,16 @@ fn the_local_secret_lives_in_the_real_keyring() {
     drop(k);
     // A keyring that lost the secret is reported plainly.
     LocalSecret::delete(SecretStore::Keyring, &data, &install_id).unwrap();
-    match Kiosk::open(&data, t0 + 120) {
+    match Venue::open(&data, t0 + 120) {
         Err(Error::Secret(SecretError::Missing)) => {}
         Err(other) => panic!("unexpected error {other:?}"),
         Ok(_) => panic!("opened without its secret"),
     }
     // The operator makes a new secret; recorded check-ins stay, the venue opens again.
-    Kiosk::reset_secret(&data, SecretStore::Keyring).unwrap();
-    let k = Kiosk::open(&data, t0 + 180).unwrap();
+    Venue::reset_secret(&data, SecretStore::Keyring).unwrap();
+    let k = Venue::open(&data, t0 + 180).unwrap();
     let n: i64 = k
-        .connection()
+        .sqlite()
         .query_row("SELECT COUNT(*) FROM checkins", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 1);

@@ -1,18 +1,20 @@
 //! The venue key file, its backups and replacement, and the trust file: opened by the
 //! standard age tool, refused with a clear error when wrong, never changed by a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::process::{Command, Stdio};
 
 use common::{at, pass, venue};
-use tresen::authority::AuthorityKeys;
-use tresen::checkin_record::Method;
-use tresen::guest_code::GuestCode;
-use tresen::keyfile::{self, KeyFileError, Passphrase, VenueSecretKeys};
-use tresen::kiosk::{Error, Kiosk, VenueSetup};
-use tresen::local_secret::SecretStore;
-use tresen::trust::{self, TrustError};
+use tresen_protocol::authority_keys::AuthorityKeys;
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::key_file::{self, KeyFileError, Passphrase};
+use tresen_protocol::trust::{self, TrustError};
+use tresen_protocol::venue_keys::VenueSecretKeys;
+use tresen_venue::local_secret::SecretStore;
+use tresen_venue::{Error, Venue, VenueSetup};
 
 /// Decrypts with the standard `age` tool, typing the passphrase into its terminal prompt
 /// through a pseudo-terminal (`script`), as a person would.
@@ -50,7 +52,7 @@ fn the_key_file_opens_with_the_age_tool_and_holds_the_venue_key() {
     let (ok, text) = age_decrypt(&v.key_file, common::PASS);
     assert!(ok, "age could not open the key file");
     assert!(text.starts_with("tresen-venue-key v1\n"));
-    assert!(text.contains(&format!("fingerprint: {}", v.kiosk.fingerprint())));
+    assert!(text.contains(&format!("fingerprint: {}", v.venue.fingerprint())));
     let (ok, _) = age_decrypt(&v.key_file, "not the passphrase at all");
     assert!(!ok, "age opened the key file with a wrong passphrase");
 }
@@ -63,13 +65,13 @@ fn weak_passphrases_are_refused_and_nothing_is_created() {
     for weak in ["kurz", "passwort1234", "cafemoench2026"] {
         let p = Passphrase::new(weak);
         let key_file = dir.path().join("k.age");
-        let err = Kiosk::init(
+        let err = Venue::init(
             &dir.path().join("data"),
             &VenueSetup {
                 name: "Café Mönch",
                 address: "Hauptstraße 1",
                 trust_file: &trust,
-                expect_root: &tresen::trust::root_fingerprint(&auth.root.public_key()),
+                expect_root: &tresen_protocol::trust::root_fingerprint(&auth.root.public_key()),
                 key_file: &key_file,
                 passphrase: &p,
                 secret_store: SecretStore::File,
@@ -83,7 +85,7 @@ fn weak_passphrases_are_refused_and_nothing_is_created() {
             "{weak}: {err}"
         );
         assert!(!key_file.exists());
-        assert!(!Kiosk::is_initialized(&dir.path().join("data")));
+        assert!(!Venue::is_initialized(&dir.path().join("data")));
     }
 }
 
@@ -91,42 +93,42 @@ fn weak_passphrases_are_refused_and_nothing_is_created() {
 fn backup_must_be_copied_and_verified_and_is_due_again_after_the_interval() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
-    let s = v.kiosk.backup_status(t0).unwrap();
+    let s = v.venue.backup_status(t0).unwrap();
     assert!(s.warning.as_deref().unwrap().contains("second copy"));
     // Verifying the original alone does not prove a second copy.
-    v.kiosk
+    v.venue
         .verify_key_file(&v.key_file.clone(), &pass(), t0)
         .unwrap();
-    assert!(v.kiosk.backup_status(t0).unwrap().warning.is_some());
+    assert!(v.venue.backup_status(t0).unwrap().warning.is_some());
     // The second copy goes on another drive (an ext4 image on a loop device).
     let Some(stick) = common::drive() else {
         return;
     };
     let copy = stick.path.join("venue-key.age");
-    v.kiosk
+    v.venue
         .backup_key_file(&v.key_file.clone(), &copy, &pass(), t0 + 60)
         .unwrap();
     assert_eq!(
         std::fs::read(&copy).unwrap(),
         std::fs::read(&v.key_file).unwrap()
     );
-    let s = v.kiosk.backup_status(t0 + 120).unwrap();
+    let s = v.venue.backup_status(t0 + 120).unwrap();
     assert_eq!(s.warning, None);
     assert_eq!(s.verified_at, Some(t0 + 60));
     // 90 days later the check is due again.
     let later = t0 + 60 + 90 * 86_400;
     assert!(v
-        .kiosk
+        .venue
         .backup_status(later)
         .unwrap()
         .warning
         .unwrap()
         .contains("last verified"));
-    v.kiosk.verify_key_file(&copy, &pass(), later).unwrap();
-    assert_eq!(v.kiosk.backup_status(later).unwrap().warning, None);
+    v.venue.verify_key_file(&copy, &pass(), later).unwrap();
+    assert_eq!(v.venue.backup_status(later).unwrap().warning, None);
     // A backup never overwrites an existing file.
     assert!(matches!(
-        v.kiosk
+        v.venue
             .backup_key_file(&v.key_file.clone(), &copy, &pass(), later),
         Err(Error::KeyFile(KeyFileError::Exists(_)))
     ));
@@ -136,10 +138,10 @@ fn backup_must_be_copied_and_verified_and_is_due_again_after_the_interval() {
 fn wrong_passphrase_and_corrupted_key_files_are_refused_and_change_nothing() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
-    let before = v.kiosk.backup_status(t0).unwrap();
+    let before = v.venue.backup_status(t0).unwrap();
     let wrong = Passphrase::new("this is not the right passphrase");
     let e = v
-        .kiosk
+        .venue
         .verify_key_file(&v.key_file.clone(), &wrong, t0)
         .unwrap_err();
     assert!(
@@ -163,7 +165,7 @@ fn wrong_passphrase_and_corrupted_key_files_are_refused_and_change_nothing() {
     for bytes in cases {
         let _ = std::fs::remove_file(&damaged);
         std::fs::write(&damaged, &bytes).unwrap();
-        let e = v.kiosk.verify_key_file(&damaged, &pass(), t0).unwrap_err();
+        let e = v.venue.verify_key_file(&damaged, &pass(), t0).unwrap_err();
         match &e {
             Error::KeyFile(KeyFileError::NotAKeyFile)
             | Error::KeyFile(KeyFileError::Corrupt(_))
@@ -172,12 +174,12 @@ fn wrong_passphrase_and_corrupted_key_files_are_refused_and_change_nothing() {
         }
         assert!(!e.to_string().is_empty());
         let e2 = v
-            .kiosk
+            .venue
             .backup_key_file(&damaged, &v.dir.path().join("never.age"), &pass(), t0);
         assert!(e2.is_err());
         assert!(!v.dir.path().join("never.age").exists());
     }
-    assert_eq!(v.kiosk.backup_status(t0).unwrap(), before);
+    assert_eq!(v.venue.backup_status(t0).unwrap(), before);
     assert_eq!(std::fs::read(&v.key_file).unwrap(), original);
 }
 
@@ -187,18 +189,18 @@ fn a_key_file_of_another_venue_is_refused() {
     let mut v = venue(t0);
     let other = venue(t0);
     let e = v
-        .kiosk
+        .venue
         .verify_key_file(&other.key_file, &pass(), t0)
         .unwrap_err();
     assert!(matches!(e, Error::KeyMismatch { .. }), "{e:?}");
-    assert!(v.kiosk.backup_status(t0).unwrap().verified_at.is_none());
+    assert!(v.venue.backup_status(t0).unwrap().verified_at.is_none());
 }
 
 #[test]
 fn a_key_file_on_a_full_medium_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no/such/folder/key.age");
-    let e = keyfile::write_new_file(&missing, b"data").unwrap_err();
+    let e = key_file::write_new_file(&missing, b"data").unwrap_err();
     assert!(e.to_string().contains("could not write"), "{e}");
     let Some(fs) = common::tiny_tmpfs(256) else {
         return;
@@ -230,20 +232,20 @@ fn a_lost_key_is_replaced_and_the_unanswerable_period_is_reported() {
     let t0 = at(2026, 11, 10, 12, 0);
     let mut v = venue(t0);
     let ter = v.terrasse;
-    let old_fp = v.kiosk.fingerprint();
-    let old_area_code = v.kiosk.area_code(ter).unwrap();
+    let old_fp = v.venue.fingerprint();
+    let old_area_code = v.venue.area_code(ter).unwrap();
     for i in 0..3 {
         let g = GuestCode::create(&common::contact(i), &v.authority.contact_key()).unwrap();
-        v.kiosk
+        v.venue
             .scan_guest(&g.to_text(), ter, None, Method::Fob, t0 + i as i64 * 3600)
             .unwrap();
     }
     let new_file = v.dir.path().join("new-key.age");
     let now = t0 + 86_400;
-    let r = v.kiosk.replace_key(&new_file, &pass(), now).unwrap();
+    let r = v.venue.replace_key(&new_file, &pass(), now).unwrap();
     assert_eq!(r.old_fingerprint, old_fp);
     assert_ne!(r.new_fingerprint, old_fp);
-    assert_eq!(v.kiosk.fingerprint(), r.new_fingerprint);
+    assert_eq!(v.venue.fingerprint(), r.new_fingerprint);
     assert_eq!(r.unanswerable_checkins, 3);
     assert_eq!(r.unanswerable_from, Some(t0));
     assert_eq!(
@@ -253,8 +255,8 @@ fn a_lost_key_is_replaced_and_the_unanswerable_period_is_reported() {
     );
     // New check-ins are sealed to the new key; the old key file cannot open them.
     let g = GuestCode::create(&common::contact(9), &v.authority.contact_key()).unwrap();
-    let tresen::kiosk::ScanOutcome::CheckedIn { record, .. } = v
-        .kiosk
+    let tresen_venue::ScanOutcome::CheckedIn { record, .. } = v
+        .venue
         .scan_guest(&g.to_text(), ter, None, Method::Fob, now)
         .unwrap()
     else {
@@ -262,13 +264,13 @@ fn a_lost_key_is_replaced_and_the_unanswerable_period_is_reported() {
     };
     let old_keys = VenueSecretKeys::read_key_file(&v.key_file, &pass()).unwrap();
     let new_keys = VenueSecretKeys::read_key_file(&new_file, &pass()).unwrap();
-    assert!(v.kiosk.open_checkin(record, &old_keys).is_err());
-    assert!(v.kiosk.open_checkin(record, &new_keys).is_ok());
+    assert!(v.venue.open_checkin(record, &old_keys).is_err());
+    assert!(v.venue.open_checkin(record, &new_keys).is_ok());
     // Posters printed before the replacement still work; the backup state starts over.
-    assert!(v.kiosk.classify(&old_area_code).is_ok());
-    assert!(v.kiosk.backup_status(now).unwrap().warning.is_some());
+    assert!(v.venue.classify(&old_area_code).is_ok());
+    assert!(v.venue.backup_status(now).unwrap().warning.is_some());
     assert!(matches!(
-        v.kiosk.verify_key_file(&v.key_file.clone(), &pass(), now),
+        v.venue.verify_key_file(&v.key_file.clone(), &pass(), now),
         Err(Error::RetiredKey(_))
     ));
 }
@@ -277,7 +279,7 @@ fn a_lost_key_is_replaced_and_the_unanswerable_period_is_reported() {
 fn trust_files_forged_unsigned_foreign_or_older_are_refused() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
-    let root = v.kiosk.trust().unwrap().root_key;
+    let root = v.venue.trust().unwrap().root_key;
     // Unsigned.
     let mut env: serde_json::Value = serde_json::from_str(&v.trust).unwrap();
     env["signature"] = "".into();
@@ -296,7 +298,7 @@ fn trust_files_forged_unsigned_foreign_or_older_are_refused() {
         TrustError::BadSignature
     );
     // Validly signed, but by another root.
-    let e = v.kiosk.update_trust(&forged_text, t0).unwrap_err();
+    let e = v.venue.update_trust(&forged_text, t0).unwrap_err();
     assert!(
         matches!(e, Error::Trust(TrustError::RootMismatch { .. })),
         "{e:?}"
@@ -304,7 +306,7 @@ fn trust_files_forged_unsigned_foreign_or_older_are_refused() {
     // Same root, not newer.
     let same = v.authority.trust_file(1, t0).unwrap();
     assert!(matches!(
-        v.kiosk.update_trust(&same, t0).unwrap_err(),
+        v.venue.update_trust(&same, t0).unwrap_err(),
         Error::Trust(TrustError::NotNewer { have: 1, got: 1 })
     ));
     // Garbage.
@@ -312,11 +314,11 @@ fn trust_files_forged_unsigned_foreign_or_older_are_refused() {
         trust::verify("{]", None).unwrap_err(),
         TrustError::Malformed(_)
     ));
-    assert_eq!(v.kiosk.trust().unwrap().body.serial, 1);
-    assert_eq!(v.kiosk.trust().unwrap().root_key, root);
+    assert_eq!(v.venue.trust().unwrap().body.serial, 1);
+    assert_eq!(v.venue.trust().unwrap().root_key, root);
     // A newer file from the same root is taken.
     let newer = v.authority.trust_file(2, t0).unwrap();
-    assert_eq!(v.kiosk.update_trust(&newer, t0).unwrap().body.serial, 2);
+    assert_eq!(v.venue.update_trust(&newer, t0).unwrap().body.serial, 2);
 }
 
 #[test]
@@ -327,24 +329,25 @@ fn a_rotated_contact_key_still_accepts_older_guest_codes() {
     let old_code = GuestCode::create(&common::contact(1), &v.authority.contact_key()).unwrap();
     let rotated = AuthorityKeys {
         name: v.authority.name.clone(),
-        root: tresen::crypto::SigningKey::from_bytes(&v.authority.root.to_bytes()[..]).unwrap(),
-        contact: tresen::crypto::SealSecretKey::generate().0,
+        root: tresen_protocol::crypto::SigningKey::from_bytes(&v.authority.root.to_bytes()[..])
+            .unwrap(),
+        contact: tresen_protocol::crypto::SealSecretKey::generate().0,
     };
-    v.kiosk
+    v.venue
         .update_trust(&rotated.trust_file(2, t0).unwrap(), t0)
         .unwrap();
     assert_eq!(
-        v.kiosk.contact_key().public_key,
+        v.venue.contact_key().public_key,
         rotated.contact.public_key()
     );
-    v.kiosk
+    v.venue
         .scan_guest(&old_code.to_text(), ter, None, Method::Fob, t0)
         .unwrap();
     let (new_code, _) = v
-        .kiosk
+        .venue
         .register_guest(&common::contact(2), ter, None, t0)
         .unwrap();
-    assert!(rotated.open_guest_code(&new_code).is_ok());
+    assert!(tresen_office::authority::open_guest_code(&rotated, &new_code).is_ok());
 }
 
 #[test]
@@ -355,7 +358,7 @@ fn an_unexpected_root_fingerprint_stops_setup() {
     let dir = tempfile::tempdir().unwrap();
     let p = pass();
     let setup = |expect: &'static str, key: &'static str| {
-        Kiosk::init(
+        Venue::init(
             &dir.path().join(key),
             &VenueSetup {
                 name: "Café",
@@ -401,7 +404,7 @@ fn with_work_factor(armoured: &str, log_n: u8) -> (Vec<u8>, String) {
         .lines()
         .find(|l| l.starts_with("-> scrypt "))
         .expect("an scrypt stanza");
-    let expected_end = format!(" {}", keyfile::WORK_FACTOR);
+    let expected_end = format!(" {}", key_file::WORK_FACTOR);
     assert!(stanza.ends_with(&expected_end), "{stanza}");
     let edited = format!(
         "{}{log_n}",
@@ -428,7 +431,7 @@ fn with_work_factor(armoured: &str, log_n: u8) -> (Vec<u8>, String) {
 /// and then found to be the wrong passphrase.
 #[test]
 fn a_key_file_demanding_excessive_scrypt_work_is_refused_before_any_work() {
-    assert_eq!(keyfile::MAX_WORK_FACTOR, 20);
+    assert_eq!(key_file::MAX_WORK_FACTOR, 20);
     let keys = VenueSecretKeys::generate();
     let armoured = keys.encrypt(&pass(), "2026-11-20T12:00:00Z").unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -449,7 +452,7 @@ fn a_key_file_demanding_excessive_scrypt_work_is_refused_before_any_work() {
         }
     }
     // The editing itself keeps a file age can read: the real factor still opens.
-    let (_, same) = with_work_factor(&armoured, keyfile::WORK_FACTOR);
+    let (_, same) = with_work_factor(&armoured, key_file::WORK_FACTOR);
     assert!(VenueSecretKeys::decrypt(&pass(), same.as_bytes()).is_ok());
 }
 
@@ -463,7 +466,7 @@ fn reading_a_key_or_passphrase_file_is_bounded() {
     let zero = std::path::Path::new("/dev/zero");
     for p in [big.as_path(), zero] {
         assert!(
-            matches!(keyfile::read_bytes(p), Err(KeyFileError::NotAKeyFile)),
+            matches!(key_file::read_bytes(p), Err(KeyFileError::NotAKeyFile)),
             "{}",
             p.display()
         );
@@ -585,30 +588,30 @@ fn a_copy_on_the_same_drive_does_not_count_and_the_pc_copy_can_go() {
     let now = common::at(2026, 11, 20, 12, 0);
     let mut v = common::venue(now);
     // The key file lies next to the data folder: on this PC's own disk.
-    assert_eq!(v.kiosk.key_file_place(&v.key_file).on_this_pc, Some(true));
+    assert_eq!(v.venue.key_file_place(&v.key_file).on_this_pc, Some(true));
     let same = v.dir.path().join("copy-on-same-disk.age");
     let o = v
-        .kiosk
+        .venue
         .backup_key_file(&v.key_file, &same, &pass(), now)
         .unwrap();
     assert!(o.verified && !o.counted, "{o:?}");
     assert_eq!(
-        v.kiosk.backup_status(now).unwrap().state,
-        tresen::kiosk::BackupState::SameMedium
+        v.venue.backup_status(now).unwrap().state,
+        tresen_venue::BackupState::SameMedium
     );
     assert_eq!(
-        v.kiosk.setup_step().unwrap(),
-        tresen::kiosk::SetupStep::Backup,
+        v.venue.setup_step().unwrap(),
+        tresen_venue::SetupStep::Backup,
         "the setup does not move on with a copy on the same drive"
     );
     // Verifying the key file itself is no second copy either.
-    let o = v.kiosk.verify_key_file(&v.key_file, &pass(), now).unwrap();
+    let o = v.venue.verify_key_file(&v.key_file, &pass(), now).unwrap();
     assert!(!o.counted);
 
     // A folder held in memory (tmpfs) is no drive at all: gone at the next start.
     if let Some(ram) = common::tiny_tmpfs(256) {
         let o = v
-            .kiosk
+            .venue
             .backup_key_file(&v.key_file, &ram.path.join("k.age"), &pass(), now)
             .unwrap();
         assert!(!o.counted, "a copy in memory counted: {o:?}");
@@ -617,9 +620,9 @@ fn a_copy_on_the_same_drive_does_not_count_and_the_pc_copy_can_go() {
         return;
     };
     let copy = stick.path.join("tresen-schluessel.age");
-    assert_eq!(v.kiosk.key_file_place(&copy).removable, Some(true));
+    assert_eq!(v.venue.key_file_place(&copy).removable, Some(true));
     let o = v
-        .kiosk
+        .venue
         .backup_key_file(&v.key_file, &copy, &pass(), now + 60)
         .unwrap();
     assert!(o.counted, "{o:?}");
@@ -629,25 +632,25 @@ fn a_copy_on_the_same_drive_does_not_count_and_the_pc_copy_can_go() {
         "the key file on this PC's disk is offered for deletion"
     );
     assert_eq!(
-        v.kiosk.backup_status(now + 60).unwrap().state,
-        tresen::kiosk::BackupState::Ok
+        v.venue.backup_status(now + 60).unwrap().state,
+        tresen_venue::BackupState::Ok
     );
-    let primary = v.kiosk.delete_pc_key_copy(now + 120).unwrap();
+    let primary = v.venue.delete_pc_key_copy(now + 120).unwrap();
     assert_eq!(primary, copy.display().to_string());
     assert!(!v.key_file.exists());
-    assert_eq!(v.kiosk.key_file_hint().unwrap(), Some(primary));
+    assert_eq!(v.venue.key_file_hint().unwrap(), Some(primary));
     // One copy is left (besides the one on the PC's disk): the warning asks for a second
     // one again.
-    let s = v.kiosk.backup_status(now + 120).unwrap();
-    assert_ne!(s.state, tresen::kiosk::BackupState::Ok);
+    let s = v.venue.backup_status(now + 120).unwrap();
+    assert_ne!(s.state, tresen_venue::BackupState::Ok);
     assert!(s.warning.is_some());
     assert_eq!(
-        v.kiosk.audit_entries().unwrap().last().unwrap().event,
+        v.venue.audit_entries().unwrap().last().unwrap().event,
         "key-copy-deleted"
     );
     // Nothing more to delete.
     assert!(matches!(
-        v.kiosk.delete_pc_key_copy(now + 180),
+        v.venue.delete_pc_key_copy(now + 180),
         Err(Error::NoPcKeyCopy)
     ));
 }

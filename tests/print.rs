@@ -1,6 +1,7 @@
 //! Every printed QR code is rendered (pdftoppm) and decoded back (rqrr) to exactly its
 //! payload; texts are checked with pdftotext, fonts with pdffonts; the recovery sheet is
 //! degraded like a phone photo and still restores a key file that opens.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -9,12 +10,15 @@ use std::process::Command;
 
 use common::{at, contact, pass, venue};
 use image::{DynamicImage, GrayImage, Luma};
-use tresen::documents::{
+use tresen::printing::{render as print, Document};
+use tresen_documents::documents::{
     self, TableLayout, FOB_QR_MM, LABEL_QR_MM, POSTER_QR_MM, SHEET_QR_MM, TENT_QR_MM,
 };
-use tresen::guest_code::GuestCode;
-use tresen::keyfile::VenueSecretKeys;
-use tresen::print::{Paper, QUIET_ZONE};
+use tresen_documents::pdf::{Paper, QUIET_ZONE};
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::key_file::Passphrase;
+use tresen_protocol::recovery_parts;
+use tresen_protocol::venue_keys::VenueSecretKeys;
 
 fn render(pdf: &[u8], dir: &Path, dpi: u32) -> Vec<DynamicImage> {
     let file = dir.join("doc.pdf");
@@ -116,7 +120,7 @@ fn module_mm_at(payload: &str, outer_mm: f32, ec: qrcode::EcLevel) -> f32 {
 fn posters_decode_back_and_long_names_stay_on_the_page() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
-    let loc = v.kiosk.location_id("Filiale 1").unwrap();
+    let loc = v.venue.location_id("Filiale 1").unwrap();
     let long: String = "Großer Wintergarten mit Blick über den Fluß und die Brücke zur Altstadt – Nichtraucherbereich für Familien, Gäste und Gruppen aus aller Welt"
         .chars()
         .take(119)
@@ -124,12 +128,13 @@ fn posters_decode_back_and_long_names_stay_on_the_page() {
         + "n";
     let long = long.as_str();
     assert_eq!(long.chars().count(), 120);
-    let long_id = v.kiosk.add_area(loc, long, None, t0).unwrap();
+    let long_id = v.venue.add_area(loc, long, None, t0).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     for paper in [Paper::A4, Paper::A3] {
-        let infos = v.kiosk.poster_infos(&[]).unwrap();
+        let infos = v.venue.poster_infos(&[]).unwrap();
         assert_eq!(infos.len(), 3);
-        let pdf = documents::posters(&infos, paper).unwrap();
+        let doc = Document::Posters { areas: &[], paper };
+        let pdf = print(&mut v.venue, &doc, t0).unwrap();
         assert_eq!(pdf.pages, 3);
         let pages = render(&pdf.bytes, tmp.path(), 100);
         for (page, info) in pages.iter().zip(&infos) {
@@ -182,11 +187,16 @@ fn posters_decode_back_and_long_names_stay_on_the_page() {
 #[test]
 fn table_cards_as_tents_and_labels_decode_back() {
     let t0 = at(2026, 11, 20, 12, 0);
-    let v = venue(t0);
+    let mut v = venue(t0);
     let tmp = tempfile::tempdir().unwrap();
-    let infos = v.kiosk.table_infos(v.terrasse, &[]).unwrap();
+    let infos = v.venue.table_infos(v.terrasse, &[]).unwrap();
     assert_eq!(infos.len(), 10);
-    let tents = documents::table_cards("Café Mönch", &infos, TableLayout::Tents).unwrap();
+    let doc = Document::TableCards {
+        area: v.terrasse,
+        tables: &[],
+        layout: TableLayout::Tents,
+    };
+    let tents = print(&mut v.venue, &doc, t0).unwrap();
     assert_eq!(tents.pages, 3);
     // Each card, cut out of its page (as the printed card would be), decodes to its code
     // on both faces.
@@ -217,8 +227,13 @@ fn table_cards_as_tents_and_labels_decode_back() {
     let text = pdftotext(&tents.bytes, tmp.path());
     assert!(text.contains("Tisch 10") && text.contains("Terrasse"));
 
-    let some = v.kiosk.table_infos(v.terrasse, &[2, 5]).unwrap();
-    let labels = documents::table_cards("Café Mönch", &some, TableLayout::Labels).unwrap();
+    let some = v.venue.table_infos(v.terrasse, &[2, 5]).unwrap();
+    let doc = Document::TableCards {
+        area: v.terrasse,
+        tables: &[2, 5],
+        layout: TableLayout::Labels,
+    };
+    let labels = print(&mut v.venue, &doc, t0).unwrap();
     assert_eq!(labels.pages, 1);
     let got = decode_all(&render(&labels.bytes, tmp.path(), 200)[0]);
     let mut want: Vec<String> = some.iter().map(|t| t.code.clone()).collect();
@@ -321,7 +336,7 @@ fn the_recovery_sheet_restores_a_key_file_from_a_degraded_photo() {
     assert!(!text.contains("x25519-secret"), "never the key in clear");
     // About what a phone camera resolves on an A4 page filling the frame.
     let page = render(&pdf.bytes, tmp.path(), 200).remove(0);
-    let parts = documents::key_parts(&key_text);
+    let parts = recovery_parts::key_parts(&key_text);
     assert_eq!(
         documents::restore_key_file(std::slice::from_ref(&page)).unwrap(),
         key_text,
@@ -353,4 +368,86 @@ fn the_recovery_sheet_restores_a_key_file_from_a_degraded_photo() {
         documents::restore_key_file(&[DynamicImage::ImageLuma8(GrayImage::new(50, 50))]),
         Err(documents::RestoreError::NoCodes)
     );
+}
+
+/// The sheet printed by the use case both front ends call, and restored by the other: the
+/// restored file is checked with the passphrase at once. A wrong passphrase or another
+/// venue's sheet leaves no file behind; an earlier key of this venue is kept and said so.
+#[test]
+fn the_key_restore_use_case_verifies_what_it_restores() {
+    use tresen::key_restore::restore_key;
+    let t0 = at(2026, 11, 20, 12, 0);
+    let mut v = venue(t0);
+    let tmp = tempfile::tempdir().unwrap();
+    let sheet = |v: &mut common::TestVenue, key_file: &Path, dir: &Path| {
+        let doc = Document::RecoverySheet {
+            key_file,
+            passphrase: &pass(),
+        };
+        let pdf = print(&mut v.venue, &doc, t0).unwrap();
+        let png = dir.join("sheet.png");
+        render(&pdf.bytes, dir, 200).remove(0).save(&png).unwrap();
+        png
+    };
+    let pages = tmp.path().join("pages");
+    std::fs::create_dir(&pages).unwrap();
+    let key_file = v.key_file.clone();
+    let png = sheet(&mut v, &key_file, &pages);
+
+    // The sheet is printed only from a key file that opens: a wrong passphrase prints none.
+    let wrong = Passphrase::new("not the passphrase at all, sorry");
+    let doc = Document::RecoverySheet {
+        key_file: &key_file,
+        passphrase: &wrong,
+    };
+    assert!(print(&mut v.venue, &doc, t0).is_err());
+
+    let out = tmp.path().join("restored.age");
+    let err = restore_key(&mut v.venue, &[png.as_path()], &out, Some(&wrong), t0).unwrap_err();
+    assert_eq!(err.code(), "wrong-passphrase");
+    assert!(
+        !out.exists(),
+        "a restored file that does not open is not kept"
+    );
+    let r = restore_key(&mut v.venue, &[png.as_path()], &out, Some(&pass()), t0).unwrap();
+    assert!(r.verified && !r.earlier_key, "{r:?}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&key_file).unwrap()
+    );
+    // Never over an existing file.
+    assert!(restore_key(&mut v.venue, &[png.as_path()], &out, Some(&pass()), t0).is_err());
+
+    // Another venue's sheet is refused and removed again.
+    let mut other = venue(t0);
+    let other_dir = tmp.path().join("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other_key = other.key_file.clone();
+    let other_png = sheet(&mut other, &other_key, &other_dir);
+    let out2 = tmp.path().join("other.age");
+    let err = restore_key(
+        &mut v.venue,
+        &[other_png.as_path()],
+        &out2,
+        Some(&pass()),
+        t0,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "key-mismatch");
+    assert!(!out2.exists());
+
+    // After the key is replaced, the old sheet restores the earlier key, which is kept.
+    let new_key = tmp.path().join("new-key.age");
+    v.venue.replace_key(&new_key, &pass(), t0 + 60).unwrap();
+    let out3 = tmp.path().join("earlier.age");
+    let r = restore_key(
+        &mut v.venue,
+        &[png.as_path()],
+        &out3,
+        Some(&pass()),
+        t0 + 120,
+    )
+    .unwrap();
+    assert!(r.earlier_key && !r.verified, "{r:?}");
+    assert!(out3.exists());
 }

@@ -3,16 +3,21 @@
 //! version 1 answer that is still read (tests/vectors/requests-v1.json).
 //!
 //! `cargo test --test request_vectors -- --ignored generate` writes a fresh version 2 file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{json, Value};
-use tresen::answer::{AnswerEntry, AnswerReader, AnswerRecord, AnswerTo, AnswerWriter, Version};
-use tresen::checkin_record::Method;
-use tresen::contact::ContactData;
-use tresen::crypto::{self, SealSecretKey, SigningKey};
-use tresen::guest_code::{ContactKey, GuestCode};
-use tresen::keyfile::{b64, VenueSecretKeys};
-use tresen::office::{CertBody, Certificate, OfficeKeys};
-use tresen::request::{self, RequestBody};
+use tresen_protocol::answer::{
+    AnswerEntry, AnswerReader, AnswerRecord, AnswerTo, AnswerWriter, Version,
+};
+use tresen_protocol::certificate::{CertBody, Certificate};
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::contact::ContactData;
+use tresen_protocol::crypto::{self, SealSecretKey, SigningKey};
+use tresen_protocol::encoding::b64;
+use tresen_protocol::guest_code::{ContactKey, GuestCode};
+use tresen_protocol::office_keys::OfficeKeys;
+use tresen_protocol::request::{self, RequestBody};
+use tresen_protocol::venue_keys::VenueSecretKeys;
 
 const FILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -146,8 +151,8 @@ fn generate() {
     w.finish().unwrap();
     let out = json!({
         "office": {
-            "signing_secret_hex": tresen::trust::hex(&o.signing.to_bytes()[..]),
-            "encryption_secret_hex": tresen::trust::hex(&o.encryption.to_bytes()[..]),
+            "signing_secret_hex": tresen_protocol::encoding::hex(&o.signing.to_bytes()[..]),
+            "encryption_secret_hex": tresen_protocol::encoding::hex(&o.encryption.to_bytes()[..]),
             "certificate_body": cert.body,
             "certificate_signature": cert.signature,
         },
@@ -188,7 +193,8 @@ fn request_and_answer_vectors() {
         Some(seed("record id")[..16].try_into().unwrap())
     );
     // The contact blob is a real one: it opens with the vector authority's contact key.
-    let c = tresen::guest_code::open_contact_blob(&r.contact_blob, &contact_secret()).unwrap();
+    let c =
+        tresen_protocol::guest_code::open_contact_blob(&r.contact_blob, &contact_secret()).unwrap();
     assert_eq!(c, contact());
 }
 

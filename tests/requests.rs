@@ -1,17 +1,19 @@
 //! Health-office requests end to end: authority, office, venue, guest codes, check-ins
 //! over several days, request, approval, answer, contact list — and every refusal.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{
-    at, contact, keys, no_progress, office, office_unlisted, read_csv, venue, Office, Venue,
+    at, contact, keys, no_progress, office, office_unlisted, read_csv, venue, Office, TestVenue,
 };
-use tresen::answer::{AnswerError, AnswerReader};
-use tresen::checkin_record::Method;
-use tresen::guest_code::GuestCode;
-use tresen::kiosk::{Error, ScanOutcome};
-use tresen::office::{CertError, DeskError};
-use tresen::request::RequestError;
+use tresen_office::desk::DeskError;
+use tresen_protocol::answer::{AnswerError, AnswerReader};
+use tresen_protocol::certificate::CertError;
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::request::RequestError;
+use tresen_venue::{Error, ScanOutcome};
 
 fn refused(e: Error) -> RequestError {
     match e {
@@ -22,16 +24,16 @@ fn refused(e: Error) -> RequestError {
 
 /// The busy venue, its office "ga-mitte", the moment the office asks (14 November 09:00)
 /// and the venue's fingerprint.
-fn busy_office() -> (Venue, Office, i64, String) {
+fn busy_office() -> (TestVenue, Office, i64, String) {
     let mut v = venue(at(2026, 11, 9, 12, 0));
     busy_venue(&mut v);
     let o = office(&mut v, "ga-mitte");
-    let fp = v.kiosk.fingerprint();
+    let fp = v.venue.fingerprint();
     (v, o, at(2026, 11, 14, 9, 0), fp)
 }
 
 /// Ten guests over three days in both areas; returns (name, area, table, in, out).
-fn busy_venue(v: &mut Venue) -> Vec<(String, &'static str, Option<u16>, i64, i64)> {
+fn busy_venue(v: &mut TestVenue) -> Vec<(String, &'static str, Option<u16>, i64, i64)> {
     let (ter, bar) = (v.terrasse, v.bar);
     let mut visits = Vec::new();
     for day in 0..3u32 {
@@ -46,11 +48,11 @@ fn busy_venue(v: &mut Venue) -> Vec<(String, &'static str, Option<u16>, i64, i64
                     .unwrap()
                     .to_text();
             let o = v
-                .kiosk
+                .venue
                 .scan_guest(&code, area, table, Method::Fob, start)
                 .unwrap();
             assert!(matches!(o, ScanOutcome::CheckedIn { .. }));
-            v.kiosk
+            v.venue
                 .scan_guest(&code, area, None, Method::Fob, end)
                 .unwrap();
             visits.push((
@@ -73,21 +75,23 @@ fn a_request_is_answered_with_exactly_the_guests_who_overlapped() {
     // Window: 11 November 18:00-19:30 on the terrace.
     let (from, until) = (at(2026, 11, 11, 18, 0), at(2026, 11, 11, 19, 30));
     let now = at(2026, 11, 14, 9, 0);
-    let fp = v.kiosk.fingerprint();
+    let fp = v.venue.fingerprint();
     let req = o
         .desk
         .make_request(
-            &fp,
-            &["Terrasse".into()],
-            from,
-            until,
-            "AZ 2026-4711",
-            "Positiver Test am 13.11.",
-            7 * 86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &fp,
+                areas: &["Terrasse".into()],
+                from,
+                until,
+                case_reference: "AZ 2026-4711",
+                reason: "Positiver Test am 13.11.",
+                valid_secs: 7 * 86_400,
+            },
             now,
         )
         .unwrap();
-    let review = v.kiosk.review_request(req.as_bytes(), now).unwrap();
+    let review = v.venue.review_request(req.as_bytes(), now).unwrap();
     let expected: Vec<_> = visits
         .iter()
         .filter(|(_, area, _, s, e)| *area == "Terrasse" && *s < until && *e > from)
@@ -101,7 +105,7 @@ fn a_request_is_answered_with_exactly_the_guests_who_overlapped() {
     let calls = std::sync::Mutex::new(Vec::new());
     let progress = |d: u64, t: u64| calls.lock().unwrap().push((d, t));
     let report = v
-        .kiosk
+        .venue
         .approve_request(req.as_bytes(), &keys(&v), &answer, &progress, now)
         .unwrap();
     assert_eq!(report.records, expected.len() as u64);
@@ -155,13 +159,13 @@ fn a_request_is_answered_with_exactly_the_guests_who_overlapped() {
     assert_eq!(j.as_array().unwrap().len(), expected.len());
     // Approved once: a replay is refused, and the audit log holds seen + approved.
     let e = v
-        .kiosk
+        .venue
         .review_request(req.as_bytes(), now + 60)
         .unwrap_err();
     assert!(matches!(refused(e), RequestError::Replayed { .. }));
-    assert_eq!(v.kiosk.verify_audit().unwrap(), 3);
+    assert_eq!(v.venue.verify_audit().unwrap(), 3);
     let events: Vec<String> = v
-        .kiosk
+        .venue
         .audit_entries()
         .unwrap()
         .into_iter()
@@ -176,7 +180,18 @@ fn requests_are_refused_each_with_its_own_reason() {
     let (from, until) = (at(2026, 11, 11, 18, 0), at(2026, 11, 11, 19, 30));
     let mk = |venue: &str, from: i64, until: i64, valid: i64, issued: i64| {
         o.desk
-            .make_request(venue, &[], from, until, "AZ 1", "Grund", valid, issued)
+            .make_request(
+                &tresen_office::desk::RequestSpec {
+                    venue,
+                    areas: &[],
+                    from,
+                    until,
+                    case_reference: "AZ 1",
+                    reason: "Grund",
+                    valid_secs: valid,
+                },
+                issued,
+            )
             .unwrap()
     };
     // An office certified by another authority (another root).
@@ -184,9 +199,20 @@ fn requests_are_refused_each_with_its_own_reason() {
     let stranger = office_unlisted(&other, "ga-fremd");
     let foreign = stranger
         .desk
-        .make_request(&fp, &[], from, until, "AZ 9", "Grund", 86_400, now)
+        .make_request(
+            &tresen_office::desk::RequestSpec {
+                venue: &fp,
+                areas: &[],
+                from,
+                until,
+                case_reference: "AZ 9",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
+            now,
+        )
         .unwrap();
-    let e = refused(v.kiosk.review_request(foreign.as_bytes(), now).unwrap_err());
+    let e = refused(v.venue.review_request(foreign.as_bytes(), now).unwrap_err());
     assert_eq!(e, RequestError::Certificate(CertError::NotCertified));
     assert!(e
         .to_string()
@@ -198,14 +224,14 @@ fn requests_are_refused_each_with_its_own_reason() {
     let other_env: serde_json::Value = serde_json::from_str(&other_req).unwrap();
     env["body"] = other_env["body"].clone();
     let e = refused(
-        v.kiosk
+        v.venue
             .review_request(env.to_string().as_bytes(), now)
             .unwrap_err(),
     );
     assert_eq!(e, RequestError::BadSignature);
     // Another venue.
     let e = refused(
-        v.kiosk
+        v.venue
             .review_request(
                 mk("AAAA-BBBB-CCCC-DDDD-EEEE", from, until, 86_400, now).as_bytes(),
                 now,
@@ -215,14 +241,14 @@ fn requests_are_refused_each_with_its_own_reason() {
     assert!(matches!(e, RequestError::OtherVenue(_)), "{e}");
     // Expired.
     let e = refused(
-        v.kiosk
+        v.venue
             .review_request(mk(&fp, from, until, 3600, now - 7200).as_bytes(), now)
             .unwrap_err(),
     );
     assert!(matches!(e, RequestError::Expired(_)), "{e}");
     // Window outside the retention period, or in the future.
     let e = refused(
-        v.kiosk
+        v.venue
             .review_request(
                 mk(&fp, now - 30 * 86_400, until, 86_400, now).as_bytes(),
                 now,
@@ -231,7 +257,7 @@ fn requests_are_refused_each_with_its_own_reason() {
     );
     assert!(matches!(e, RequestError::WindowBeforeRetention(_)), "{e}");
     let e = refused(
-        v.kiosk
+        v.venue
             .review_request(mk(&fp, from, now + 86_400, 86_400, now).as_bytes(), now)
             .unwrap_err(),
     );
@@ -239,30 +265,41 @@ fn requests_are_refused_each_with_its_own_reason() {
     // Unknown area, garbage, too large.
     let unknown = o
         .desk
-        .make_request(&fp, &["Keller".into()], from, until, "AZ", "G", 86_400, now)
+        .make_request(
+            &tresen_office::desk::RequestSpec {
+                venue: &fp,
+                areas: &["Keller".into()],
+                from,
+                until,
+                case_reference: "AZ",
+                reason: "G",
+                valid_secs: 86_400,
+            },
+            now,
+        )
         .unwrap();
     assert_eq!(
-        refused(v.kiosk.review_request(unknown.as_bytes(), now).unwrap_err()),
+        refused(v.venue.review_request(unknown.as_bytes(), now).unwrap_err()),
         RequestError::UnknownArea("Keller".into())
     );
     assert!(matches!(
-        refused(v.kiosk.review_request(b"{not json", now).unwrap_err()),
+        refused(v.venue.review_request(b"{not json", now).unwrap_err()),
         RequestError::Malformed(_)
     ));
     assert_eq!(
         refused(
-            v.kiosk
+            v.venue
                 .review_request(&vec![b' '; 70_000], now)
                 .unwrap_err()
         ),
         RequestError::TooLarge
     );
     // Declined requests cannot be approved afterwards (replay).
-    v.kiosk
+    v.venue
         .decline_request(good.as_bytes(), "Kein Bezug zu unserem Betrieb", now)
         .unwrap();
     let e = v
-        .kiosk
+        .venue
         .approve_request(
             good.as_bytes(),
             &keys(&v),
@@ -274,7 +311,7 @@ fn requests_are_refused_each_with_its_own_reason() {
     assert!(matches!(refused(e), RequestError::Replayed { .. }));
     assert!(!v.dir.path().join("a").exists());
     // Every distinct message: the operator can tell the cases apart.
-    assert!(v.kiosk.verify_audit().unwrap() >= 10);
+    assert!(v.venue.verify_audit().unwrap() >= 10);
 }
 
 #[test]
@@ -284,19 +321,21 @@ fn answers_altered_in_transit_or_opened_by_another_office_are_refused() {
     let req = o
         .desk
         .make_request(
-            &fp,
-            &[],
-            at(2026, 11, 10, 0, 0),
-            at(2026, 11, 12, 23, 0),
-            "AZ 5",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &fp,
+                areas: &[],
+                from: at(2026, 11, 10, 0, 0),
+                until: at(2026, 11, 12, 23, 0),
+                case_reference: "AZ 5",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
     let answer = v.dir.path().join("answer.tresen");
     let report = v
-        .kiosk
+        .venue
         .approve_request(req.as_bytes(), &keys(&v), &answer, &no_progress, now)
         .unwrap();
     assert_eq!(report.records, 30);
@@ -360,15 +399,16 @@ fn answers_altered_in_transit_or_opened_by_another_office_are_refused() {
         .err()
         .unwrap();
     assert!(matches!(e, DeskError::NotOurRequest), "{e}");
-    let id = tresen::request::parse_id(
-        &tresen::request::parse_own(req.as_bytes(), &o.desk.keys.signing.public_key())
+    let id = tresen_protocol::request::parse_id(
+        &tresen_protocol::request::parse_own(req.as_bytes(), &o.desk.keys.signing.public_key())
             .unwrap()
             .request_id,
     )
     .unwrap();
-    let venue = tresen::request::parse_own(req.as_bytes(), &o.desk.keys.signing.public_key())
-        .unwrap()
-        .venue;
+    let venue =
+        tresen_protocol::request::parse_own(req.as_bytes(), &o.desk.keys.signing.public_key())
+            .unwrap()
+            .venue;
     let e = AnswerReader::open(
         std::fs::File::open(&answer).unwrap(),
         &o2.desk.keys,
@@ -440,7 +480,7 @@ fn formula_injection_in_guest_data_ends_up_inert_and_invalid_data_is_flagged() {
                 _ => c.city = fit(p, 48),
             }
             let code = GuestCode::create(&c, &ck).unwrap().to_text();
-            v.kiosk
+            v.venue
                 .scan_guest(&code, ter, None, Method::Fob, t0 + n as i64 * 10)
                 .unwrap();
             n += 1;
@@ -461,18 +501,23 @@ fn formula_injection_in_guest_data_ends_up_inert_and_invalid_data_is_flagged() {
             pt.push(f.len() as u8);
             pt.extend_from_slice(f.as_bytes());
         }
-        pt.resize(tresen::contact::PLAINTEXT_LEN, 0);
+        pt.resize(tresen_protocol::contact::PLAINTEXT_LEN, 0);
         let mut aad = b"TRG1".to_vec();
         aad.extend_from_slice(&ck.key_id);
-        let sealed =
-            tresen::crypto::seal(&ck.public_key, tresen::guest_code::HPKE_INFO, &aad, &pt).unwrap();
+        let sealed = tresen_protocol::crypto::seal(
+            &ck.public_key,
+            tresen_protocol::guest_code::HPKE_INFO,
+            &aad,
+            &pt,
+        )
+        .unwrap();
         let code = GuestCode {
             key_id: ck.key_id,
-            code_id: tresen::crypto::random_bytes(),
+            code_id: tresen_protocol::crypto::random_bytes(),
             sealed,
         }
         .to_text();
-        v.kiosk
+        v.venue
             .scan_guest(&code, ter, None, Method::Fob, t0 + 1000 + i as i64 * 10)
             .unwrap();
         n += 1;
@@ -482,18 +527,20 @@ fn formula_injection_in_guest_data_ends_up_inert_and_invalid_data_is_flagged() {
     let req = o
         .desk
         .make_request(
-            &v.kiosk.fingerprint(),
-            &[],
-            t0 - 3600,
-            now - 60,
-            "AZ 6",
-            "Grund",
-            86_400,
+            &tresen_office::desk::RequestSpec {
+                venue: &v.venue.fingerprint(),
+                areas: &[],
+                from: t0 - 3600,
+                until: now - 60,
+                case_reference: "AZ 6",
+                reason: "Grund",
+                valid_secs: 86_400,
+            },
             now,
         )
         .unwrap();
     let answer = v.dir.path().join("answer.tresen");
-    v.kiosk
+    v.venue
         .approve_request(req.as_bytes(), &keys(&v), &answer, &no_progress, now)
         .unwrap();
     let (csv, json) = (o.dir.join("c.csv"), o.dir.join("c.json"));
@@ -537,20 +584,23 @@ fn the_audit_log_detects_removed_or_altered_entries() {
         let r = o
             .desk
             .make_request(
-                &fp,
-                &[],
-                at(2026, 11, 10, 0, 0),
-                at(2026, 11, 11, 0, 0),
-                &format!("AZ {i}"),
-                "Grund",
-                86_400,
+                &tresen_office::desk::RequestSpec {
+                    venue: &fp,
+                    areas: &[],
+                    from: at(2026, 11, 10, 0, 0),
+                    until: at(2026, 11, 11, 0, 0),
+                    case_reference: &format!("AZ {i}"),
+                    reason: "Grund",
+                    valid_secs: 86_400,
+                },
                 now,
             )
             .unwrap();
-        v.kiosk.review_request(r.as_bytes(), now).unwrap();
+        v.venue.review_request(r.as_bytes(), now).unwrap();
     }
-    assert_eq!(v.kiosk.verify_audit().unwrap(), 3);
-    let conn = rusqlite::Connection::open(v.data_dir().join(tresen::store::DB_FILE)).unwrap();
+    assert_eq!(v.venue.verify_audit().unwrap(), 3);
+    let conn = rusqlite::Connection::open(v.data_dir().join(tresen_venue::store::sqlite::DB_FILE))
+        .unwrap();
     // The database refuses changes to the log...
     assert!(conn
         .execute("UPDATE audit_log SET detail = 'x' WHERE seq = 2", [])
@@ -566,37 +616,40 @@ fn the_audit_log_detects_removed_or_altered_entries() {
         [],
     )
     .unwrap();
-    let e = v.kiosk.verify_audit().unwrap_err();
+    let e = v.venue.verify_audit().unwrap_err();
     assert!(e.to_string().contains("entry 2"), "{e}");
     assert!(e.to_string().contains("altered"), "{e}");
     // Removal of a middle entry, and of the last one.
     let t0 = at(2026, 11, 9, 12, 0);
     let mut w = venue(t0);
     let o2 = office(&mut w, "ga-mitte");
-    let fp2 = w.kiosk.fingerprint();
+    let fp2 = w.venue.fingerprint();
     for i in 0..3 {
         let r = o2
             .desk
             .make_request(
-                &fp2,
-                &[],
-                t0 - 3600,
-                t0,
-                &format!("AZ {i}"),
-                "G",
-                86_400,
+                &tresen_office::desk::RequestSpec {
+                    venue: &fp2,
+                    areas: &[],
+                    from: t0 - 3600,
+                    until: t0,
+                    case_reference: &format!("AZ {i}"),
+                    reason: "G",
+                    valid_secs: 86_400,
+                },
                 t0 + 60,
             )
             .unwrap();
-        w.kiosk.review_request(r.as_bytes(), t0 + 60).unwrap();
+        w.venue.review_request(r.as_bytes(), t0 + 60).unwrap();
     }
-    let conn = rusqlite::Connection::open(w.data_dir().join(tresen::store::DB_FILE)).unwrap();
+    let conn = rusqlite::Connection::open(w.data_dir().join(tresen_venue::store::sqlite::DB_FILE))
+        .unwrap();
     conn.execute_batch("DROP TRIGGER audit_log_no_delete;")
         .unwrap();
     conn.execute("DELETE FROM audit_log WHERE seq = 3", [])
         .unwrap();
     assert!(w
-        .kiosk
+        .venue
         .verify_audit()
         .unwrap_err()
         .to_string()
@@ -604,7 +657,7 @@ fn the_audit_log_detects_removed_or_altered_entries() {
     conn.execute("DELETE FROM audit_log WHERE seq = 2", [])
         .unwrap();
     assert!(w
-        .kiosk
+        .venue
         .verify_audit()
         .unwrap_err()
         .to_string()

@@ -1,22 +1,23 @@
 //! Scanners over real pseudo-terminals (the simulator writes the way serial scanners do),
 //! recorded HID reports through the USB reader's decoders, and scan-to-assign.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{at, contact, venue};
-use tresen::checkin_record::Method;
-use tresen::counter::{Counter, CounterOutcome};
-use tresen::guest_code::GuestCode;
-use tresen::keyboard_layout::Layout;
-use tresen::kiosk::{Refusal, ScanOutcome};
-use tresen::scanner::framing::{FramingConfig, Terminator};
-use tresen::scanner::hid::{KeyboardDecoder, PosDecoder};
-use tresen::scanner::serial::{SerialConfig, SerialScanner};
-use tresen::scanner::sim::{SerialSim, SimConfig};
-use tresen::scanner::{DeviceState, Scan, ScannerEvent, Scanners, Symbology};
-use tresen::textcode::CodeTextError;
+use tresen_devices::scanner::framing::{FramingConfig, Terminator};
+use tresen_devices::scanner::hid::{KeyboardDecoder, PosDecoder};
+use tresen_devices::scanner::serial::{SerialConfig, SerialScanner};
+use tresen_devices::scanner::sim::{SerialSim, SimConfig};
+use tresen_devices::scanner::{DeviceState, Scan, ScannerEvent, Scanners, Symbology};
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::keyboard_layout::Layout;
+use tresen_protocol::textcode::CodeTextError;
+use tresen_venue::scan_session::{ScanSession, SessionOutcome};
+use tresen_venue::{Refusal, ScanOutcome};
 
 const TABLE_CODE: &str = "TRV1C82C7M5VPDB8A000003G00Q008LVMGQM";
 
@@ -56,7 +57,7 @@ fn reader(path: &std::path::Path, baud: u32, framing: FramingConfig) -> Scanners
 }
 
 fn codes(n: usize) -> Vec<String> {
-    let auth = tresen::authority::AuthorityKeys::generate("Amt");
+    let auth = tresen_protocol::authority_keys::AuthorityKeys::generate("Amt");
     (0..n)
         .map(|i| {
             GuestCode::create(&contact(i), &auth.contact_key())
@@ -212,7 +213,7 @@ fn foreign_and_corrupted_codes_are_refused_without_stopping_the_reader() {
         baud: 115_200,
         ..Default::default()
     };
-    let mut counter = Counter::new(Some(ter));
+    let mut counter = ScanSession::new(Some(ter));
     let mut outcomes = Vec::new();
     for text in [
         "https://example.org/menu",
@@ -223,21 +224,21 @@ fn foreign_and_corrupted_codes_are_refused_without_stopping_the_reader() {
         let scan = next_scan(&mut s, Duration::from_secs(2));
         outcomes.push(
             counter
-                .handle(&mut v.kiosk, &scan.text, Method::Fob, t0)
+                .handle(&mut v.venue, &scan.text, Method::Fob, t0)
                 .unwrap(),
         );
     }
     assert_eq!(
         outcomes[0],
-        CounterOutcome::Refused(Refusal::Code(CodeTextError::Foreign))
+        SessionOutcome::Refused(Refusal::Code(CodeTextError::Foreign))
     );
     assert_eq!(
         outcomes[1],
-        CounterOutcome::Refused(Refusal::Code(CodeTextError::Misread))
+        SessionOutcome::Refused(Refusal::Code(CodeTextError::Misread))
     );
     assert!(matches!(
         outcomes[2],
-        CounterOutcome::Guest(ScanOutcome::CheckedIn { .. })
+        SessionOutcome::Guest(ScanOutcome::CheckedIn { .. })
     ));
 }
 
@@ -277,7 +278,7 @@ fn recorded_keyboard_reports_of_us_and_german_scanners() {
         type_through(&mut KeyboardDecoder::new(Layout::Us), &de),
         vec![format!("{TABLE_CODE}Zy/")]
     );
-    let parsed = tresen::venue_code::VenueCode::parse(TABLE_CODE).unwrap();
+    let parsed = tresen_protocol::venue_code::VenueCode::parse(TABLE_CODE).unwrap();
     assert_eq!((parsed.area_id, parsed.table), (7, 3));
 }
 
@@ -285,7 +286,7 @@ fn recorded_keyboard_reports_of_us_and_german_scanners() {
 fn a_guest_code_typed_by_keyboard_scanners_of_both_layouts() {
     let code = codes(1).remove(0);
     for layout in Layout::ALL {
-        let reps: Vec<Vec<u8>> = tresen::scanner::hid::keyboard_reports(&code, layout)
+        let reps: Vec<Vec<u8>> = tresen_devices::scanner::hid::keyboard_reports(&code, layout)
             .into_iter()
             .map(|r| r.to_vec())
             .collect();
@@ -325,77 +326,78 @@ fn scan_to_assign_tables_and_switch_areas() {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let (ter, bar) = (v.terrasse, v.bar);
-    let table3 = v.kiosk.table_code(ter, 3).unwrap();
-    let bar_code = v.kiosk.area_code(bar).unwrap();
-    let ter_code = v.kiosk.area_code(ter).unwrap();
+    let table3 = v.venue.table_code(ter, 3).unwrap();
+    let bar_code = v.venue.area_code(bar).unwrap();
+    let ter_code = v.venue.area_code(ter).unwrap();
     let g1 = GuestCode::create(&contact(1), &v.authority.contact_key())
         .unwrap()
         .to_text();
     let g2 = GuestCode::create(&contact(2), &v.authority.contact_key())
         .unwrap()
         .to_text();
-    let mut c = Counter::new(None);
-    let k = &mut v.kiosk;
+    let mut c = ScanSession::new(None);
+    let k = &mut v.venue;
     assert_eq!(
         c.handle(k, &g1, Method::Fob, t0).unwrap(),
-        CounterOutcome::Refused(Refusal::NoAreaSelected)
+        SessionOutcome::Refused(Refusal::NoAreaSelected)
     );
     assert_eq!(
         c.handle(k, &table3, Method::Fob, t0).unwrap(),
-        CounterOutcome::Refused(Refusal::NoGuestForTable)
+        SessionOutcome::Refused(Refusal::NoGuestForTable)
     );
     assert_eq!(
         c.handle(k, &ter_code, Method::Fob, t0).unwrap(),
-        CounterOutcome::AreaSelected { area: ter }
+        SessionOutcome::AreaSelected { area: ter }
     );
-    let CounterOutcome::Guest(ScanOutcome::CheckedIn { record, .. }) =
+    let SessionOutcome::Guest(ScanOutcome::CheckedIn { record, .. }) =
         c.handle(k, &g1, Method::Fob, t0).unwrap()
     else {
         panic!()
     };
     assert_eq!(
         c.handle(k, &table3, Method::Fob, t0 + 5).unwrap(),
-        CounterOutcome::TableAssigned {
+        SessionOutcome::TableAssigned {
             record,
             area: ter,
             table: 3
         }
     );
     let keys =
-        tresen::keyfile::VenueSecretKeys::read_key_file(&v.key_file, &common::pass()).unwrap();
+        tresen_protocol::venue_keys::VenueSecretKeys::read_key_file(&v.key_file, &common::pass())
+            .unwrap();
     assert_eq!(k.open_checkin(record, &keys).unwrap().table, Some(3));
     // The table card only counts right after a check-in.
     assert_eq!(
         c.handle(k, &table3, Method::Fob, t0 + 6).unwrap(),
-        CounterOutcome::Refused(Refusal::NoGuestForTable)
+        SessionOutcome::Refused(Refusal::NoGuestForTable)
     );
     // Switch to the bar; a bar guest cannot take a terrace table.
     assert_eq!(
         c.handle(k, &bar_code, Method::Fob, t0 + 7).unwrap(),
-        CounterOutcome::AreaSelected { area: bar }
+        SessionOutcome::AreaSelected { area: bar }
     );
     assert!(matches!(
         c.handle(k, &g2, Method::Fob, t0 + 8).unwrap(),
-        CounterOutcome::Guest(ScanOutcome::CheckedIn { .. })
+        SessionOutcome::Guest(ScanOutcome::CheckedIn { .. })
     ));
     assert_eq!(
         c.handle(k, &table3, Method::Fob, t0 + 9).unwrap(),
-        CounterOutcome::Refused(Refusal::TableInOtherArea)
+        SessionOutcome::Refused(Refusal::TableInOtherArea)
     );
     // Too late for a table: more than two minutes after the check-in.
     assert!(matches!(
         c.handle(k, &ter_code, Method::Fob, t0 + 10).unwrap(),
-        CounterOutcome::AreaSelected { .. }
+        SessionOutcome::AreaSelected { .. }
     ));
     let g3 = GuestCode::create(&contact(3), &v.authority.contact_key())
         .unwrap()
         .to_text();
     assert!(matches!(
         c.handle(k, &g3, Method::Fob, t0 + 11).unwrap(),
-        CounterOutcome::Guest(_)
+        SessionOutcome::Guest(_)
     ));
     assert_eq!(
         c.handle(k, &table3, Method::Fob, t0 + 11 + 121).unwrap(),
-        CounterOutcome::Refused(Refusal::NoGuestForTable)
+        SessionOutcome::Refused(Refusal::NoGuestForTable)
     );
 }

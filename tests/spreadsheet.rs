@@ -7,13 +7,14 @@
 //!
 //! Needs `soffice` (scripts/setup-spreadsheet.sh installs it). Without it the test is
 //! skipped with a message; with TRESEN_REQUIRE_SPREADSHEET=1 (CI) it fails instead.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tresen::contact::ContactData;
-use tresen::export::{spreadsheet_safe, ContactRow, CsvExport, RowPlace};
+use tresen_office::export::{spreadsheet_safe, ContactRow, CsvExport, RowPlace};
+use tresen_protocol::contact::ContactData;
 
 /// LibreOffice's CSV import options, by token: field separator `,` (44), text delimiter `"`
 /// (34), UTF-8 (76), start at line 1, no column formats (all "Standard"), German (1031),

@@ -6,19 +6,22 @@
 //! keys and codes of v1.json. v1.json is kept as recorded: its check-in record is of
 //! version 1, which is still read. The normal tests check both files against the code
 //! and the documentation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use tresen::checkin_record::{self, Method};
-use tresen::contact::ContactData;
-use tresen::crypto::{self, SealSecretKey, SigningKey};
-use tresen::guest_code::{self, GuestCode};
-use tresen::keyfile::{Passphrase, VenueSecretKeys};
-use tresen::local_secret::LocalSecret;
-use tresen::textcode::{self, Kind};
-use tresen::trust;
-use tresen::venue_code::VenueCode;
+use tresen_protocol::checkin_record::{self, Method};
+use tresen_protocol::contact::ContactData;
+use tresen_protocol::crypto::{self, SealSecretKey, SigningKey};
+use tresen_protocol::encoding;
+use tresen_protocol::guest_code::{self, GuestCode};
+use tresen_protocol::key_file::Passphrase;
+use tresen_protocol::textcode::{self, Kind};
+use tresen_protocol::trust;
+use tresen_protocol::venue_code::VenueCode;
+use tresen_protocol::venue_keys::VenueSecretKeys;
+use tresen_venue::local_secret::LocalSecret;
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.json");
 const FILE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v2.json");
@@ -28,7 +31,7 @@ const CHECKED_IN_AT: i64 = 1_795_000_000;
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.md");
 
 fn hex(b: &[u8]) -> String {
-    trust::hex(b)
+    encoding::hex(b)
 }
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -57,7 +60,10 @@ fn vector_venue(v: &Value) -> VenueSecretKeys {
     }
 }
 
-fn binding(record: &[u8], public: &tresen::keyfile::VenuePublicKeys) -> checkin_record::Binding {
+fn binding(
+    record: &[u8],
+    public: &tresen_protocol::venue_keys::VenuePublicKeys,
+) -> checkin_record::Binding {
     checkin_record::Binding {
         record_id: record.try_into().unwrap(),
         venue_fingerprint: public.fingerprint(),

@@ -1,7 +1,7 @@
 // The bridge to the shell: commands, events and the wording of errors.
 import { t } from "./i18n.js";
 
-export const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args);
+const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args);
 export const listen = (name, f) => window.__TAURI__.event.listen(name, f);
 export const $ = (id) => document.getElementById(id);
 
@@ -17,24 +17,6 @@ export function errorText(e) {
   const words = t(`err.${e.code}`) ?? t(e.code);
   if (!words) return e.message;
   return e.message && !words.includes(e.message) ? `${words} (${e.message})` : words;
-}
-
-// Runs a command for a form: shows the error in `out` (an element) and returns null. The
-// buttons of the form around `out` wait while the command runs (key files take a moment).
-export async function attempt(out, cmd, args) {
-  const buttons = out?.closest?.("form, section")?.querySelectorAll("button") ?? [];
-  for (const b of buttons) b.disabled = true;
-  document.body.classList.add("working");
-  if (out) out.textContent = "";
-  try {
-    return { value: await invoke(cmd, args) };
-  } catch (e) {
-    if (out) out.textContent = errorText(e);
-    return null;
-  } finally {
-    for (const b of buttons) b.disabled = false;
-    document.body.classList.remove("working");
-  }
 }
 
 // The operator PIN, asked again for a destructive or security-relevant change. Resolves
@@ -63,8 +45,30 @@ export function answerPin(pin) {
   return true;
 }
 
-// Runs a command; when the shell wants the PIN again for it, asks and runs it once more.
-export async function withPin(cmd, args) {
+// The one way the window calls the shell. When the shell wants the operator PIN again for
+// a command, the PIN is asked and the command runs once more. Errors are thrown, unless
+// `out` (an element) is given: then the error is shown there, the buttons of its form wait
+// while the command runs (key files take a moment), and the result is `{ value }`, or null
+// on failure. `busy` shows the busy cursor for a call without `out`.
+export async function call(cmd, args = {}, { out = null, busy = false } = {}) {
+  const buttons = out?.closest?.("form, section")?.querySelectorAll("button") ?? [];
+  for (const b of buttons) b.disabled = true;
+  if (out || busy) document.body.classList.add("working");
+  if (out) out.textContent = "";
+  try {
+    const value = await invokeWithPin(cmd, args);
+    return out ? { value } : value;
+  } catch (e) {
+    if (!out) throw e;
+    out.textContent = errorText(e);
+    return null;
+  } finally {
+    for (const b of buttons) b.disabled = false;
+    if (out || busy) document.body.classList.remove("working");
+  }
+}
+
+async function invokeWithPin(cmd, args) {
   try {
     return await invoke(cmd, args);
   } catch (e) {
@@ -75,9 +79,39 @@ export async function withPin(cmd, args) {
   }
 }
 
+// The one confirmation for what cannot be undone: the first tap arms the button for five
+// seconds and shows `question` on it; a second tap does it. The second tap counts only
+// after a pause, so a burst of keys (a scanner typing Enter twice) never confirms.
+const CONFIRM_AFTER_MS = 600;
+export function confirmTwice(button, question, action, onArm = () => {}) {
+  let timer = null;
+  let armedAt = 0;
+  let label = "";
+  const disarm = () => {
+    clearTimeout(timer);
+    timer = null;
+    button.classList.remove("armed");
+    button.textContent = label;
+  };
+  button.addEventListener("click", async () => {
+    if (!timer) {
+      label = button.textContent;
+      button.textContent = typeof question === "function" ? question() : question;
+      button.classList.add("armed");
+      armedAt = performance.now();
+      timer = setTimeout(disarm, 5000);
+      onArm();
+      return;
+    }
+    if (performance.now() - armedAt < CONFIRM_AFTER_MS) return;
+    disarm();
+    await action();
+  });
+}
+
 // A file dialog run by the shell; fills `input` with the chosen path.
 export async function choose(input, purpose) {
-  const path = await invoke("choose_path", { purpose, suggested: input.value || null }).catch(() => null);
+  const path = await call("choose_path", { purpose, suggested: input.value || null }).catch(() => null);
   if (path) input.value = path;
 }
 

@@ -1,6 +1,6 @@
 // The counter screen: scan results, areas, tables, the chart, registration, check-out.
 import { t, language } from "./i18n.js";
-import { $, el, invoke, errorText, withPin } from "./api.js";
+import { $, el, call, confirmTwice, errorText } from "./api.js";
 
 let refresh = () => {};
 let soundOn = true;
@@ -61,29 +61,10 @@ function renderChart(arrivals) {
   );
 }
 
-// A destructive counter action needs two taps; the second counts only after a pause, so
-// that a burst of keys (a scanner typing Enter twice) can never confirm it.
-const CONFIRM_AFTER_MS = 600;
-function twoTap(button, label, action) {
-  let armed = null;
-  let armedAt = 0;
-  button.addEventListener("click", async () => {
-    if (!armed) {
-      button.textContent = t("closeAllConfirm");
-      button.classList.add("armed");
-      armedAt = performance.now();
-      armed = setTimeout(() => {
-        armed = null;
-        button.textContent = t(label);
-        button.classList.remove("armed");
-      }, 5000);
-      return;
-    }
-    if (performance.now() - armedAt < CONFIRM_AFTER_MS) return;
-    clearTimeout(armed);
-    armed = null;
-    button.textContent = t(label);
-    button.classList.remove("armed");
+// A destructive counter action needs two taps (`confirmTwice`); the wedge field gets the
+// focus back afterwards.
+function twoTap(button, action) {
+  confirmTwice(button, () => t("closeAllConfirm"), async () => {
     await action().catch((e) => showResult({ ok: false, code: e.code, message: e.message }));
     refresh();
     $("wedge").focus();
@@ -101,12 +82,12 @@ export function renderCounter(o) {
         const pick = el("button", { type: "button", textContent: `${a.location} / ${a.name}` });
         if (a.id === o.current_area) pick.className = "current";
         pick.addEventListener("click", async () => {
-          await invoke("select_area", { area: a.id });
+          await call("select_area", { area: a.id });
           refresh();
           $("wedge").focus();
         });
         const close = el("button", { type: "button", className: "small danger", textContent: t("closeArea") });
-        twoTap(close, "closeArea", () => invoke("close_all", { area: a.id }));
+        twoTap(close, () => call("close_all", { area: a.id }));
         return el(
           "tr",
           {},
@@ -124,7 +105,7 @@ export function renderCounter(o) {
         const b = el("button", { type: "button", className: "chip", textContent: String(n) });
         b.dataset.table = n;
         b.addEventListener("click", async () => {
-          showResult(await invoke("tap_table", { table: n }));
+          showResult(await call("tap_table", { table: n }));
           refresh();
         });
         return b;
@@ -155,13 +136,13 @@ export function renderCounter(o) {
 }
 
 async function loadOpenGuests() {
-  const list = await invoke("open_checkins", { area: null }).catch(() => []);
+  const list = await call("open_checkins", { area: null }).catch(() => []);
   $("open-guests").replaceChildren(
     ...(list.length
       ? list.map((g) => {
           const b = el("button", { type: "button", className: "small", textContent: t("checkOut") });
           b.addEventListener("click", async () => {
-            await invoke("check_out", { record: g.record }).catch(() => {});
+            await call("check_out", { record: g.record }).catch(() => {});
             refresh();
           });
           const time = new Date(g.checked_in_at * 1000).toLocaleTimeString(language(), { timeStyle: "short" });
@@ -221,7 +202,7 @@ export function setupCounter(refreshAll) {
       wedge.value = "";
       stamps = [];
       if (text.trim()) {
-        showResult(await invoke("wedge_scan", { text, gaps }));
+        showResult(await call("wedge_scan", { text, gaps }));
         refresh();
       }
     } else if (e.key.length === 1) {
@@ -267,14 +248,14 @@ export function setupCounter(refreshAll) {
       phone: v("reg-phone"),
       email: v("reg-email"),
     };
-    const r = await invoke("register_guest", { contact });
+    const r = await call("register_guest", { contact });
     showResult(r.result);
     $("reg-fob-result").replaceChildren();
     if (r.result.ok && $("reg-fob").checked) {
       try {
-        const p = await invoke("print_document", { document: { kind: "registered-fob" }, out: null });
+        const p = await call("print_document", { document: { kind: "registered-fob" }, out: null });
         const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
-        open.addEventListener("click", () => invoke("open_document", { path: p.path }).catch(() => {}));
+        open.addEventListener("click", () => call("open_document", { path: p.path }).catch(() => {}));
         $("reg-fob-result").append(t("fobSaved", { path: p.path }), " ", open);
       } catch (err) {
         $("reg-fob-result").textContent = errorText(err);
@@ -283,14 +264,14 @@ export function setupCounter(refreshAll) {
     if (r.result.ok) $("register").reset();
     refresh();
   });
-  twoTap($("close-all"), "closeAll", () => withPin("close_all", { area: null, pin: null }));
+  twoTap($("close-all"), () => call("close_all", { area: null, pin: null }));
   $("checkout-one").addEventListener("toggle", () => {
     if ($("checkout-one").open) loadOpenGuests();
   });
   for (const b of document.querySelectorAll("[data-demo]")) {
     b.addEventListener("click", async () => {
       try {
-        showResult(await invoke("demo_scan", { kind: b.dataset.demo }));
+        showResult(await call("demo_scan", { kind: b.dataset.demo }));
       } catch (err) {
         showResult({ ok: false, code: err.code, message: err.message });
       }

@@ -1,6 +1,6 @@
 // The window: which screen shows (wizard, counter, operator), the header and banners.
 import { t, language, setLanguage } from "./i18n.js";
-import { $, invoke, listen, errorText, answerPin, withPin } from "./api.js";
+import { $, call, listen, errorText, answerPin } from "./api.js";
 import { setupWizard, renderWizard } from "./wizard.js";
 import { setupCounter, renderCounter, showResult } from "./counter.js";
 import { setupOperator, renderOperator, showTab } from "./operator.js";
@@ -31,7 +31,7 @@ function banners(o) {
       if (w.code === "clock-suspect" && o.operator) {
         const b = Object.assign(document.createElement("button"), { type: "button", className: "small", textContent: t("clockConfirm") });
         b.addEventListener("click", () =>
-          withPin("confirm_clock", { pin: null })
+          call("confirm_clock", { pin: null })
             .then(refresh)
             .catch((e) => ($("error").hidden = false, ($("error").textContent = errorText(e)))),
         );
@@ -72,14 +72,14 @@ function render(o) {
     renderOperator(o);
     if (!readyLogged && !$("counter").hidden) {
       readyLogged = true;
-      invoke("window_ready");
+      call("window_ready");
     }
   }
 }
 
 async function refresh() {
   try {
-    render(await invoke("overview"));
+    render(await call("overview"));
   } catch (e) {
     $("error").hidden = false;
     $("error").textContent = errorText(e);
@@ -87,7 +87,7 @@ async function refresh() {
 }
 
 async function setDisplay(change) {
-  await invoke("set_display", { language: null, sound: null, ...change }).catch(() => {});
+  await call("set_display", { language: null, sound: null, ...change }).catch(() => {});
   refresh();
 }
 
@@ -109,7 +109,7 @@ function setupHeader() {
   // Leaving the operator screens locks them in the shell: the next visit needs the PIN.
   $("counter-open").addEventListener("click", async () => {
     wantOperator = false;
-    await invoke("lock_operator").catch(() => {});
+    await call("lock_operator").catch(() => {});
     refresh();
   });
   $("pin-cancel").addEventListener("click", () => {
@@ -122,7 +122,7 @@ function setupHeader() {
       return;
     }
     try {
-      await invoke("unlock", { pin: $("pin-input").value });
+      await call("unlock", { pin: $("pin-input").value });
       $("pin-dialog").hidden = true;
       wantOperator = true;
       await refresh();

@@ -1,7 +1,7 @@
 // The operator screens behind the PIN: areas and tables, printing, the key, requests,
 // settings.
 import { t, language } from "./i18n.js";
-import { $, el, invoke, listen, attempt, choose, errorText, date, withPin } from "./api.js";
+import { $, el, call, confirmTwice, listen, choose, errorText, date } from "./api.js";
 
 let refresh = () => {};
 const say = (text, bad = false) => {
@@ -10,18 +10,14 @@ const say = (text, bad = false) => {
 };
 const fail = (e) => say(errorText(e), true);
 
-// Runs an operator command; a destructive one asks for the PIN again when the shell
-// wants it (`withPin`).
-async function call(cmd, args) {
-  document.body.classList.add("working");
+// An operator command: its error is said in the operator screens' message line.
+async function run(cmd, args) {
   try {
-    return await withPin(cmd, args);
+    return await call(cmd, args, { busy: true });
   } catch (e) {
     fail(e);
     if (e.code === "operator-locked") refresh();
     throw e;
-  } finally {
-    document.body.classList.remove("working");
   }
 }
 
@@ -37,22 +33,8 @@ function inlineForm(placeholder, label, onSubmit) {
   return form;
 }
 
-// The first tap on a button that cannot be undone arms it for five seconds; the second
-// does it. Returns whether this tap is the second.
-function armed(button, question) {
-  if (button.classList.contains("armed")) return true;
-  const label = button.textContent;
-  button.classList.add("armed");
-  button.textContent = question;
-  setTimeout(() => {
-    button.classList.remove("armed");
-    button.textContent = label;
-  }, 5000);
-  return false;
-}
-
 async function change(change, message = t("saved")) {
-  await call("change_areas", { change, pin: null });
+  await run("change_areas", { change, pin: null });
   say(message);
   await loadAreas();
 }
@@ -60,7 +42,7 @@ async function change(change, message = t("saved")) {
 function reprintOffer(document, label) {
   const b = el("button", { type: "button", className: "small", textContent: label });
   b.addEventListener("click", async () => {
-    const p = await call("print_document", { document, out: null });
+    const p = await run("print_document", { document, out: null });
     showPrinted($("op-message"), p);
   });
   say(`${t("codeReplaced")} `);
@@ -68,7 +50,7 @@ function reprintOffer(document, label) {
 }
 
 async function loadAreas() {
-  const v = await call("venue_admin");
+  const v = await run("venue_admin");
   const stateName = { open: t("stateOpen"), closed: t("stateClosed"), archived: t("stateArchived") };
   $("admin-areas").replaceChildren(
     ...v.locations.map((loc) => {
@@ -80,34 +62,33 @@ async function loadAreas() {
         inlineForm(t("locationName"), t("rename"), (name) => change({ op: "rename-location", id: loc.id, name })),
         ...areas.map((a) => {
           const buttons = [];
-          const button = (label, f, cls = "small") => {
+          const button = (label, f, cls = "small", question = null) => {
             const b = el("button", { type: "button", className: cls, textContent: label });
-            b.addEventListener("click", () => f(b).catch(() => {}));
+            const act = () => f().catch(() => {});
+            if (question) confirmTwice(b, question, act);
+            else b.addEventListener("click", act);
             buttons.push(b);
           };
           if (a.state === "open") button(t("closeAreaAdmin"), () => change({ op: "close", id: a.id }));
           if (a.state === "closed") button(t("reopen"), () => change({ op: "reopen", id: a.id }));
           if (a.state !== "archived") {
-            button(t("replaceCode"), async (b) => {
-              if (!armed(b, t("confirmReplace"))) return;
+            button(t("replaceCode"), async () => {
               await change({ op: "replace-area-code", id: a.id });
               reprintOffer({ kind: "posters", areas: [a.id], a3: false }, t("reprintNow"));
-            });
-            button(t("archive"), async (b) => {
-              if (!armed(b, t("archiveConfirm"))) return;
-              await change({ op: "archive", id: a.id });
-            }, "small danger");
+            }, "small", t("confirmReplace"));
+            button(t("archive"), () => change({ op: "archive", id: a.id }), "small danger", t("archiveConfirm"));
           }
           const tableChips = a.tables.map((n) => {
             const chip = el("button", { type: "button", className: "chip small", textContent: String(n), title: t("replaceTable", { table: n }) });
-            chip.addEventListener("click", async () => {
-              if (!armed(chip, `${n}?`)) {
-                say(t("confirmReplace"));
-                return;
-              }
-              await change({ op: "replace-table-code", id: a.id, table: n });
-              reprintOffer({ kind: "tables", area: a.id, tables: String(n), labels: false }, t("reprintTableNow"));
-            });
+            confirmTwice(
+              chip,
+              `${n}?`,
+              async () => {
+                await change({ op: "replace-table-code", id: a.id, table: n }).catch(() => {});
+                reprintOffer({ kind: "tables", area: a.id, tables: String(n), labels: false }, t("reprintTableNow"));
+              },
+              () => say(t("confirmReplace")),
+            );
             return chip;
           });
           return el(
@@ -145,7 +126,7 @@ async function loadAreas() {
 
 function showPrinted(box, p) {
   const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
-  open.addEventListener("click", () => invoke("open_document", { path: p.path }).catch(fail));
+  open.addEventListener("click", () => call("open_document", { path: p.path }).catch(fail));
   box.replaceChildren(el("span", { className: "printed-path", textContent: t("printed", { pages: p.pages, path: p.path }) }), " ", open);
   box.hidden = false;
 }
@@ -153,7 +134,7 @@ function showPrinted(box, p) {
 function printKindChanged() {
   const kind = $("print-kind").value;
   for (const d of document.querySelectorAll("#print-form [data-for]")) d.hidden = !d.dataset.for.split(" ").includes(kind);
-  invoke("suggest_pdf_path", { kind }).then((p) => ($("print-out").value = p));
+  call("suggest_pdf_path", { kind }).then((p) => ($("print-out").value = p));
 }
 
 async function printNow(e) {
@@ -169,20 +150,20 @@ async function printNow(e) {
   else document = { kind, key_file: v("print-key"), passphrase: v("print-pass") };
   $("print-result").hidden = true;
   try {
-    const p = await call("print_document", { document, out: v("print-out") });
+    const p = await run("print_document", { document, out: v("print-out") });
     $("print-pass").value = "";
     showPrinted($("print-result"), p);
     say(t("saved"));
-    invoke("suggest_pdf_path", { kind }).then((next) => ($("print-out").value = next));
+    call("suggest_pdf_path", { kind }).then((next) => ($("print-out").value = next));
   } catch {
-    // shown by call()
+    // shown by run()
   }
 }
 
 // ----- key -----
 
 async function loadKey() {
-  const k = await call("key_status");
+  const k = await run("key_status");
   const s = k.status;
   const lines = [el("p", { textContent: t("keyFingerprint", { fp: s.fingerprint }) })];
   if (k.key_file) lines.push(el("p", {}, `${t("keyFileIs")} `, el("code", { textContent: k.key_file })));
@@ -212,22 +193,22 @@ function showReview(r) {
   $("request-review").hidden = false;
   $("approve-progress").hidden = true;
   $("approve-status").textContent = "";
-  invoke("suggest_answer_path").then((p) => ($("approve-out").value = p));
+  call("suggest_answer_path").then((p) => ($("approve-out").value = p));
 }
 
 async function openRequest(path) {
   $("request-review").hidden = true;
   try {
-    showReview(await call("review_request_file", { path }));
+    showReview(await run("review_request_file", { path }));
     say("");
   } catch {
-    // shown by call()
+    // shown by run()
   }
   loadAudit();
 }
 
 async function loadAudit() {
-  const a = await call("audit_log").catch(() => null);
+  const a = await run("audit_log").catch(() => null);
   if (!a) return;
   $("audit-state").textContent = a.broken ? t("auditBroken", { why: a.broken }) : t("auditOk", { n: a.entries.length });
   $("audit-state").className = a.broken ? "bad" : "hint";
@@ -280,7 +261,7 @@ function readScanners() {
 }
 
 async function loadSettings() {
-  const s = await call("get_settings");
+  const s = await run("get_settings");
   prefs = s.app;
   const keyOf = (name) => name.replaceAll("-", "_");
   const form = $("venue-settings");
@@ -290,7 +271,7 @@ async function loadSettings() {
       const input = el("input", { type: "number", min, max, value: s.venue[keyOf(name)], id: `set-${name}` });
       const save = el("button", { type: "button", className: "small", textContent: t("save") });
       save.addEventListener("click", async () => {
-        await call("set_setting", { key: name, value: input.value, pin: null }).then(() => say(t("saved"))).catch(() => {});
+        await run("set_setting", { key: name, value: input.value, pin: null }).then(() => say(t("saved"))).catch(() => {});
       });
       return el("label", {}, el("span", { textContent: t(name) }), el("span", { className: "row" }, input, save));
     }),
@@ -306,7 +287,7 @@ async function loadSettings() {
 function offerPcCopyDeletion(path) {
   const b = el("button", { type: "button", className: "small danger", textContent: t("pcCopyDelete") });
   b.addEventListener("click", async () => {
-    const r = await call("delete_pc_key_copy", { pin: null }).catch(() => null);
+    const r = await run("delete_pc_key_copy", { pin: null }).catch(() => null);
     if (r) say(t("pcCopyDeleted", { path: r }));
     loadKey();
   });
@@ -333,10 +314,10 @@ export function setupOperator(refreshAll) {
   refresh = refreshAll;
   for (const b of document.querySelectorAll("[data-tab]")) b.addEventListener("click", () => showTab(b.dataset.tab));
   $("op-lock").addEventListener("click", async () => {
-    await invoke("lock_operator");
+    await call("lock_operator");
     refresh();
   });
-  $("op-exit").addEventListener("click", () => invoke("exit_app").catch(fail));
+  $("op-exit").addEventListener("click", () => call("exit_app").catch(fail));
   $("add-location").addEventListener("submit", async (e) => {
     e.preventDefault();
     await change({ op: "add-location", name: $("new-location").value }).catch(() => {});
@@ -351,13 +332,13 @@ export function setupOperator(refreshAll) {
     $(form).addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
-        const r = await call(cmd, args());
+        const r = await run(cmd, args());
         for (const p of $(form).querySelectorAll("input[type=password]")) p.value = "";
         say(after(r));
         loadKey();
         refresh();
       } catch {
-        // shown by call()
+        // shown by run()
       }
     });
   const copied = (r) => {
@@ -398,12 +379,12 @@ export function setupOperator(refreshAll) {
   });
   $("demo-request").addEventListener("click", async () => {
     try {
-      const [path, review] = await call("demo_request");
+      const [path, review] = await run("demo_request");
       $("request-path").value = path;
       showReview(review);
       loadAudit();
     } catch {
-      // shown by call()
+      // shown by run()
     }
   });
   // Request files dropped anywhere on the window while the requests tab is open.
@@ -430,7 +411,7 @@ export function setupOperator(refreshAll) {
     $("approve-progress").hidden = false;
     $("approve-progress").removeAttribute("value");
     try {
-      const r = await call("approve_request", { keyFile: $("approve-key").value, passphrase: $("approve-pass").value, out: $("approve-out").value });
+      const r = await run("approve_request", { keyFile: $("approve-key").value, passphrase: $("approve-pass").value, out: $("approve-out").value });
       $("approve-progress").max = 1;
       $("approve-progress").value = 1;
       $("approve-status").textContent = t("approved", { records: r.report.records, path: r.path });
@@ -445,12 +426,12 @@ export function setupOperator(refreshAll) {
   $("request-decline").addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      await call("decline_request", { reason: $("decline-reason").value });
+      await run("decline_request", { reason: $("decline-reason").value });
       $("request-review").hidden = true;
       $("decline-reason").value = "";
       say(t("declined"));
     } catch {
-      // shown by call()
+      // shown by run()
     }
     loadAudit();
   });
@@ -458,7 +439,7 @@ export function setupOperator(refreshAll) {
   $("add-serial").addEventListener("click", () => scannerRow({ kind: "serial", baud: 9600, terminator: "cr" }));
   $("add-usb").addEventListener("click", () => scannerRow({ kind: "usb", layout: "de" }));
   $("find-devices").addEventListener("click", async () => {
-    const d = await call("list_devices").catch(() => null);
+    const d = await run("list_devices").catch(() => null);
     if (!d) return;
     const items = [
       ...d.serial.map((p) => {
@@ -479,21 +460,21 @@ export function setupOperator(refreshAll) {
     e.preventDefault();
     const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, scanners: readScanners() };
     try {
-      await call("set_preferences", { prefs: next });
+      await run("set_preferences", { prefs: next });
       prefs = next;
       say(t("saved"));
       refresh();
     } catch {
-      // shown by call()
+      // shown by run()
     }
   });
   $("pin-change").addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      await call("set_pin", { old: $("pin-old").value, pin: $("pin-new1").value, repeat: $("pin-new2").value });
+      await run("set_pin", { old: $("pin-old").value, pin: $("pin-new1").value, repeat: $("pin-new2").value });
       say(t("saved"));
     } catch {
-      // shown by call()
+      // shown by run()
     }
     $("pin-old").value = "";
     $("pin-new1").value = "";

@@ -1,6 +1,6 @@
 // The first-run wizard: venue and key file, backup copy, areas, operator PIN.
 import { t, language } from "./i18n.js";
-import { $, el, invoke, attempt, choose, errorText } from "./api.js";
+import { $, el, call, choose, errorText } from "./api.js";
 
 let refresh = () => {};
 
@@ -15,7 +15,7 @@ function addAreaRow(name = "", tables = "") {
 }
 
 async function showStrength() {
-  const s = await invoke("passphrase_strength", { passphrase: $("wiz-pass").value, venue: $("wiz-name").value });
+  const s = await call("passphrase_strength", { passphrase: $("wiz-pass").value, venue: $("wiz-name").value });
   const share = Math.min(1, s.guesses_log10 / s.min_guesses_log10);
   const bar = $("wiz-meter-bar");
   bar.style.width = `${Math.round(share * 100)}%`;
@@ -53,7 +53,7 @@ async function showKeyPlace() {
     out.textContent = "";
     return;
   }
-  const p = await invoke("key_file_place", { path }).catch(() => null);
+  const p = await call("key_file_place", { path }).catch(() => null);
   if (p?.removable) {
     out.className = "hint good";
     out.textContent = t("keyPlaceRemovable");
@@ -91,7 +91,7 @@ async function inspectTrust() {
   }
   info.hidden = false;
   try {
-    const i = await invoke("inspect_trust_file", { path });
+    const i = await call("inspect_trust_file", { path });
     trustRoot = i.root_fingerprint;
     compareRoot();
     info.className = "info";
@@ -122,14 +122,14 @@ export function setupWizard(refreshAll) {
   $("wiz-key-choose").addEventListener("click", () => choose($("wiz-key"), "save-key"));
   $("wiz-copy-choose").addEventListener("click", () => choose($("wiz-copy-to"), "save-key"));
   $("wiz-verify-choose").addEventListener("click", () => choose($("wiz-verify-path"), "key"));
-  invoke("suggest_key_file").then((s) => {
+  call("suggest_key_file").then((s) => {
     if (!$("wiz-key").value) $("wiz-key").value = s.path;
     showKeyPlace();
   });
   $("wiz-key").addEventListener("change", showKeyPlace);
   $("wiz-expect-root").addEventListener("input", compareRoot);
   $("wiz-pc-copy-delete").addEventListener("click", async () => {
-    const r = await attempt($("wiz-backup-error"), "delete_pc_key_copy", { pin: null });
+    const r = await call("delete_pc_key_copy", { pin: null }, { out: $("wiz-backup-error") });
     if (r) {
       $("wiz-pc-copy").hidden = true;
       $("wiz-backup-error").className = "hint good";
@@ -146,7 +146,7 @@ export function setupWizard(refreshAll) {
     e.preventDefault();
     const button = $("wiz-create");
     button.disabled = true;
-    const r = await attempt($("wiz-venue-error"), "create_venue", {
+    const r = await call("create_venue", {
       venue: {
         name: $("wiz-name").value,
         address: $("wiz-address").value,
@@ -157,7 +157,7 @@ export function setupWizard(refreshAll) {
         passphrase_repeat: $("wiz-pass2").value,
         secret_store: $("wiz-file-secret").checked ? "file" : "keyring",
       },
-    });
+    }, { out: $("wiz-venue-error") });
     button.disabled = false;
     if (r) {
       $("wiz-pass").value = "";
@@ -167,25 +167,25 @@ export function setupWizard(refreshAll) {
   });
   $("wiz-copy").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const r = await attempt($("wiz-backup-error"), "backup_copy", {
+    const r = await call("backup_copy", {
       from: "",
       to: $("wiz-copy-to").value,
       passphrase: $("wiz-copy-pass").value,
-    });
+    }, { out: $("wiz-backup-error") });
     $("wiz-copy-pass").value = "";
     if (r) backupDone(r.value);
   });
   $("wiz-verify").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const r = await attempt($("wiz-backup-error"), "backup_verify", {
+    const r = await call("backup_verify", {
       path: $("wiz-verify-path").value,
       passphrase: $("wiz-verify-pass").value,
-    });
+    }, { out: $("wiz-backup-error") });
     $("wiz-verify-pass").value = "";
     if (r) backupDone(r.value);
   });
   $("wiz-postpone").addEventListener("click", async () => {
-    if (await attempt($("wiz-backup-error"), "backup_postpone")) refresh();
+    if (await call("backup_postpone", {}, { out: $("wiz-backup-error") })) refresh();
   });
   $("wiz-areas").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -193,12 +193,12 @@ export function setupWizard(refreshAll) {
       name: r.querySelector(".area-name").value,
       tables: r.querySelector(".area-tables").value,
     }));
-    const r = await attempt($("wiz-areas-error"), "setup_areas", { location: $("wiz-location").value, areas });
+    const r = await call("setup_areas", { location: $("wiz-location").value, areas }, { out: $("wiz-areas-error") });
     if (r) refresh();
   });
   $("wiz-pin").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const r = await attempt($("wiz-pin-error"), "set_pin", { pin: $("wiz-pin1").value, repeat: $("wiz-pin2").value, old: null });
+    const r = await call("set_pin", { pin: $("wiz-pin1").value, repeat: $("wiz-pin2").value, old: null }, { out: $("wiz-pin-error") });
     $("wiz-pin1").value = "";
     $("wiz-pin2").value = "";
     if (r) refresh();
@@ -212,7 +212,7 @@ export async function renderWizard(step) {
   }
   for (const s of ["venue", "backup", "areas", "pin"]) $(`wiz-${s}`).hidden = s !== step;
   if (step === "backup") {
-    const k = await invoke("key_status").catch(() => null);
+    const k = await call("key_status").catch(() => null);
     $("wiz-backup-key").textContent = k?.key_file ?? "";
   }
   document.documentElement.lang = language();

@@ -5,17 +5,17 @@
 use std::path::PathBuf;
 
 use tempfile::TempDir;
-use tresen::authority::AuthorityKeys;
-use tresen::contact::ContactData;
-use tresen::guest_code::GuestCode;
-use tresen::keyfile::Passphrase;
-use tresen::kiosk::{Kiosk, VenueSetup};
-use tresen::local_secret::SecretStore;
+use tresen_protocol::authority_keys::AuthorityKeys;
+use tresen_protocol::contact::ContactData;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::key_file::Passphrase;
+use tresen_venue::local_secret::SecretStore;
+use tresen_venue::{Venue, VenueSetup};
 
 pub struct BenchVenue {
     pub dir: TempDir,
     pub authority: AuthorityKeys,
-    pub kiosk: Kiosk,
+    pub venue: Venue,
     pub area: i64,
     pub key_file: PathBuf,
     pub pass: Passphrase,
@@ -39,13 +39,13 @@ pub fn venue() -> BenchVenue {
     let trust = authority.trust_file(1, now()).expect("trust");
     let pass = Passphrase::new("correct horse battery staple tresen");
     let key_file = dir.path().join("k.age");
-    let mut kiosk = Kiosk::init(
+    let mut venue = Venue::init(
         &dir.path().join("data"),
         &VenueSetup {
             name: "Bench",
             address: "Weg 1",
             trust_file: &trust,
-            expect_root: &tresen::trust::root_fingerprint(&authority.root.public_key()),
+            expect_root: &tresen_protocol::trust::root_fingerprint(&authority.root.public_key()),
             key_file: &key_file,
             passphrase: &pass,
             secret_store: SecretStore::File,
@@ -53,12 +53,12 @@ pub fn venue() -> BenchVenue {
         now(),
     )
     .expect("venue");
-    let loc = kiosk.add_location("L", now()).expect("location");
-    let area = kiosk.add_area(loc, "A", None, now()).expect("area");
+    let loc = venue.add_location("L", now()).expect("location");
+    let area = venue.add_area(loc, "A", None, now()).expect("area");
     BenchVenue {
         dir,
         authority,
-        kiosk,
+        venue,
         area,
         key_file,
         pass,
@@ -113,16 +113,16 @@ pub fn status_kib(pid: &str, field: &str) -> u64 {
 
 /// The comparison for a check-in: a bare, durable insert of a row as large as a check-in
 /// into the same database. Call `bare_table` once first.
-pub fn bare_table(k: &Kiosk) {
-    k.connection()
+pub fn bare_table(k: &Venue) {
+    k.sqlite()
         .execute_batch("CREATE TABLE bench_bare (id BLOB NOT NULL, payload BLOB NOT NULL)")
         .expect("bare table");
 }
 
-pub fn bare_insert(k: &Kiosk, i: usize) -> std::time::Duration {
+pub fn bare_insert(k: &Venue, i: usize) -> std::time::Duration {
     let payload = [0x5Au8; 286 + 51];
     let t = std::time::Instant::now();
-    k.connection()
+    k.sqlite()
         .execute(
             "INSERT INTO bench_bare (id, payload) VALUES (?1, ?2)",
             (&(i as u64).to_be_bytes()[..], &payload[..]),

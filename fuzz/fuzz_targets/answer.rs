@@ -3,9 +3,9 @@
 //! never a panic or an unbounded allocation.
 
 use libfuzzer_sys::fuzz_target;
-use tresen::answer::{decode_chunk, AnswerReader, Version};
-use tresen::crypto::{SealSecretKey, SigningKey};
-use tresen::office::OfficeKeys;
+use tresen_protocol::answer::{decode_chunk, AnswerReader, Version};
+use tresen_protocol::crypto::{SealSecretKey, SigningKey};
+use tresen_protocol::office_keys::OfficeKeys;
 
 fuzz_target!(|data: &[u8]| {
     for v in [Version::V1, Version::V2] {

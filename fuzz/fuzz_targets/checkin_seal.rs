@@ -2,8 +2,8 @@
 //! Any stored check-in seals, of either version: opening fails cleanly, never a panic.
 
 use libfuzzer_sys::fuzz_target;
-use tresen::checkin_record::{open, Binding};
-use tresen::crypto::SealSecretKey;
+use tresen_protocol::checkin_record::{open, Binding};
+use tresen_protocol::crypto::SealSecretKey;
 
 fuzz_target!(|data: &[u8]| {
     let key = match SealSecretKey::from_bytes(&[9u8; 32]) {

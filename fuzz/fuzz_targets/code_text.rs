@@ -2,9 +2,9 @@
 //! Any scanned text: never panics; whatever parses re-encodes to an equivalent code.
 
 use libfuzzer_sys::fuzz_target;
-use tresen::guest_code::GuestCode;
-use tresen::textcode;
-use tresen::venue_code::VenueCode;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::textcode;
+use tresen_protocol::venue_code::VenueCode;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -2,7 +2,7 @@
 //! Any opened contact plaintext: parsed or refused; valid data re-encodes byte for byte.
 
 use libfuzzer_sys::fuzz_target;
-use tresen::contact::ContactData;
+use tresen_protocol::contact::ContactData;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(c) = ContactData::from_padded(data) {

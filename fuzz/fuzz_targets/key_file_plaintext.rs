@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = tresen::keyfile::VenueSecretKeys::from_text(text);
+        let _ = tresen_protocol::venue_keys::VenueSecretKeys::from_text(text);
     }
 });

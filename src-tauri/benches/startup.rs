@@ -3,6 +3,7 @@
 //! in the database), over several cold starts; then the resident memory after 1000 scans.
 //! Needs a display: `xvfb-run -a cargo bench -p tresen-app --bench startup`.
 //! The venue keeps its local secret in a file here, so no keyring is needed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../../benches/common/mod.rs"]
 mod common;
@@ -12,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use tresen::scanner::sim::{SerialSim, SimConfig};
+use tresen_devices::scanner::sim::{SerialSim, SimConfig};
 
 const RUNS: usize = 5;
 /// Scans before the memory is read again (`TRESEN_BENCH_N` changes it).
@@ -106,12 +107,12 @@ fn main() {
     }
     let mut v = common::venue();
     // The wizard's steps, so the app opens on the counter.
-    v.kiosk.postpone_backup(common::now()).expect("postpone");
-    v.kiosk.set_operator_pin("470815", 0).expect("pin");
+    v.venue.postpone_backup(common::now()).expect("postpone");
+    v.venue.set_operator_pin("470815", 0).expect("pin");
     let data = v.dir.path().join("data");
     // The app reads areas through its own connection; the bench's is closed first.
     let codes = common::guest_codes(&v, RUNS * 20 + scans);
-    drop(v.kiosk);
+    drop(v.venue);
     let mut codes = codes.into_iter();
     let link = v.dir.path().join("scanner");
     let mut sim = SerialSim::new(Some(&link)).expect("pty");

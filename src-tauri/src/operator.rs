@@ -6,19 +6,20 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde::Serialize;
-use tauri::{AppHandle, Manager, State};
-use tresen::keyfile::Passphrase;
-use tresen::kiosk::{Area, KeyReplacement, Location};
-use tresen::preferences::Preferences;
-use tresen::scanner::serial::PortInfo;
-use tresen::scanner::usb::UsbDeviceInfo;
-use tresen::settings::Settings;
+use tauri::{AppHandle, Manager, Runtime, State};
+use tresen::key_restore::{restore_key, Restored};
+use tresen::pc_preferences::Preferences;
+use tresen_devices::scanner::serial::PortInfo;
+use tresen_devices::scanner::usb::UsbDeviceInfo;
+use tresen_protocol::key_file::Passphrase;
+use tresen_venue::settings::Settings;
+use tresen_venue::{Area, KeyReplacement, Location};
 
 use crate::state::{lock, now, AppState, UiError, UiResult, OPERATOR_IDLE};
 
 #[tauri::command]
 pub fn unlock(state: State<'_, AppState>, pin: String) -> UiResult<()> {
-    state.with_kiosk(|k| k.check_operator_pin(pin.trim(), now()))?;
+    state.with_venue(|k| k.check_operator_pin(pin.trim(), now()))?;
     *lock(&state.operator_until) = Some(Instant::now() + OPERATOR_IDLE);
     tracing::info!(event = "operator.unlocked");
     Ok(())
@@ -30,7 +31,7 @@ pub fn lock_operator(state: State<'_, AppState>) {
 }
 
 #[derive(Serialize)]
-pub struct Venue {
+pub struct VenueAdmin {
     name: String,
     address: String,
     fingerprint: String,
@@ -39,10 +40,10 @@ pub struct Venue {
 }
 
 #[tauri::command]
-pub fn venue_admin(state: State<'_, AppState>) -> UiResult<Venue> {
+pub fn venue_admin(state: State<'_, AppState>) -> UiResult<VenueAdmin> {
     state.require_operator()?;
-    state.with_kiosk(|k| {
-        Ok(Venue {
+    state.with_venue(|k| {
+        Ok::<_, tresen_venue::Error>(VenueAdmin {
             name: k.venue_name()?,
             address: k.venue_address()?,
             fingerprint: k.fingerprint(),
@@ -81,7 +82,7 @@ pub fn change_areas(
         state.confirm_pin(pin.as_deref())?;
     }
     let n = now();
-    state.with_kiosk(|k| {
+    state.with_venue(|k| {
         match change {
             AreaChange::AddLocation { name } => k.add_location(&name, n).map(drop)?,
             AreaChange::RenameLocation { id, name } => k.rename_location(id, &name, n)?,
@@ -94,7 +95,7 @@ pub fn change_areas(
             AreaChange::Reopen { id } => k.reopen_area(id)?,
             AreaChange::Archive { id } => k.archive_area(id, n).map(drop)?,
             AreaChange::AddTables { id, tables } => {
-                let t = tresen::kiosk::parse_table_numbers(&tables)?;
+                let t = tresen_venue::parse_table_numbers(&tables)?;
                 k.add_tables(id, &t)?
             }
             AreaChange::RemoveTable { id, table } => k.remove_table(id, table, n)?,
@@ -103,7 +104,7 @@ pub fn change_areas(
                 k.replace_table_code(id, table, n).map(drop)?
             }
         }
-        Ok(())
+        Ok::<_, tresen_venue::Error>(())
     })
 }
 
@@ -119,8 +120,8 @@ pub struct AllSettings {
 pub fn get_settings(state: State<'_, AppState>) -> UiResult<AllSettings> {
     state.require_operator()?;
     Ok(AllSettings {
-        venue: state.with_kiosk(|k| Ok(k.settings().clone()))?,
-        ranges: tresen::settings::KEYS
+        venue: state.with_venue(|k| Ok::<_, UiError>(k.settings().clone()))?,
+        ranges: tresen_venue::settings::KEYS
             .iter()
             .map(|&(name, min, max, _)| (name, min, max))
             .collect(),
@@ -138,13 +139,13 @@ pub fn set_setting(
     pin: Option<String>,
 ) -> UiResult<()> {
     state.require_operator()?;
-    let current = state.with_kiosk(|k| Ok(k.settings().get(&key)))?;
+    let current = state.with_venue(|k| Ok::<_, UiError>(k.settings().get(&key)))?;
     let lowers = matches!(key.as_str(), "retention-days" | "audit-retention-days")
         && matches!((value.trim().parse::<u32>(), current), (Ok(new), Some(old)) if new < old);
     if lowers {
         state.confirm_pin(pin.as_deref())?;
     }
-    state.with_kiosk(|k| k.set_setting(&key, value.trim(), now()))
+    state.with_venue(|k| k.set_setting(&key, value.trim(), now()))
 }
 
 /// The operator confirms that this PC's clock is right although it looks wrong: purges and
@@ -153,7 +154,7 @@ pub fn set_setting(
 pub fn confirm_clock(state: State<'_, AppState>, pin: Option<String>) -> UiResult<()> {
     state.require_operator()?;
     state.confirm_pin(pin.as_deref())?;
-    state.with_kiosk(|k| k.confirm_clock(now()).map(drop))
+    state.with_venue(|k| k.confirm_clock(now()).map(drop))
 }
 
 fn save_preferences(state: &AppState, prefs: &Preferences) -> UiResult<()> {
@@ -166,7 +167,7 @@ fn save_preferences(state: &AppState, prefs: &Preferences) -> UiResult<()> {
 #[tauri::command]
 pub fn set_display(
     state: State<'_, AppState>,
-    language: Option<tresen::preferences::Language>,
+    language: Option<tresen::pc_preferences::Language>,
     sound: Option<bool>,
 ) -> UiResult<()> {
     let mut prefs = lock(&state.prefs).clone();
@@ -178,8 +179,8 @@ pub fn set_display(
 }
 
 #[tauri::command]
-pub fn set_preferences(
-    app: AppHandle,
+pub fn set_preferences<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     prefs: Preferences,
 ) -> UiResult<()> {
@@ -207,11 +208,11 @@ pub struct Devices {
 pub async fn list_devices(state: State<'_, AppState>) -> UiResult<Devices> {
     state.require_operator()?;
     let mut problems = Vec::new();
-    let serial = tresen::scanner::serial::list_ports().unwrap_or_else(|e| {
+    let serial = tresen_devices::scanner::serial::list_ports().unwrap_or_else(|e| {
         problems.push(e);
         Vec::new()
     });
-    let usb = tresen::scanner::usb::list_devices().unwrap_or_else(|e| {
+    let usb = tresen_devices::scanner::usb::list_devices().unwrap_or_else(|e| {
         problems.push(e);
         Vec::new()
     });
@@ -246,18 +247,12 @@ pub async fn key_replace(
         ));
     }
     let pass = Passphrase::new(passphrase);
-    state.with_kiosk(|k| k.replace_key(Path::new(key_file.trim()), &pass, now()))
-}
-
-#[derive(Serialize)]
-pub struct Restored {
-    path: String,
-    /// Whether the passphrase opened it and it holds this venue's current key.
-    verified: bool,
+    state.with_venue(|k| k.replace_key(Path::new(key_file.trim()), &pass, now()))
 }
 
 /// Rebuilds the key file from scans or photos of the recovery sheet; with the passphrase
-/// it is also loaded once and counted as a verified copy.
+/// it is checked at once and counted as a verified copy (a file with another key is not
+/// kept).
 #[tauri::command]
 pub async fn key_restore(
     state: State<'_, AppState>,
@@ -265,22 +260,14 @@ pub async fn key_restore(
     out: String,
     passphrase: String,
 ) -> UiResult<Restored> {
-    use tresen::documents::{load_image, restore_key_file, RestoreError};
     state.require_operator()?;
-    let code = |e: &RestoreError| match e {
-        RestoreError::NoCodes => "restore-no-codes",
-        RestoreError::Missing { .. } => "restore-missing",
-        RestoreError::Mixed => "restore-mixed",
-        RestoreError::Image(_) => "read-failed",
-        RestoreError::NotAKeyFile => "not-a-key-file",
-    };
-    let fail = |e: RestoreError| UiError::new(code(&e), e.to_string());
-    let paths: Vec<&str> = images
+    let images: Vec<&Path> = images
         .iter()
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
+        .map(Path::new)
         .collect();
-    if paths.is_empty() {
+    if images.is_empty() {
         return Err(UiError::new(
             "restore-no-codes",
             "choose the scans or photos of the sheet",
@@ -289,29 +276,13 @@ pub async fn key_restore(
     if out.trim().is_empty() {
         return Err(UiError::new("no-path", "choose where to save the key file"));
     }
-    let imgs = paths
-        .iter()
-        .map(|p| load_image(Path::new(p)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(fail)?;
-    let text = restore_key_file(&imgs).map_err(fail)?;
-    let out = Path::new(out.trim());
-    crate::printing::make_parent(out)?;
-    tresen::keyfile::write_new_file(out, text.as_bytes())?;
-    let verified = !passphrase.is_empty() && {
-        let pass = Passphrase::new(passphrase);
-        state.with_kiosk(|k| k.verify_key_file(out, &pass, now()))?;
-        true
-    };
-    Ok(Restored {
-        path: out.display().to_string(),
-        verified,
-    })
+    let pass = (!passphrase.is_empty()).then(|| Passphrase::new(passphrase));
+    state.with_venue(|k| restore_key(k, &images, Path::new(out.trim()), pass.as_ref(), now()))
 }
 
 /// Closes the app (the only way out of kiosk mode).
 #[tauri::command]
-pub fn exit_app(app: AppHandle, state: State<'_, AppState>) -> UiResult<()> {
+pub fn exit_app<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> UiResult<()> {
     state.require_operator()?;
     state.allow_exit.store(true, Ordering::Relaxed);
     if let Some(w) = app.get_webview_window("main") {

@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
-use tresen::contact::ContactData;
-use tresen::documents::{self, TableLayout};
-use tresen::keyfile::Passphrase;
-use tresen::print::{Paper, Pdf};
+use tresen::printing::{render, Document as Doc, Paper, Pdf, TableLayout};
+use tresen_protocol::contact::ContactData;
+use tresen_protocol::key_file::Passphrase;
+use tresen_protocol::time::format_time;
 
-use crate::setup::{documents_dir, fresh_path, read_text};
+use crate::setup::{documents_dir, fresh_path};
 use crate::state::{lock, now, AppState, UiError, UiResult};
 
 #[derive(Deserialize)]
@@ -43,8 +43,17 @@ pub struct Printed {
     pages: usize,
 }
 
-/// The file name a document is saved under by default, from its kind as the window
-/// names it.
+/// The kind of document as the window names it, for the default file name.
+fn kind(doc: &Document) -> &'static str {
+    match doc {
+        Document::Posters { .. } => "posters",
+        Document::Tables { .. } => "tables",
+        Document::Fob { .. } | Document::RegisteredFob {} => "fob",
+        Document::Recovery { .. } => "recovery",
+    }
+}
+
+/// The file name a document is saved under by default, from its kind.
 fn stem(kind: &str) -> &'static str {
     match kind {
         "posters" => "aushang",
@@ -55,16 +64,7 @@ fn stem(kind: &str) -> &'static str {
     }
 }
 
-fn kind(doc: &Document) -> &'static str {
-    match doc {
-        Document::Posters { .. } => "posters",
-        Document::Tables { .. } => "tables",
-        Document::Fob { .. } | Document::RegisteredFob {} => "fob",
-        Document::Recovery { .. } => "recovery",
-    }
-}
-
-pub fn print_dir(app: &AppHandle) -> PathBuf {
+pub fn print_dir<R: Runtime>(app: &AppHandle<R>) -> PathBuf {
     match &app.state::<AppState>().demo {
         Some(demo) => demo.root.join("Dokumente"),
         None => documents_dir(app).join("Tresen"),
@@ -72,86 +72,74 @@ pub fn print_dir(app: &AppHandle) -> PathBuf {
 }
 
 #[tauri::command]
-pub fn suggest_pdf_path(app: AppHandle, kind: String) -> String {
+pub fn suggest_pdf_path<R: Runtime>(app: AppHandle<R>, kind: String) -> String {
     default_pdf_path(&app, &kind).display().to_string()
 }
 
-fn default_pdf_path(app: &AppHandle, kind: &str) -> PathBuf {
-    fresh_path(
-        &print_dir(app),
-        &format!("{}-{}", stem(kind), chrono_day()),
-        "pdf",
-    )
+fn default_pdf_path<R: Runtime>(app: &AppHandle<R>, kind: &str) -> PathBuf {
+    let day: String = format_time(now()).chars().take(10).collect();
+    fresh_path(&print_dir(app), &format!("{}-{day}", stem(kind)), "pdf")
 }
 
-fn chrono_day() -> String {
-    tresen::kiosk::format_time(now())
-        .split(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
+/// How long after a registration its fob card can be printed from the counter.
+const REGISTERED_FOB_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
-fn render(state: &AppState, doc: &Document) -> UiResult<Pdf> {
+fn render_document(state: &AppState, doc: Document) -> UiResult<Pdf> {
+    let n = now();
     match doc {
-        Document::Posters { areas, a3 } => state.with_kiosk(|k| {
-            Ok(documents::posters(
-                &k.poster_infos(areas)?,
-                if *a3 { Paper::A3 } else { Paper::A4 },
-            )?)
-        }),
+        Document::Posters { areas, a3 } => {
+            let paper = if a3 { Paper::A3 } else { Paper::A4 };
+            state.with_venue(|k| {
+                render(
+                    k,
+                    &Doc::Posters {
+                        areas: &areas,
+                        paper,
+                    },
+                    n,
+                )
+            })
+        }
         Document::Tables {
             area,
             tables,
             labels,
         } => {
-            let nums = tresen::kiosk::parse_table_numbers(tables)?;
-            state.with_kiosk(|k| {
-                Ok(documents::table_cards(
-                    &k.venue_name()?,
-                    &k.table_infos(*area, &nums)?,
-                    if *labels {
-                        TableLayout::Labels
-                    } else {
-                        TableLayout::Tents
-                    },
-                )?)
-            })
+            let tables = tresen_venue::parse_table_numbers(&tables)?;
+            let layout = if labels {
+                TableLayout::Labels
+            } else {
+                TableLayout::Tents
+            };
+            let doc = Doc::TableCards {
+                area,
+                tables: &tables,
+                layout,
+            };
+            state.with_venue(|k| render(k, &doc, n))
         }
-        Document::Fob { contact } => state.with_kiosk(|k| {
-            let code = k.make_guest_code(contact)?;
-            Ok(documents::fob_cards(&[code.to_text()])?)
-        }),
+        Document::Fob { contact } => {
+            state.with_venue(|k| render(k, &Doc::NewFobCard { contact: &contact }, n))
+        }
         Document::RegisteredFob {} => {
             // Used up by this print: nobody at the counter can print the guest's code again.
             let code = lock(&state.last_registered)
                 .take()
                 .filter(|(_, at)| at.elapsed() < REGISTERED_FOB_WINDOW)
                 .map(|(code, _)| code)
-                .ok_or_else(|| {
-                    UiError::new(
-                        "no-registered-guest",
-                        "register the guest first; the card is printed right after",
-                    )
-                })?;
-            Ok(documents::fob_cards(&[code]).map_err(tresen::kiosk::Error::from)?)
+                .ok_or(tresen::Error::NoRegisteredGuest)?;
+            state.with_venue(|k| render(k, &Doc::FobCards { codes: &[code] }, n))
         }
         Document::Recovery {
             key_file,
             passphrase,
         } => {
-            let pass = Passphrase::new(passphrase.clone());
-            let text = read_text(key_file, 64 * 1024, "a key file")?;
-            state.with_kiosk(|k| {
-                // Printed only from a key file that opens and holds this venue's key.
-                k.verify_key_file(Path::new(key_file.trim()), &pass, now())?;
-                Ok(documents::recovery_sheet(
-                    &k.venue_name()?,
-                    &k.fingerprint(),
-                    &chrono_day(),
-                    &text,
-                )?)
-            })
+            let passphrase = Passphrase::new(passphrase);
+            let doc = Doc::RecoverySheet {
+                key_file: Path::new(key_file.trim()),
+                passphrase: &passphrase,
+            };
+            state.with_venue(|k| render(k, &doc, n))
         }
     }
 }
@@ -171,7 +159,7 @@ pub fn make_parent(out: &Path) -> UiResult<()> {
 
 fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
     make_parent(out)?;
-    tresen::keyfile::write_new_file(out, &pdf.bytes)?;
+    tresen_protocol::key_file::write_new_file(out, &pdf.bytes)?;
     state.remember_written(out);
     Ok(Printed {
         path: out.display().to_string(),
@@ -179,15 +167,12 @@ fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
     })
 }
 
-/// How long after a registration its fob card can be printed from the counter.
-const REGISTERED_FOB_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
-
 /// Writes a document as PDF (never over an existing file). Everything but the fob card of
 /// the guest just registered needs the operator; that one goes to the fixed documents
 /// folder, never to a path the window names.
 #[tauri::command]
-pub async fn print_document(
-    app: AppHandle,
+pub async fn print_document<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     document: Document,
     out: Option<String>,
@@ -200,7 +185,7 @@ pub async fn print_document(
         Some(o) => PathBuf::from(o),
         None => default_pdf_path(&app, kind(&document)),
     };
-    let pdf = render(&state, &document)?;
+    let pdf = render_document(&state, document)?;
     write_pdf(&state, &pdf, &out)
 }
 
@@ -225,8 +210,8 @@ pub fn open_document(state: State<'_, AppState>, path: String) -> UiResult<()> {
 /// A file dialog run by the shell (the window itself has no file system access); for the
 /// setup and the operator only, never at the counter.
 #[tauri::command]
-pub async fn choose_path(
-    app: AppHandle,
+pub async fn choose_path<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     purpose: String,
     suggested: Option<String>,

@@ -5,20 +5,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, State};
-use tresen::audit::AuditEntry;
-use tresen::keyfile::{Passphrase, VenueSecretKeys};
-use tresen::kiosk::{ApprovalReport, RequestReview};
+use tauri::{AppHandle, Emitter, Runtime, State};
+use tresen::request_file::read_request_file;
+use tresen_protocol::key_file::Passphrase;
+use tresen_protocol::venue_keys::VenueSecretKeys;
+use tresen_venue::audit::AuditEntry;
+use tresen_venue::{ApprovalReport, RequestReview};
 
 use crate::printing::{make_parent, print_dir};
 use crate::setup::fresh_path;
 use crate::state::{lock, now, AppState, UiError, UiResult};
 
-/// Requests are at most 64 KiB; a little more is read so the core can say "too large".
-const MAX_REQUEST: u64 = 65 * 1024;
-
 fn review(state: &AppState, bytes: Vec<u8>) -> UiResult<RequestReview> {
-    let result = state.with_kiosk(|k| k.review_request(&bytes, now()));
+    let result = state.with_venue(|k| k.review_request(&bytes, now()));
     *lock(&state.request) = result.as_ref().ok().map(|_| bytes);
     result
 }
@@ -30,28 +29,17 @@ pub async fn review_request_file(
     path: String,
 ) -> UiResult<RequestReview> {
     state.require_operator()?;
-    let p = Path::new(path.trim());
-    let read = || -> std::io::Result<Vec<u8>> {
-        use std::io::Read;
-        let mut bytes = Vec::new();
-        std::fs::File::open(p)?
-            .take(MAX_REQUEST)
-            .read_to_end(&mut bytes)?;
-        Ok(bytes)
-    };
-    let bytes = read().map_err(|e| {
-        UiError::new(
-            "read-failed",
-            format!("could not read {}: {e}", p.display()),
-        )
-    })?;
+    let bytes = read_request_file(Path::new(path.trim()))?;
     review(&state, bytes)
 }
 
 #[tauri::command]
-pub fn suggest_answer_path(app: AppHandle, state: State<'_, AppState>) -> UiResult<String> {
+pub fn suggest_answer_path<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> UiResult<String> {
     state.require_operator()?;
-    let day = tresen::kiosk::format_time(now()).replace([' ', ':'], "-");
+    let day = tresen_protocol::time::format_time(now()).replace([' ', ':'], "-");
     Ok(
         fresh_path(&print_dir(&app), &format!("antwort-{day}"), "tresen-answer")
             .display()
@@ -75,8 +63,8 @@ pub struct Approved {
 /// matching check-ins and writes the sealed, signed answer. Progress goes to the window
 /// as `approval-progress` events.
 #[tauri::command]
-pub async fn approve_request(
-    app: AppHandle,
+pub async fn approve_request<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     key_file: String,
     passphrase: String,
@@ -102,7 +90,7 @@ pub async fn approve_request(
             let _ = app.emit("approval-progress", Progress { done, total });
         }
     };
-    let report = state.with_kiosk(|k| k.approve_request(&text, &keys, &out, &progress, now()))?;
+    let report = state.with_venue(|k| k.approve_request(&text, &keys, &out, &progress, now()))?;
     drop(keys);
     *lock(&state.request) = None;
     state.remember_written(&out);
@@ -118,7 +106,7 @@ pub fn decline_request(state: State<'_, AppState>, reason: String) -> UiResult<(
     let text = lock(&state.request)
         .clone()
         .ok_or_else(|| UiError::new("no-request", "open a request first"))?;
-    state.with_kiosk(|k| k.decline_request(&text, &reason, now()).map(drop))?;
+    state.with_venue(|k| k.decline_request(&text, &reason, now()).map(drop))?;
     *lock(&state.request) = None;
     Ok(())
 }
@@ -133,11 +121,11 @@ pub struct Audit {
 #[tauri::command]
 pub fn audit_log(state: State<'_, AppState>) -> UiResult<Audit> {
     state.require_operator()?;
-    state.with_kiosk(|k| {
+    state.with_venue(|k| {
         let broken = k.verify_audit().err().map(|e| e.to_string());
         let mut entries = k.audit_entries()?;
         entries.reverse();
-        Ok(Audit { entries, broken })
+        Ok::<_, tresen_venue::Error>(Audit { entries, broken })
     })
 }
 
@@ -149,11 +137,10 @@ pub fn demo_request(state: State<'_, AppState>) -> UiResult<(String, RequestRevi
         .demo
         .as_ref()
         .ok_or_else(|| UiError::new("not-demo", "only in demo mode"))?;
-    let fp = state.with_kiosk(|k| Ok(k.fingerprint()))?;
+    let fp = state.with_venue(|k| Ok::<_, UiError>(k.fingerprint()))?;
     let path = demo
         .make_request(&fp, now())
         .map_err(|e| UiError::new("error", e.to_string()))?;
-    let bytes = std::fs::read(&path)
-        .map_err(|e| UiError::new("read-failed", format!("{}: {e}", path.display())))?;
+    let bytes = read_request_file(&path)?;
     Ok((path.display().to_string(), review(&state, bytes)?))
 }

@@ -5,32 +5,22 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tauri::{AppHandle, Emitter, Manager};
-use tresen::preferences::ScannerSetting;
-use tresen::scanner::{ScannerEvent, Scanners};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tresen_devices::scanner::{ScannerEvent, Scanners};
+use tresen_devices::setting::ScannerSetting;
 
 use crate::counter::handle_scan;
 use crate::state::{lock, AppState};
 
-/// `PATH@BAUD` as given with `--serial`.
-pub fn serial_setting(spec: &str) -> ScannerSetting {
-    let (path, baud) = spec
-        .rsplit_once('@')
-        .and_then(|(p, b)| Some((p, b.parse::<u32>().ok()?)))
-        .unwrap_or((spec, 9600));
-    ScannerSetting::Serial {
-        path: path.into(),
-        baud,
-        terminator: "cr".into(),
-    }
-}
-
 fn start(state: &AppState) -> Scanners {
     let mut scanners = Scanners::new();
     let configured = lock(&state.prefs).scanners.clone();
-    let extra = state.extra_serial.iter().map(|s| serial_setting(s));
-    for setting in configured.into_iter().chain(extra) {
-        match setting.source() {
+    let extra = state
+        .extra_serial
+        .iter()
+        .map(|spec| ScannerSetting::parse_serial(spec, "cr"));
+    for setting in configured.into_iter().map(Ok).chain(extra) {
+        match setting.and_then(|s| s.source()) {
             Ok(source) => scanners.add(source),
             Err(e) => lock(&state.notices).push(e.to_string()),
         }
@@ -38,7 +28,7 @@ fn start(state: &AppState) -> Scanners {
     scanners
 }
 
-pub fn run(app: AppHandle) {
+pub fn run<R: Runtime>(app: AppHandle<R>) {
     let state = app.state::<AppState>();
     let mut scanners = start(&state);
     let mut last_prepare = Instant::now();
@@ -62,7 +52,7 @@ pub fn run(app: AppHandle) {
         }
         // Idle moments prepare the sealing of the next check-ins.
         if last_prepare.elapsed() > Duration::from_millis(200) {
-            if let Some(k) = lock(&state.kiosk).as_mut() {
+            if let Some(k) = lock(&state.desk).venue.as_mut() {
                 let _ = k.prepare_seals(8);
             }
             last_prepare = Instant::now();

@@ -3,19 +3,18 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Manager, State};
-use tresen::keyfile::{self, Passphrase};
-use tresen::kiosk::{BackupOutcome, KeyFilePlace, Kiosk, SetupStep, VenueSetup};
-use tresen::local_secret::SecretStore;
+use tauri::{AppHandle, Manager, Runtime, State};
+use tresen_protocol::files::{limits, read_text_bounded};
+use tresen_protocol::key_file::{self, Passphrase};
+use tresen_venue::local_secret::SecretStore;
+use tresen_venue::{BackupOutcome, KeyFilePlace, SetupStep, Venue, VenueSetup};
 
 use crate::state::{lock, now, AppState, UiError, UiResult};
-
-const MAX_TRUST_FILE: u64 = 1024 * 1024;
 
 /// Reads a text file, bounded while reading (a device such as /dev/zero is refused).
 pub fn read_text(path: &str, max: u64, what: &str) -> UiResult<String> {
     let p = Path::new(path.trim());
-    tresen::files::read_text_bounded(p, max).map_err(|e| match e.kind() {
+    read_text_bounded(p, max).map_err(|e| match e.kind() {
         std::io::ErrorKind::FileTooLarge
         | std::io::ErrorKind::InvalidData
         | std::io::ErrorKind::InvalidInput => UiError::new(
@@ -42,9 +41,9 @@ pub struct TrustInfo {
 #[tauri::command]
 pub fn inspect_trust_file(state: State<'_, AppState>, path: String) -> UiResult<TrustInfo> {
     state.require_setup_or_operator()?;
-    let text = read_text(&path, MAX_TRUST_FILE, "a trust file")?;
-    let trust = tresen::trust::verify(&text, None)
-        .map_err(|e| UiError::from(tresen::kiosk::Error::from(e)))?;
+    let text = read_text(&path, limits::TRUST_FILE, "a trust file")?;
+    let trust = tresen_protocol::trust::verify(&text, None)
+        .map_err(|e| UiError::from(tresen_venue::Error::from(e)))?;
     let offices = trust
         .body
         .offices
@@ -60,8 +59,8 @@ pub fn inspect_trust_file(state: State<'_, AppState>, path: String) -> UiResult<
 }
 
 #[tauri::command]
-pub fn passphrase_strength(passphrase: String, venue: String) -> keyfile::Strength {
-    keyfile::strength(&Passphrase::new(passphrase), &[&venue, "tresen"])
+pub fn passphrase_strength(passphrase: String, venue: String) -> key_file::Strength {
+    key_file::strength(&Passphrase::new(passphrase), &[&venue, "tresen"])
 }
 
 /// A file name in `dir` that does not exist yet.
@@ -76,7 +75,7 @@ pub fn fresh_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
         .unwrap_or(first)
 }
 
-pub fn documents_dir(app: &AppHandle) -> PathBuf {
+pub fn documents_dir<R: Runtime>(app: &AppHandle<R>) -> PathBuf {
     app.path()
         .document_dir()
         .or_else(|_| app.path().home_dir())
@@ -94,9 +93,12 @@ pub struct KeyFileSuggestion {
 /// Where to save the key file: on a mounted removable drive if there is one, else in the
 /// documents folder, with a plain word that this is the PC's own disk.
 #[tauri::command]
-pub fn suggest_key_file(app: AppHandle, state: State<'_, AppState>) -> UiResult<KeyFileSuggestion> {
+pub fn suggest_key_file<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> UiResult<KeyFileSuggestion> {
     state.require_setup_or_operator()?;
-    let drive = tresen::media::removable_mounts().into_iter().next();
+    let drive = tresen_venue::media::removable_mounts().into_iter().next();
     let dir = drive
         .as_ref()
         .map(|m| m.path.clone())
@@ -132,7 +134,7 @@ pub struct NewVenue {
 
 #[tauri::command]
 pub fn create_venue(state: State<'_, AppState>, venue: NewVenue) -> UiResult<()> {
-    if lock(&state.kiosk).is_some() {
+    if lock(&state.desk).venue.is_some() {
         return Err(UiError::new("already-set-up", "a venue is already set up"));
     }
     if venue.passphrase != venue.passphrase_repeat {
@@ -144,10 +146,10 @@ pub fn create_venue(state: State<'_, AppState>, venue: NewVenue) -> UiResult<()>
     if venue.key_file.trim().is_empty() {
         return Err(UiError::new("no-path", "choose where to save the key file"));
     }
-    let trust = read_text(&venue.trust_file, MAX_TRUST_FILE, "a trust file")?;
+    let trust = read_text(&venue.trust_file, limits::TRUST_FILE, "a trust file")?;
     let pass = Passphrase::new(venue.passphrase);
     let expect = venue.expect_root.trim();
-    let k = Kiosk::init(
+    let k = Venue::init(
         &state.data_dir,
         &VenueSetup {
             name: &venue.name,
@@ -164,7 +166,7 @@ pub fn create_venue(state: State<'_, AppState>, venue: NewVenue) -> UiResult<()>
         },
         now(),
     )?;
-    *lock(&state.kiosk) = Some(k);
+    lock(&state.desk).venue = Some(k);
     *lock(&state.open_error) = None;
     Ok(())
 }
@@ -172,14 +174,14 @@ pub fn create_venue(state: State<'_, AppState>, venue: NewVenue) -> UiResult<()>
 #[derive(Serialize)]
 pub struct KeyFileInfo {
     key_file: Option<String>,
-    status: tresen::kiosk::BackupStatus,
+    status: tresen_venue::BackupStatus,
     postponed_at: Option<i64>,
 }
 
 #[tauri::command]
 pub fn key_status(state: State<'_, AppState>) -> UiResult<KeyFileInfo> {
-    state.with_kiosk(|k| {
-        Ok(KeyFileInfo {
+    state.with_venue(|k| {
+        Ok::<_, tresen_venue::Error>(KeyFileInfo {
             key_file: k.key_file_hint()?,
             status: k.backup_status(now())?,
             postponed_at: k.backup_postponed_at()?,
@@ -200,7 +202,7 @@ pub async fn backup_copy(
         return Err(UiError::new("no-path", "choose where to save the copy"));
     }
     let pass = Passphrase::new(passphrase);
-    state.with_kiosk(|k| {
+    state.with_venue(|k| {
         let from = match from.trim() {
             "" => k.key_file_hint()?.unwrap_or_default(),
             f => f.to_string(),
@@ -218,7 +220,7 @@ pub async fn backup_verify(
 ) -> UiResult<BackupOutcome> {
     state.require_setup_step_or_operator(SetupStep::Backup)?;
     let pass = Passphrase::new(passphrase);
-    state.with_kiosk(|k| k.verify_key_file(Path::new(path.trim()), &pass, now()))
+    state.with_venue(|k| k.verify_key_file(Path::new(path.trim()), &pass, now()))
 }
 
 /// Deletes the key file on this PC's disk once a verified copy lies on a removable drive
@@ -226,17 +228,17 @@ pub async fn backup_verify(
 /// afterwards by the operator, with the PIN again.
 #[tauri::command]
 pub fn delete_pc_key_copy(state: State<'_, AppState>, pin: Option<String>) -> UiResult<String> {
-    if state.with_kiosk(|k| k.setup_step())? == SetupStep::Done {
+    if state.with_venue(|k| k.setup_step())? == SetupStep::Done {
         state.require_operator()?;
         state.confirm_pin(pin.as_deref())?;
     }
-    state.with_kiosk(|k| k.delete_pc_key_copy(now()))
+    state.with_venue(|k| k.delete_pc_key_copy(now()))
 }
 
 #[tauri::command]
 pub fn backup_postpone(state: State<'_, AppState>) -> UiResult<()> {
     state.require_setup_step_or_operator(SetupStep::Backup)?;
-    state.with_kiosk(|k| k.postpone_backup(now()))
+    state.with_venue(|k| k.postpone_backup(now()))
 }
 
 #[derive(Deserialize)]
@@ -259,9 +261,9 @@ pub fn setup_areas(
     }
     let tables = areas
         .iter()
-        .map(|a| tresen::kiosk::parse_table_numbers(&a.tables))
+        .map(|a| tresen_venue::parse_table_numbers(&a.tables))
         .collect::<Result<Vec<_>, _>>()?;
-    state.with_kiosk(|k| {
+    state.with_desk(|k, session| {
         let n = now();
         let loc = match k.location_id(location.trim()) {
             Ok(id) => id,
@@ -273,15 +275,13 @@ pub fn setup_areas(
                 k.add_tables(id, t)?;
             }
         }
-        Ok(())
-    })?;
-    if lock(&state.counter).area().is_none() {
-        let first = state.with_kiosk(|k| Ok(k.areas()?.first().map(|a| a.id)))?;
-        if let Some(a) = first {
-            lock(&state.counter).set_area(a);
+        if session.area().is_none() {
+            if let Some(first) = k.areas()?.first() {
+                session.set_area(first.id);
+            }
         }
-    }
-    Ok(())
+        Ok::<_, tresen_venue::Error>(())
+    })
 }
 
 /// Sets the operator PIN: the first one freely during the setup; afterwards only an
@@ -293,7 +293,7 @@ pub fn set_pin(
     repeat: String,
     old: Option<String>,
 ) -> UiResult<()> {
-    let change = state.with_kiosk(|k| k.has_operator_pin())?;
+    let change = state.with_venue(|k| k.has_operator_pin())?;
     if change {
         state.require_operator()?;
     }
@@ -301,7 +301,7 @@ pub fn set_pin(
         return Err(UiError::new("pin-mismatch", "the two PINs differ"));
     }
     let old = old.unwrap_or_default();
-    state.with_kiosk(|k| match change {
+    state.with_venue(|k| match change {
         true => k.change_operator_pin(old.trim(), pin.trim(), now()),
         false => k.set_operator_pin(pin.trim(), now()),
     })

@@ -7,11 +7,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tresen::counter::Counter;
 use tresen::demo::Demo;
-use tresen::kiosk::Kiosk;
-use tresen::preferences::Preferences;
-use tresen::scanner::DeviceState;
+use tresen::outcome::Outcome;
+use tresen::pc_preferences::Preferences;
+use tresen_devices::scanner::DeviceState;
+use tresen_venue::scan_session::ScanSession;
+use tresen_venue::{SetupStep, Venue};
+
+pub use tresen_protocol::time::now;
 
 /// An operator session ends after this long without an operator action.
 pub const OPERATOR_IDLE: Duration = Duration::from_secs(10 * 60);
@@ -33,52 +36,60 @@ impl UiError {
     }
 }
 
-impl From<tresen::kiosk::Error> for UiError {
-    fn from(e: tresen::kiosk::Error) -> Self {
+impl From<tresen_venue::Error> for UiError {
+    fn from(e: tresen_venue::Error) -> Self {
         Self::new(e.code(), e.to_string())
     }
 }
 
-impl From<tresen::keyfile::KeyFileError> for UiError {
-    fn from(e: tresen::keyfile::KeyFileError) -> Self {
-        tresen::kiosk::Error::from(e).into()
+impl From<tresen::Error> for UiError {
+    fn from(e: tresen::Error) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
+impl From<tresen_protocol::key_file::KeyFileError> for UiError {
+    fn from(e: tresen_protocol::key_file::KeyFileError) -> Self {
+        tresen_venue::Error::from(e).into()
     }
 }
 
 pub type UiResult<T> = Result<T, UiError>;
 
-/// What one scan (or a registration at the counter) did: `code` names the outcome or
-/// the refusal.
-#[derive(Serialize, Clone)]
+/// What one scan, tap or registration at the counter did, and where it came from.
+#[derive(Debug, Serialize, Clone)]
 pub struct ScanResult {
-    pub ok: bool,
-    pub code: String,
-    pub area: Option<String>,
-    pub table: Option<u16>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
     pub device: String,
-    /// The core's English sentence, shown if the window has no translation.
-    pub message: String,
     pub at: i64,
 }
 
 impl ScanResult {
-    pub fn new(device: &str) -> Self {
+    pub fn new(outcome: Outcome, device: &str) -> Self {
         Self {
-            ok: false,
-            code: "error".into(),
-            area: None,
-            table: None,
+            outcome,
             device: device.into(),
-            message: String::new(),
             at: now(),
         }
     }
+
+    pub fn failed(device: &str, e: impl Into<UiError>) -> Self {
+        let e = e.into();
+        Self::new(Outcome::refused(&e.code, e.message), device)
+    }
+}
+
+/// The open venue and the counter's scan session, behind one lock: a scan reads and
+/// changes both at once.
+pub struct Desk {
+    pub venue: Option<Venue>,
+    pub session: ScanSession,
 }
 
 pub struct AppState {
     pub data_dir: PathBuf,
-    pub kiosk: Mutex<Option<Kiosk>>,
-    pub counter: Mutex<Counter>,
+    pub desk: Mutex<Desk>,
     pub devices: Mutex<BTreeMap<String, DeviceState>>,
     pub recent: Mutex<Vec<ScanResult>>,
     /// Why the venue could not be opened, for the window to show.
@@ -111,21 +122,62 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub fn now() -> i64 {
-    tresen::cli::now()
+fn not_set_up() -> UiError {
+    UiError::new("not-set-up", "the venue is not set up")
 }
 
 impl AppState {
+    /// The state of a freshly started app: the venue (if one is set up) and where the
+    /// counter starts.
+    pub fn new(data_dir: PathBuf, venue: Option<Venue>, area: Option<i64>) -> Self {
+        let setup_done = venue
+            .as_ref()
+            .and_then(|k| k.setup_step().ok())
+            .is_some_and(|s| s == SetupStep::Done);
+        Self {
+            data_dir,
+            desk: Mutex::new(Desk {
+                venue,
+                session: ScanSession::new(area),
+            }),
+            devices: Mutex::new(BTreeMap::new()),
+            recent: Mutex::new(Vec::new()),
+            open_error: Mutex::new(None),
+            operator_until: Mutex::new(None),
+            prefs: Mutex::new(Preferences::default()),
+            notices: Mutex::new(Vec::new()),
+            demo: None,
+            demo_next: Mutex::new(0),
+            extra_serial: Vec::new(),
+            scanners_changed: AtomicBool::new(false),
+            request: Mutex::new(None),
+            written: Mutex::new(HashSet::new()),
+            allow_exit: AtomicBool::new(false),
+            kiosk_mode: AtomicBool::new(false),
+            setup_done: AtomicBool::new(setup_done),
+            last_registered: Mutex::new(None),
+        }
+    }
+
     /// Runs `f` with the open venue.
-    pub fn with_kiosk<T>(
+    pub fn with_venue<T, E: Into<UiError>>(
         &self,
-        f: impl FnOnce(&mut Kiosk) -> Result<T, tresen::kiosk::Error>,
+        f: impl FnOnce(&mut Venue) -> Result<T, E>,
     ) -> UiResult<T> {
-        let mut guard = lock(&self.kiosk);
-        let k = guard
-            .as_mut()
-            .ok_or_else(|| UiError::new("not-set-up", "the venue is not set up"))?;
-        Ok(f(k)?)
+        let mut desk = lock(&self.desk);
+        let venue = desk.venue.as_mut().ok_or_else(not_set_up)?;
+        f(venue).map_err(Into::into)
+    }
+
+    /// Runs `f` with the open venue and the counter's scan session, under the one lock.
+    pub fn with_desk<T, E: Into<UiError>>(
+        &self,
+        f: impl FnOnce(&mut Venue, &mut ScanSession) -> Result<T, E>,
+    ) -> UiResult<T> {
+        let mut guard = lock(&self.desk);
+        let desk = &mut *guard;
+        let venue = desk.venue.as_mut().ok_or_else(not_set_up)?;
+        f(venue, &mut desk.session).map_err(Into::into)
     }
 
     pub fn operator_active(&self) -> bool {
@@ -163,18 +215,18 @@ impl AppState {
                     "enter the operator PIN again to confirm this change",
                 )
             })?;
-        self.with_kiosk(|k| k.check_operator_pin(pin, now()))
+        self.with_venue(|k| k.check_operator_pin(pin, now()))
+    }
+
+    fn setup_step(&self) -> UiResult<Option<SetupStep>> {
+        let desk = lock(&self.desk);
+        Ok(desk.venue.as_ref().map(|k| k.setup_step()).transpose()?)
     }
 
     /// During the setup (no PIN exists yet) anyone at the PC is the operator; afterwards
     /// only an unlocked operator session is.
     pub fn require_setup_or_operator(&self) -> UiResult<()> {
-        let done = lock(&self.kiosk)
-            .as_ref()
-            .map(|k| k.setup_step())
-            .transpose()?
-            .is_some_and(|s| s == tresen::kiosk::SetupStep::Done);
-        if done {
+        if self.setup_step()? == Some(SetupStep::Done) {
             self.require_operator()
         } else {
             Ok(())
@@ -182,18 +234,17 @@ impl AppState {
     }
 
     /// Wizard steps may be done without a PIN only while the setup is at that step.
-    pub fn require_setup_step_or_operator(&self, step: tresen::kiosk::SetupStep) -> UiResult<()> {
+    pub fn require_setup_step_or_operator(&self, step: SetupStep) -> UiResult<()> {
         if self.operator_active() {
             return self.require_operator();
         }
-        let current = self.with_kiosk(|k| k.setup_step())?;
-        if current == step {
-            Ok(())
-        } else {
-            Err(UiError::new(
+        match self.setup_step()? {
+            None => Err(not_set_up()),
+            Some(current) if current == step => Ok(()),
+            Some(_) => Err(UiError::new(
                 "operator-locked",
                 "this step of the setup is done; changes need the operator PIN",
-            ))
+            )),
         }
     }
 

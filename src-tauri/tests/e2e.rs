@@ -1,6 +1,7 @@
 //! The real app binary driven over WebDriver (tauri-driver + WebKitWebDriver) under Xvfb,
 //! with a real database. Run through .ci/run, which starts Xvfb and installs the drivers.
 //! Without a display the test says so and is skipped, unless TRESEN_REQUIRE_E2E=1 (CI).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -8,13 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
-use tresen::authority::AuthorityKeys;
-use tresen::checkin_record::Method;
-use tresen::guest_code::GuestCode;
-use tresen::keyfile::Passphrase;
-use tresen::kiosk::{Kiosk, VenueSetup};
-use tresen::local_secret::SecretStore;
-use tresen::scanner::sim::{SerialSim, SimConfig};
+use tresen_devices::scanner::sim::{SerialSim, SimConfig};
+use tresen_protocol::authority_keys::AuthorityKeys;
+use tresen_protocol::checkin_record::Method;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::key_file::Passphrase;
+use tresen_venue::local_secret::SecretStore;
+use tresen_venue::{Venue, VenueSetup};
 
 const PIN: &str = "470815";
 const PASS: &str = "correct horse battery staple tresen";
@@ -69,13 +70,13 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
     let auth = AuthorityKeys::generate("Gesundheitsamt Test");
     let trust = auth.trust_file(1, now).unwrap();
     let pass = Passphrase::new(PASS);
-    let mut k = Kiosk::init(
+    let mut k = Venue::init(
         data,
         &VenueSetup {
             name: "Café Mönch",
             address: "Hauptstraße 1, Berlin",
             trust_file: &trust,
-            expect_root: &tresen::trust::root_fingerprint(&auth.root.public_key()),
+            expect_root: &tresen_protocol::trust::root_fingerprint(&auth.root.public_key()),
             key_file,
             passphrase: &pass,
             // The real Secret Service keyring where a session bus exists (as in CI).
@@ -96,7 +97,7 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
     let bar = k.add_area(loc, "Bar", None, now).unwrap();
     k.add_tables(ter, &[1, 2, 3]).unwrap();
     for i in 0..2 {
-        let mut c = tresen::contact::ContactData {
+        let mut c = tresen_protocol::contact::ContactData {
             name: format!("Gast {i}"),
             street: "Weg 1".into(),
             postcode: "10115".into(),
@@ -109,7 +110,7 @@ fn venue(data: &Path, key_file: &Path) -> Setup {
         k.scan_guest(&code.to_text(), ter, None, Method::Fob, now)
             .unwrap();
     }
-    let guest = tresen::contact::ContactData {
+    let guest = tresen_protocol::contact::ContactData {
         name: "Erika Mustermann".into(),
         street: "Weg 2".into(),
         postcode: "10115".into(),
@@ -249,7 +250,7 @@ async fn session_with(
 }
 
 fn chrono_now() -> i64 {
-    tresen::cli::now()
+    tresen_protocol::time::now()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -481,14 +482,16 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     // The health authority with one office, and the trust file the venue gets from it.
     let auth = AuthorityKeys::generate("Gesundheitsbehörde Test");
     let office_dir = root.join("office");
-    let cert = tresen::authority::add_office(
+    let cert = tresen_office::authority::add_office(
         &root.join("authority"),
         &auth,
-        &office_dir,
-        "amt-mitte",
-        "Gesundheitsamt Mitte",
-        &Passphrase::new(OFFICE_PASS),
-        365,
+        &tresen_office::authority::NewOffice {
+            dir: &office_dir,
+            id: "amt-mitte",
+            name: "Gesundheitsamt Mitte",
+            passphrase: &Passphrase::new(OFFICE_PASS),
+            valid_days: 365,
+        },
         now - 3600,
     )
     .unwrap();
@@ -516,7 +519,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     fill(&client, "wiz-key", &key_file.display().to_string()).await;
     wait_text(&client, "wiz-trust-info", "Gesundheitsamt Mitte").await;
     // Hole 5: the published fingerprint is required and compared as it is typed.
-    let published = tresen::trust::root_fingerprint(&auth.root.public_key());
+    let published = tresen_protocol::trust::root_fingerprint(&auth.root.public_key());
     fill(&client, "wiz-expect-root", "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ").await;
     wait_text(&client, "wiz-expect-match", "NICHT").await;
     fill(&client, "wiz-expect-root", &published.to_lowercase()).await;
@@ -546,7 +549,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     assert!(!shown(&client, "operator-open").await);
     wait_text(&client, "wiz-backup-key", "venue-key.age").await;
     // A scan before the setup is finished checks nobody in.
-    let early = tresen::contact::ContactData {
+    let early = tresen_protocol::contact::ContactData {
         name: "Zu Früh".into(),
         street: "Ringweg 1".into(),
         postcode: "04109".into(),
@@ -621,7 +624,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     wait_text(&client, "devices", "verbunden").await;
     assert_eq!(text_of(&client, "present").await, "0");
     wait_text(&client, "recent", "Erst die Einrichtung abschließen").await;
-    let guest = tresen::contact::ContactData {
+    let guest = tresen_protocol::contact::ContactData {
         name: "Jonas Kontakt".into(),
         street: "Ringweg 5".into(),
         postcode: "04109".into(),
@@ -703,6 +706,8 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     let chip = ".admin-area .chip[title='Code von Tisch 2 ersetzen']";
     click_css(&client, chip).await;
     wait_text(&client, "op-message", "noch einmal tippen").await;
+    // The second tap counts only after a pause (a burst of keys never confirms).
+    tokio::time::sleep(Duration::from_millis(700)).await;
     click_css(&client, chip).await;
     wait_text(&client, "op-message", "Code wurde ersetzt").await;
     click_css(&client, "#op-message button").await;

@@ -1,5 +1,6 @@
 //! Every text the window shows comes from ui/i18n.js, in German and in English: both
 //! languages have the same keys, and every key the HTML and the scripts use exists.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -73,4 +74,134 @@ fn both_languages_have_every_text_the_window_uses() {
     assert!(used.len() > 100, "{} used texts found", used.len());
     let missing: Vec<_> = used.difference(&de).collect();
     assert!(missing.is_empty(), "used but not translated: {missing:?}");
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The string literals in `source` that look like codes (`operator-locked`).
+fn code_literals(source: &str) -> Vec<String> {
+    let mut literals = Vec::new();
+    let mut chars = source.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // A char literal such as '"' is no string's start.
+            '\'' => {
+                if chars.next() == Some('\\') {
+                    chars.next();
+                }
+                chars.next();
+            }
+            '"' => {
+                let mut lit = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => lit.extend(chars.next()),
+                        '"' => break,
+                        c => lit.push(c),
+                    }
+                }
+                literals.push(lit);
+            }
+            _ => {}
+        }
+    }
+    literals
+        .into_iter()
+        .filter(|s| {
+            !s.is_empty()
+                && s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        })
+        .collect()
+}
+
+/// The body of every `fn code(&self)`: the match that names each kind of error.
+fn code_fn_bodies(source: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(i) = rest.find("fn code(&self)") {
+        let body = &rest[i..];
+        let Some(open) = body.find('{') else { break };
+        let mut depth = 0;
+        let mut end = open;
+        for (j, c) in body[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + j;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push(&body[open..end]);
+        rest = &body[end..];
+    }
+    out
+}
+
+/// Every error, refusal, warning and outcome code the core and the shell can hand the
+/// window: the arms of each `fn code`, the shell's own `UiError::new` codes, the outcomes
+/// of scans and the dashboard's warnings. Each has words in German and in English.
+#[test]
+fn every_code_the_window_can_get_has_german_and_english_words() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in ["crates", "src", "src-tauri/src"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let mut codes = BTreeSet::new();
+    for f in &files {
+        let source = std::fs::read_to_string(f).unwrap();
+        // The unit tests inside a file name codes only to check them.
+        let source = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for body in code_fn_bodies(source) {
+            codes.extend(code_literals(body));
+        }
+        for call in ["UiError::new(", "Outcome::refused("] {
+            for after in source.split(call).skip(1) {
+                if let Some(lit) = after.trim_start().strip_prefix('"') {
+                    codes.extend(lit.split_once('"').map(|(code, _)| code.to_string()));
+                }
+            }
+        }
+        if f.ends_with("src/outcome.rs") {
+            codes.extend(code_literals(source));
+        }
+    }
+    codes.extend(tresen::dashboard::WARNING_CODES.map(String::from));
+    for must in [
+        "checked-in",
+        "no-area",
+        "operator-locked",
+        "pin-required",
+        "clock-suspect",
+        "typed-not-scanned",
+        "wrong-pin",
+    ] {
+        assert!(codes.contains(must), "{must} was not found: {codes:?}");
+    }
+    assert!(codes.len() > 60, "{} codes found", codes.len());
+    let i18n = ui("i18n.js");
+    for lang in ["de", "en"] {
+        let words = keys(&i18n, lang);
+        let missing: Vec<_> = codes
+            .iter()
+            .filter(|c| !words.contains(&format!("err.{c}")) && !words.contains(*c))
+            .collect();
+        assert!(missing.is_empty(), "no {lang} words for {missing:?}");
+    }
 }

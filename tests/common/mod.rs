@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use chrono::{Local, TimeZone};
 use tempfile::TempDir;
-use tresen::authority::AuthorityKeys;
-use tresen::contact::ContactData;
-use tresen::keyfile::Passphrase;
-use tresen::kiosk::{Kiosk, VenueSetup};
-use tresen::local_secret::SecretStore;
+use tresen_protocol::authority_keys::AuthorityKeys;
+use tresen_protocol::contact::ContactData;
+use tresen_protocol::key_file::Passphrase;
+use tresen_venue::local_secret::SecretStore;
+use tresen_venue::{Venue, VenueSetup};
 
 pub const PASS: &str = "correct horse battery staple tresen";
 
@@ -25,17 +25,17 @@ pub fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
         .timestamp()
 }
 
-pub struct Venue {
+pub struct TestVenue {
     pub dir: TempDir,
     pub authority: AuthorityKeys,
     pub trust: String,
-    pub kiosk: Kiosk,
+    pub venue: Venue,
     pub key_file: PathBuf,
     pub terrasse: i64,
     pub bar: i64,
 }
 
-impl Venue {
+impl TestVenue {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -43,30 +43,30 @@ impl Venue {
     pub fn reopen(&mut self, now: i64) {
         let dir = self.data_dir();
         // Drop the old connection first so the new one sees a closed database.
-        let fresh = Kiosk::open(&dir, now).expect("reopen");
-        self.kiosk = fresh;
+        let fresh = Venue::open(&dir, now).expect("reopen");
+        self.venue = fresh;
     }
 }
 
 /// An authority and a venue ("Filiale 1" with "Terrasse", tables 1-10, and "Bar"),
 /// set up at `now` with the file-based local secret.
-pub fn venue(now: i64) -> Venue {
+pub fn venue(now: i64) -> TestVenue {
     let authority = AuthorityKeys::generate("Gesundheitsamt Test");
     let trust = authority.trust_file(1, now).expect("trust file");
     venue_with(authority, trust, now)
 }
 
-pub fn venue_with(authority: AuthorityKeys, trust: String, now: i64) -> Venue {
+pub fn venue_with(authority: AuthorityKeys, trust: String, now: i64) -> TestVenue {
     let dir = tempfile::tempdir().expect("tempdir");
     let key_file = dir.path().join("venue-key.age");
     let p = pass();
-    let mut kiosk = Kiosk::init(
+    let mut venue = Venue::init(
         &dir.path().join("data"),
         &VenueSetup {
             name: "Café Mönch",
             address: "Hauptstraße 1, 10115 Berlin",
             trust_file: &trust,
-            expect_root: &tresen::trust::root_fingerprint(&authority.root.public_key()),
+            expect_root: &tresen_protocol::trust::root_fingerprint(&authority.root.public_key()),
             key_file: &key_file,
             passphrase: &p,
             secret_store: SecretStore::File,
@@ -74,17 +74,17 @@ pub fn venue_with(authority: AuthorityKeys, trust: String, now: i64) -> Venue {
         now,
     )
     .expect("venue init");
-    let loc = kiosk.add_location("Filiale 1", now).expect("location");
-    let terrasse = kiosk.add_area(loc, "Terrasse", None, now).expect("area");
-    kiosk
+    let loc = venue.add_location("Filiale 1", now).expect("location");
+    let terrasse = venue.add_area(loc, "Terrasse", None, now).expect("area");
+    venue
         .add_tables(terrasse, &(1..=10).collect::<Vec<_>>())
         .expect("tables");
-    let bar = kiosk.add_area(loc, "Bar", None, now).expect("area");
-    Venue {
+    let bar = venue.add_area(loc, "Bar", None, now).expect("area");
+    TestVenue {
         dir,
         authority,
         trust,
-        kiosk,
+        venue,
         key_file,
         terrasse,
         bar,
@@ -93,14 +93,14 @@ pub fn venue_with(authority: AuthorityKeys, trust: String, now: i64) -> Venue {
 
 /// Purges once a day from `from` to `to`, as the running app does every hour: the clock
 /// never looks as if it jumped.
-pub fn purge_daily(kiosk: &mut Kiosk, from: i64, to: i64) -> tresen::kiosk::PurgeReport {
+pub fn purge_daily(venue: &mut Venue, from: i64, to: i64) -> tresen_venue::PurgeReport {
     let mut t = from;
     while t + 86_400 < to {
         t += 86_400;
-        let r = kiosk.purge(t).expect("purge");
+        let r = venue.purge(t).expect("purge");
         assert!(!r.skipped_clock);
     }
-    let r = kiosk.purge(to).expect("purge");
+    let r = venue.purge(to).expect("purge");
     assert!(!r.skipped_clock);
     r
 }
@@ -453,48 +453,50 @@ pub const OFFICE_PASS: &str = "amtsstube fensterbank regenschirm 77";
 
 pub struct Office {
     pub dir: PathBuf,
-    pub desk: tresen::office::OfficeDesk,
+    pub desk: tresen_office::desk::OfficeDesk,
 }
 
 /// Certifies an office and gives the venue the authority's next trust file, which lists
 /// it (only listed offices may ask).
-pub fn office(v: &mut Venue, id: &str) -> Office {
+pub fn office(v: &mut TestVenue, id: &str) -> Office {
     let o = office_unlisted(v, id);
     let auth_dir = v.dir.path().join("authority");
-    let serial = v.kiosk.trust().unwrap().body.serial + 1;
+    let serial = v.venue.trust().unwrap().body.serial + 1;
     let trust = v
         .authority
         .trust_file_with(
             serial,
             at(2026, 11, 1, 0, 0),
-            tresen::authority::office_certificates(&auth_dir),
+            tresen_office::authority::office_certificates(&auth_dir),
         )
         .unwrap();
-    v.kiosk.update_trust(&trust, at(2026, 11, 1, 0, 0)).unwrap();
+    v.venue.update_trust(&trust, at(2026, 11, 1, 0, 0)).unwrap();
     o
 }
 
 /// Certifies an office without telling the venue.
-pub fn office_unlisted(v: &Venue, id: &str) -> Office {
+pub fn office_unlisted(v: &TestVenue, id: &str) -> Office {
     let dir = v.dir.path().join(format!("office-{id}"));
     let auth_dir = v.dir.path().join("authority");
-    tresen::authority::add_office(
+    tresen_office::authority::add_office(
         &auth_dir,
         &v.authority,
-        &dir,
-        id,
-        "Gesundheitsamt Mitte",
-        &Passphrase::new(OFFICE_PASS),
-        365,
+        &tresen_office::authority::NewOffice {
+            dir: &dir,
+            id,
+            name: "Gesundheitsamt Mitte",
+            passphrase: &Passphrase::new(OFFICE_PASS),
+            valid_days: 365,
+        },
         at(2026, 11, 1, 0, 0),
     )
     .unwrap();
-    let desk = tresen::office::OfficeDesk::open(&dir, &Passphrase::new(OFFICE_PASS)).unwrap();
+    let desk = tresen_office::desk::OfficeDesk::open(&dir, &Passphrase::new(OFFICE_PASS)).unwrap();
     Office { dir, desk }
 }
 
-pub fn keys(v: &Venue) -> tresen::keyfile::VenueSecretKeys {
-    tresen::keyfile::VenueSecretKeys::read_key_file(&v.key_file, &pass()).unwrap()
+pub fn keys(v: &TestVenue) -> tresen_protocol::venue_keys::VenueSecretKeys {
+    tresen_protocol::venue_keys::VenueSecretKeys::read_key_file(&v.key_file, &pass()).unwrap()
 }
 
 pub fn no_progress(_: u64, _: u64) {}

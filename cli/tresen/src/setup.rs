@@ -1,0 +1,184 @@
+//! `tresen venue`, `status`, `trust`, `secret`: setting the venue up and looking at it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use tresen_cli_support::{now, PassphraseSource};
+use tresen_protocol::files::{limits, read_text_bounded};
+use tresen_protocol::time::format_time;
+use tresen_venue::local_secret::SecretStore;
+use tresen_venue::{ClockState, Venue, VenueSetup};
+
+use crate::Result;
+
+#[derive(Subcommand)]
+pub enum VenueCmd {
+    /// Create the venue, its key pair and the passphrase-protected key file.
+    Init(InitArgs),
+    /// Show the venue's name, address and key fingerprint.
+    Show,
+}
+
+#[derive(clap::Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    address: String,
+    /// The health authority's trust file.
+    #[arg(long, value_name = "FILE")]
+    trust: PathBuf,
+    /// The root fingerprint the health authority published (its letter or website):
+    /// the trust file is checked against it; setup stops without a match.
+    #[arg(long, value_name = "FINGERPRINT")]
+    expect_root: String,
+    /// Where to write the venue's private key file (never overwritten).
+    #[arg(long, value_name = "FILE")]
+    key_file: PathBuf,
+    /// Where the kiosk keeps its local secret: the OS keychain, or (explicitly) a file.
+    #[arg(long, default_value = "keyring", value_parser = ["keyring", "file"])]
+    secret_store: String,
+    #[command(flatten)]
+    pass: PassphraseSource,
+}
+
+#[derive(Subcommand)]
+pub enum SecretCmd {
+    /// Make a new local secret, in the OS keychain or (explicitly) a file. Today's open
+    /// check-ins can then not be checked out by scanning; they end at their maximum stay.
+    Reset {
+        #[arg(long, default_value = "keyring", value_parser = ["keyring", "file"])]
+        store: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TrustCmd {
+    Show,
+    /// Install a newer trust file signed by the same authority root.
+    Update {
+        file: PathBuf,
+    },
+}
+
+pub fn status(k: &mut Venue) -> Result<()> {
+    let n = now();
+    println!("venue:        {}", k.venue_name()?);
+    println!("fingerprint:  {}", k.fingerprint());
+    println!("data folder:  {}", k.data_dir().display());
+    println!("local secret: {}", k.secret_store().as_str());
+    let t = k.trust()?;
+    println!(
+        "authority:    {} (trust serial {})",
+        t.body.authority, t.body.serial
+    );
+    println!("retention:    {} days", k.settings().retention_days);
+    println!("present:      {}", k.present_total(n)?);
+    let b = k.backup_status(n)?;
+    match b.verified_at {
+        Some(v) => println!("key backup:   verified {}", format_time(v)),
+        None => println!("key backup:   not verified"),
+    }
+    if let Some(w) = b.warning {
+        println!("WARNING: {w}");
+    }
+    if let Some(w) = k.secret_warning() {
+        println!("WARNING: {w}");
+    }
+    if k.clock_state(n)? != ClockState::Ok {
+        println!(
+            "WARNING: {} (`tresen clock confirm`)",
+            k.check_clock_message(n)?
+        );
+    }
+    Ok(())
+}
+
+pub fn init(dir: &Path, a: &InitArgs) -> Result<ExitCode> {
+    let trust_text = read_text_bounded(&a.trust, limits::TRUST_FILE)
+        .map_err(|e| format!("could not read the trust file {}: {e}", a.trust.display()))?;
+    let passphrase = a.pass.read("New passphrase for the venue key file", true)?;
+    let store = SecretStore::parse(&a.secret_store).unwrap_or(SecretStore::Keyring);
+    let venue = Venue::init(
+        dir,
+        &VenueSetup {
+            name: &a.name,
+            address: &a.address,
+            trust_file: &trust_text,
+            expect_root: &a.expect_root,
+            key_file: &a.key_file,
+            passphrase: &passphrase,
+            secret_store: store,
+        },
+        now(),
+    )?;
+    let t = venue.trust()?;
+    println!(
+        "Venue '{}' is set up in {}.",
+        venue.venue_name()?,
+        dir.display()
+    );
+    println!("Venue key fingerprint: {}", venue.fingerprint());
+    println!(
+        "Health authority: {} (root fingerprint {})",
+        t.body.authority,
+        t.root_fingerprint()
+    );
+    println!("Key file written to {}.", a.key_file.display());
+    if venue.key_file_place(&a.key_file).on_this_pc == Some(true) {
+        println!("WARNING: the key file lies on this PC's own disk (the file system of the data folder). Whoever steals the PC gets it and can attack the passphrase offline: keep the key file on removable media (a USB stick), not on this PC.");
+    }
+    if let Some(w) = venue.secret_warning() {
+        println!("WARNING: {w}.");
+    }
+    println!(
+        "Next: save a second copy on another medium: tresen key backup --from {} --to COPY",
+        a.key_file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn secret(dir: &Path, c: &SecretCmd) -> Result<ExitCode> {
+    let SecretCmd::Reset { store } = c;
+    let store = SecretStore::parse(store).unwrap_or(SecretStore::Keyring);
+    Venue::reset_secret(dir, store)?;
+    println!(
+        "A new local secret is kept in the {}.",
+        match store {
+            SecretStore::Keyring => "OS keychain",
+            SecretStore::File => "file local-secret in the data folder (less protected)",
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn show(k: &Venue) -> Result<()> {
+    println!("name:        {}", k.venue_name()?);
+    println!("address:     {}", k.venue_address()?);
+    println!("fingerprint: {}", k.fingerprint());
+    println!("data folder: {}", k.data_dir().display());
+    Ok(())
+}
+
+pub fn trust(k: &mut Venue, c: TrustCmd) -> Result<()> {
+    match c {
+        TrustCmd::Show => {
+            let t = k.trust()?;
+            println!("authority:        {}", t.body.authority);
+            println!("root fingerprint: {}", t.root_fingerprint());
+            println!("serial:           {}", t.body.serial);
+            println!(
+                "contact key id:   {}",
+                tresen_protocol::encoding::hex(&t.contact_key.key_id)
+            );
+        }
+        TrustCmd::Update { file } => {
+            let text = read_text_bounded(&file, limits::TRUST_FILE)
+                .map_err(|e| format!("could not read {}: {e}", file.display()))?;
+            let t = k.update_trust(&text, now())?;
+            println!("Trust file updated to serial {}.", t.body.serial);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! Retention: what the retention period no longer allows to keep is deleted, also from the
+//! store's free pages and its log; pseudonyms of past business days are cleared; audit
+//! entries older than theirs go behind a checkpoint. Nothing is purged while the clock
+//! looks wrong.
+
+use crate::store::PurgePlan;
+use crate::{ClockState, Error, PurgeReport, Venue};
+
+impl Venue {
+    pub fn purge(&mut self, now: i64) -> Result<PurgeReport, Error> {
+        if self.clock_state(now)? != ClockState::Ok {
+            tracing::warn!(event = "retention.purge_skipped", reason = "clock");
+            return Ok(PurgeReport {
+                skipped_clock: true,
+                ..PurgeReport::default()
+            });
+        }
+        let note_time = self.clock_seen.is_none_or(|t| now > t);
+        let plan = PurgePlan {
+            now,
+            cutoff: now - i64::from(self.settings.retention_days) * 86_400,
+            day_start: self.business_day_start(now),
+            audit_cutoff: now - i64::from(self.settings.audit_retention_days) * 86_400,
+        };
+        let c = self.store.purge(&plan, note_time)?;
+        if note_time {
+            self.clock_seen = Some(now);
+        }
+        if c.checkins + c.areas + c.pseudonyms + c.audit_entries > 0 {
+            self.store.checkpoint()?;
+        }
+        tracing::info!(
+            event = "retention.purge",
+            checkins = c.checkins,
+            areas = c.areas,
+            pseudonyms = c.pseudonyms
+        );
+        Ok(PurgeReport {
+            skipped_clock: false,
+            checkins_deleted: c.checkins,
+            areas_deleted: c.areas,
+            pseudonyms_cleared: c.pseudonyms,
+            auto_checked_out: c.auto_checked_out,
+            audit_entries_deleted: c.audit_entries,
+        })
+    }
+}

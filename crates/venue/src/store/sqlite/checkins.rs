@@ -1,0 +1,212 @@
+//! Check-ins: the scan transaction, check-outs, the counts, and the purge.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{put_meta, requests};
+use crate::store::*;
+
+/// Closes check-ins that exceeded their area's maximum stay, at the moment the stay ended.
+pub fn close_overdue(conn: &Connection, now: i64) -> Result<u64, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE checkins SET checked_out_at = due_at, checkout_reason = 'max-stay'
+             WHERE checked_out_at IS NULL AND due_at <= ?1",
+        )?
+        .execute([now])?;
+    Ok(n as u64)
+}
+
+pub fn record_scan(
+    conn: &mut Connection,
+    c: &NewCheckin<'_>,
+    decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
+) -> Result<ScanStep, crate::Error> {
+    let store = |e: rusqlite::Error| crate::Error::Store(e.into());
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(store)?;
+    close_overdue(&tx, c.now)?;
+    let last_read_at: Option<i64> = tx
+        .prepare_cached("SELECT MAX(last_read_at) FROM checkins WHERE pseudonym = ?1")
+        .and_then(|mut s| s.query_row([c.pseudonym], |r| r.get(0)))
+        .map_err(store)?;
+    let open: Option<(Vec<u8>, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, area_id, checked_in_at FROM checkins
+             WHERE pseudonym = ?1 AND checked_out_at IS NULL LIMIT 1",
+        )
+        .and_then(|mut s| {
+            s.query_row([c.pseudonym], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
+        .map_err(store)?;
+    let step = decide(&PriorScan { last_read_at, open })?;
+    let close = |id: &[u8], reason: &str| {
+        tx.prepare_cached(
+            "UPDATE checkins SET checked_out_at = ?1, checkout_reason = ?3, last_read_at = ?1 WHERE id = ?2",
+        )
+        .and_then(|mut s| s.execute(params![c.now, id, reason]))
+        .map_err(store)
+    };
+    match &step {
+        ScanStep::Ignore => return Ok(step),
+        ScanStep::CheckOut { record } => {
+            close(record, "scan")?;
+        }
+        ScanStep::CheckIn { moved_from } => {
+            if let Some(id) = moved_from {
+                close(id, "moved")?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym, last_read_at, guest_seal, table_seal, seal_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    c.record,
+                    c.area,
+                    c.venue_key_id,
+                    c.now,
+                    c.due_at,
+                    c.pseudonym,
+                    c.guest_seal,
+                    c.table_seal,
+                    c.seal_version
+                ])
+            })
+            .map_err(store)?;
+        }
+    }
+    if c.note_time {
+        put_meta(&tx, Meta::ClockSeen, &c.now.to_string())?;
+    }
+    tx.commit().map_err(store)?;
+    Ok(step)
+}
+
+pub fn binding(
+    conn: &Connection,
+    record: &[u8],
+    open_only: bool,
+) -> Result<Option<CheckinBinding>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT c.area_id, c.checked_in_at, c.seal_version, k.seal_pk, k.fingerprint,
+                    c.guest_seal, c.table_seal
+             FROM checkins c JOIN venue_keys k ON k.id = c.venue_key_id
+             WHERE c.id = ?1 AND (?2 = 0 OR c.checked_out_at IS NULL)",
+            params![record, open_only],
+            |r| {
+                Ok(CheckinBinding {
+                    area: r.get(0)?,
+                    checked_in_at: r.get(1)?,
+                    seal_version: r.get(2)?,
+                    seal_pk: r.get(3)?,
+                    fingerprint: r.get(4)?,
+                    guest_seal: r.get(5)?,
+                    table_seal: r.get(6)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub fn set_table_seal(conn: &Connection, record: &[u8], seal: &[u8]) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE checkins SET table_seal = ?1 WHERE id = ?2",
+        params![seal, record],
+    )?;
+    Ok(())
+}
+
+pub fn check_out_record(conn: &Connection, record: &[u8], now: i64) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'staff', last_read_at = ?1
+         WHERE id = ?2 AND checked_out_at IS NULL",
+        params![now, record],
+    )? > 0)
+}
+
+pub fn close_all(
+    conn: &Connection,
+    area: Option<i64>,
+    now: i64,
+    note: &dyn Fn(u64) -> String,
+) -> Result<u64, StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    let n = tx.execute(
+        "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'closing', last_read_at = ?1
+         WHERE checked_out_at IS NULL AND (?2 IS NULL OR area_id = ?2)",
+        params![now, area],
+    )? as u64;
+    let detail = note(n);
+    requests::append_audit(&tx, &AuditNote::change(now, "all-checked-out", &detail))?;
+    tx.commit()?;
+    Ok(n)
+}
+
+pub fn open_checkins(
+    conn: &Connection,
+    area: Option<i64>,
+) -> Result<Vec<OpenCheckinRow>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT id, area_id, checked_in_at FROM checkins
+         WHERE checked_out_at IS NULL AND (?1 IS NULL OR area_id = ?1) ORDER BY checked_in_at DESC",
+    )?;
+    let rows = st.query_map(params![area], |r| {
+        Ok(OpenCheckinRow {
+            record: r.get(0)?,
+            area: r.get(1)?,
+            checked_in_at: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn arrivals(conn: &Connection, start: i64, now: i64) -> Result<Vec<(i64, u32)>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT (checked_in_at - ?1) / 3600, COUNT(*) FROM checkins
+         WHERE checked_in_at >= ?1 AND checked_in_at <= ?2 GROUP BY 1",
+    )?;
+    let rows = st.query_map(params![start, now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn purge(
+    conn: &Connection,
+    plan: &PurgePlan,
+    note_time: bool,
+) -> Result<PurgeCounts, StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    let auto_checked_out = close_overdue(&tx, plan.now)?;
+    let checkins = tx.execute(
+        "DELETE FROM checkins WHERE COALESCE(checked_out_at, checked_in_at) < ?1",
+        [plan.cutoff],
+    )? as u64;
+    let gone = "SELECT id FROM areas WHERE state = 'archived' AND archived_at < ?1
+                AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.area_id = areas.id)";
+    tx.execute(
+        &format!("DELETE FROM area_tables WHERE area_id IN ({gone})"),
+        [plan.cutoff],
+    )?;
+    let areas = tx.execute(
+        &format!("DELETE FROM areas WHERE id IN ({gone})"),
+        [plan.cutoff],
+    )? as u64;
+    let pseudonyms = tx.execute(
+        "UPDATE checkins SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND last_read_at < ?1",
+        [plan.day_start],
+    )? as u64;
+    let audit_entries = requests::purge_audit(&tx, plan.audit_cutoff, plan.now)?;
+    if note_time {
+        put_meta(&tx, Meta::ClockSeen, &plan.now.to_string())?;
+    }
+    tx.commit()?;
+    Ok(PurgeCounts {
+        checkins,
+        areas,
+        pseudonyms,
+        auto_checked_out,
+        audit_entries,
+    })
+}

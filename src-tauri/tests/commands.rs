@@ -1,0 +1,318 @@
+//! The shell's commands on Tauri's mock runtime: each role reaches only what it may, every
+//! refusal comes back as a code the window words, and a refused command changes nothing.
+//! (The window itself is driven over WebDriver in `e2e.rs`.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tresen_app::AppState;
+use tresen_protocol::guest_code::GuestCode;
+use tresen_protocol::time::now;
+
+const PIN: &str = "470815";
+
+/// The documents folder the app saves into sits in a home folder of the tests' own.
+fn home() -> &'static PathBuf {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        std::env::set_var("HOME", &dir);
+        std::env::remove_var("XDG_DOCUMENTS_DIR");
+        dir
+    })
+}
+
+/// A venue whose setup is done (backup postponed, PIN set), and the app around it with
+/// the counter at the terrace.
+struct Shell {
+    v: common::TestVenue,
+    _app: App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+}
+
+fn shell() -> Shell {
+    home();
+    let n = now();
+    let mut v = common::venue(n);
+    v.venue.postpone_backup(n).unwrap();
+    v.venue.set_operator_pin(PIN, n).unwrap();
+    // The app opens the same venue; the fixture keeps its own handle for checks.
+    let venue = tresen_venue::Venue::open(&v.data_dir(), n).unwrap();
+    let state = AppState::new(v.data_dir(), Some(venue), Some(v.terrasse));
+    let app = mock_builder()
+        .manage(state)
+        .invoke_handler(tresen_app::invoke_handler())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    Shell {
+        v,
+        _app: app,
+        window,
+    }
+}
+
+impl Shell {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: tauri::test::INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(&self.window, request).map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args.clone())
+            .unwrap_or_else(|e| panic!("{cmd} {args}: {e}"))
+    }
+
+    /// The error code of a command that must fail.
+    fn refused(&self, cmd: &str, args: Value) -> String {
+        match self.call(cmd, args.clone()) {
+            Ok(v) => panic!("{cmd} {args} was allowed: {v}"),
+            Err(e) => e["code"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+
+    fn present(&self) -> u64 {
+        self.ok("overview", json!({}))["present"].as_u64().unwrap()
+    }
+
+    fn guest_code(&self, i: usize) -> String {
+        GuestCode::create(&common::contact(i), &self.v.authority.contact_key())
+            .unwrap()
+            .to_text()
+    }
+
+    fn scan(&self, text: &str) -> Value {
+        let gaps = vec![4; text.chars().count()];
+        self.ok("wedge_scan", json!({ "text": text, "gaps": gaps }))
+    }
+}
+
+#[test]
+fn the_counter_reaches_no_operator_command_until_the_pin_unlocks() {
+    let s = shell();
+    let out = home().join("x.pdf").display().to_string();
+    for (cmd, args) in [
+        ("venue_admin", json!({})),
+        ("get_settings", json!({})),
+        ("audit_log", json!({})),
+        ("list_devices", json!({})),
+        ("review_request_file", json!({ "path": "/etc/hostname" })),
+        (
+            "change_areas",
+            json!({ "change": { "op": "archive", "id": s.v.bar }, "pin": PIN }),
+        ),
+        (
+            "set_setting",
+            json!({ "key": "retention-days", "value": "14", "pin": PIN }),
+        ),
+        (
+            "print_document",
+            json!({ "document": { "kind": "posters", "areas": [], "a3": false }, "out": out }),
+        ),
+        (
+            "key_replace",
+            json!({ "keyFile": out, "passphrase": "a", "repeat": "a", "pin": PIN }),
+        ),
+        (
+            "key_restore",
+            json!({ "images": ["/x.png"], "out": out, "passphrase": "" }),
+        ),
+        ("backup_postpone", json!({})),
+        (
+            "setup_areas",
+            json!({ "location": "Filiale 1", "areas": [{ "name": "Keller", "tables": "" }] }),
+        ),
+        (
+            "choose_path",
+            json!({ "purpose": "key", "suggested": null }),
+        ),
+        ("exit_app", json!({})),
+    ] {
+        assert_eq!(s.refused(cmd, args), "operator-locked", "{cmd}");
+    }
+    assert_eq!(
+        s.v.venue.areas().unwrap().len(),
+        2,
+        "nothing was archived or added"
+    );
+    assert!(!home().join("x.pdf").exists());
+
+    assert_eq!(s.refused("unlock", json!({ "pin": "000000" })), "wrong-pin");
+    assert_eq!(s.refused("venue_admin", json!({})), "operator-locked");
+    s.ok("unlock", json!({ "pin": PIN }));
+    assert_eq!(s.ok("venue_admin", json!({}))["name"], "Café Mönch");
+    assert_eq!(
+        s.ok("get_settings", json!({}))["venue"]["retention_days"],
+        28
+    );
+    s.ok("lock_operator", json!({}));
+    assert_eq!(s.refused("venue_admin", json!({})), "operator-locked");
+}
+
+#[test]
+fn scans_at_the_counter_come_back_as_outcome_codes() {
+    let s = shell();
+    let other = common::venue(now());
+    let code = s.guest_code(1);
+    let r = s.scan(&code);
+    assert_eq!(
+        (r["ok"].as_bool(), r["code"].as_str()),
+        (Some(true), Some("checked-in"))
+    );
+    assert_eq!(r["area"], "Terrasse");
+    assert_eq!(r["device"], "keyboard");
+    assert_eq!(s.present(), 1);
+    assert_eq!(s.scan(&code)["code"], "double-read");
+
+    // Misreads and foreign codes are refused, each with a code, and change nothing.
+    let foreign_area = other.venue.area_code(other.terrasse).unwrap();
+    let mut misread = code.clone();
+    misread.replace_range(10..11, if &code[10..11] == "A" { "B" } else { "A" });
+    for (text, want) in [
+        ("https://example.org/speisekarte", None),
+        (foreign_area.as_str(), Some("foreign-venue")),
+        (misread.as_str(), None),
+    ] {
+        let r = s.scan(text);
+        assert_eq!(r["ok"], false, "{text}: {r}");
+        let got = r["code"].as_str().unwrap();
+        assert!(!got.is_empty() && got != "error", "{text}: {r}");
+        if let Some(want) = want {
+            assert_eq!(got, want, "{text}");
+        }
+    }
+    assert_eq!(s.present(), 1);
+
+    // Typed by hand instead of scanned.
+    let slow = vec![300; 12];
+    let r = s.ok(
+        "wedge_scan",
+        json!({ "text": "ABCDEFGHIJKL", "gaps": slow }),
+    );
+    assert_eq!(r["code"], "typed-not-scanned");
+
+    // A tapped table for the guest just checked in.
+    s.scan(&s.guest_code(2));
+    let r = s.ok("tap_table", json!({ "table": 4 }));
+    assert_eq!(
+        (r["code"].as_str(), r["table"].as_u64()),
+        (Some("table-assigned"), Some(4))
+    );
+    assert_eq!(s.ok("tap_table", json!({ "table": 4 }))["ok"], false);
+}
+
+#[test]
+fn closing_every_area_asks_for_the_pin_at_that_moment() {
+    let s = shell();
+    for i in 0..3 {
+        s.scan(&s.guest_code(i));
+    }
+    assert_eq!(s.present(), 3);
+    assert_eq!(
+        s.refused("close_all", json!({ "area": null, "pin": null })),
+        "pin-required"
+    );
+    assert_eq!(
+        s.refused("close_all", json!({ "area": null, "pin": "111111" })),
+        "wrong-pin"
+    );
+    assert_eq!(s.present(), 3);
+    assert_eq!(s.ok("close_all", json!({ "area": null, "pin": PIN })), 3);
+    assert_eq!(s.present(), 0);
+}
+
+#[test]
+fn the_registered_guests_fob_card_prints_once_into_the_documents_folder() {
+    let s = shell();
+    let card = json!({ "document": { "kind": "registered-fob" }, "out": null });
+    assert_eq!(
+        s.refused("print_document", card.clone()),
+        "no-registered-guest"
+    );
+    let mut contact = serde_json::to_value(common::contact(7)).unwrap();
+    let r = s.ok("register_guest", json!({ "contact": contact.clone() }));
+    assert_eq!(r["printable"], true);
+    assert_eq!(r["result"]["code"], "checked-in");
+    // Not to a path the counter names.
+    let elsewhere = home().join("elsewhere.pdf").display().to_string();
+    let named = json!({ "document": { "kind": "registered-fob" }, "out": elsewhere });
+    assert_eq!(s.refused("print_document", named), "operator-locked");
+    let printed = s.ok("print_document", card.clone());
+    let path = PathBuf::from(printed["path"].as_str().unwrap());
+    assert!(path.starts_with(home()), "{}", path.display());
+    assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF"));
+    assert_eq!(s.refused("print_document", card), "no-registered-guest");
+    // Only documents the app wrote open in the viewer.
+    assert_eq!(
+        s.refused("open_document", json!({ "path": "/etc/passwd" })),
+        "not-ours"
+    );
+
+    contact["phone"] = json!("not a phone");
+    let r = s.ok("register_guest", json!({ "contact": contact }));
+    assert_eq!(
+        (r["printable"].as_bool(), r["result"]["ok"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert_eq!(s.present(), 1);
+}
+
+#[test]
+fn lowering_the_retention_asks_for_the_pin_again() {
+    let s = shell();
+    s.ok("unlock", json!({ "pin": PIN }));
+    let set = |value: &str, pin: Value| {
+        s.call(
+            "set_setting",
+            json!({ "key": "retention-days", "value": value, "pin": pin }),
+        )
+    };
+    assert_eq!(set("14", Value::Null).unwrap_err()["code"], "pin-required");
+    assert_eq!(
+        s.ok("get_settings", json!({}))["venue"]["retention_days"],
+        28
+    );
+    set("14", json!(PIN)).unwrap();
+    set("21", Value::Null).unwrap();
+    assert_eq!(
+        s.ok("get_settings", json!({}))["venue"]["retention_days"],
+        21
+    );
+    assert_eq!(
+        set("5000", json!(PIN)).unwrap_err()["code"],
+        "setting-invalid"
+    );
+}
+
+#[test]
+fn the_wizard_creates_no_second_venue_and_refuses_bad_input() {
+    let s = shell();
+    let venue = json!({
+        "name": "Zweites Café", "address": "Weg 1", "trust_file": "/nonexistent",
+        "expect_root": "", "key_file": "/tmp/k.age", "passphrase": "a", "passphrase_repeat": "a",
+        "secret_store": "file",
+    });
+    assert_eq!(
+        s.refused("create_venue", json!({ "venue": venue })),
+        "already-set-up"
+    );
+}

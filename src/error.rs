@@ -1,0 +1,49 @@
+//! The use cases' errors: those of the floors below, each with its stable code for the
+//! window to word in German and English.
+
+use tresen_documents::documents::RestoreError;
+use tresen_documents::pdf::PrintError;
+use tresen_protocol::key_file::KeyFileError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Venue(#[from] tresen_venue::Error),
+    #[error(transparent)]
+    Print(#[from] PrintError),
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
+    #[error("could not read {}: {source}", .path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("register the guest first; the card is printed right after")]
+    NoRegisteredGuest,
+}
+
+impl From<KeyFileError> for Error {
+    fn from(e: KeyFileError) -> Self {
+        Error::Venue(e.into())
+    }
+}
+
+impl Error {
+    /// A stable name for the kind of error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Venue(e) => e.code(),
+            Error::Print(_) => "print-failed",
+            Error::Restore(RestoreError::NoCodes) => "restore-no-codes",
+            Error::Restore(RestoreError::Missing { .. }) => "restore-missing",
+            Error::Restore(RestoreError::Mixed) => "restore-mixed",
+            Error::Restore(RestoreError::Image(_)) => "read-failed",
+            Error::Restore(RestoreError::NotAKeyFile) => "not-a-key-file",
+            Error::Demo(_) => "demo-failed",
+            Error::Read { .. } => "read-failed",
+            Error::NoRegisteredGuest => "no-registered-guest",
+        }
+    }
+}
