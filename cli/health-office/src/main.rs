@@ -222,13 +222,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Authority(AuthorityCmd::Show { dir }) => {
             let t = current_trust(&dir)?;
-            println!("authority:        {}", t.body.authority);
-            println!("root fingerprint: {}", t.root_fingerprint());
-            println!("serial:           {}", t.body.serial);
-            println!(
-                "contact key id:   {}",
-                tresen_protocol::encoding::hex(&t.contact_key.key_id)
-            );
+            tresen_cli_support::print_trust(&t);
         }
         Command::Office(OfficeCmd::Add {
             authority_dir,

@@ -1,4 +1,4 @@
-//! Helpers shared by the command-line tools: passphrase input and time formatting.
+//! Helpers shared by the command-line tools: passphrase input, times, the trust file.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -86,4 +86,15 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         }
     }
     Err(format!("'{s}' is not a time; write YYYY-MM-DD HH:MM"))
+}
+
+/// What a trust file says, as both tools show it.
+pub fn print_trust(t: &tresen_protocol::trust::TrustList) {
+    println!("authority:        {}", t.body.authority);
+    println!("root fingerprint: {}", t.root_fingerprint());
+    println!("serial:           {}", t.body.serial);
+    println!(
+        "contact key id:   {}",
+        tresen_protocol::encoding::hex(&t.contact_key.key_id)
+    );
 }

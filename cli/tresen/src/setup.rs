@@ -165,13 +165,7 @@ pub fn trust(k: &mut Venue, c: TrustCmd) -> Result<()> {
     match c {
         TrustCmd::Show => {
             let t = k.trust()?;
-            println!("authority:        {}", t.body.authority);
-            println!("root fingerprint: {}", t.root_fingerprint());
-            println!("serial:           {}", t.body.serial);
-            println!(
-                "contact key id:   {}",
-                tresen_protocol::encoding::hex(&t.contact_key.key_id)
-            );
+            tresen_cli_support::print_trust(&t);
         }
         TrustCmd::Update { file } => {
             let text = read_text_bounded(&file, limits::TRUST_FILE)

@@ -30,21 +30,35 @@ pub fn location_name(conn: &Connection, id: i64) -> Result<Option<String>, Store
         .optional()?)
 }
 
+/// Renames a row of `locations` or `areas`, with its audit entry, in one transaction.
+fn rename(
+    conn: &Connection,
+    update: &str,
+    id: i64,
+    name: &str,
+    note: &AuditNote<'_>,
+) -> Result<(), StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(update, params![name, id])
+        .map_err(|e| duplicate(e, name))?;
+    append_audit(&tx, note)?;
+    tx.commit()?;
+    Ok(())
+}
+
 pub fn rename_location(
     conn: &Connection,
     id: i64,
     name: &str,
     note: &AuditNote<'_>,
 ) -> Result<(), StoreError> {
-    let tx = conn.unchecked_transaction()?;
-    tx.execute(
+    rename(
+        conn,
         "UPDATE locations SET name = ?1 WHERE id = ?2",
-        params![name, id],
+        id,
+        name,
+        note,
     )
-    .map_err(|e| duplicate(e, name))?;
-    append_audit(&tx, note)?;
-    tx.commit()?;
-    Ok(())
 }
 
 pub fn locations(conn: &Connection) -> Result<Vec<(i64, String)>, StoreError> {
@@ -179,15 +193,13 @@ pub fn rename_area(
     name: &str,
     note: &AuditNote<'_>,
 ) -> Result<(), StoreError> {
-    let tx = conn.unchecked_transaction()?;
-    tx.execute(
+    rename(
+        conn,
         "UPDATE areas SET name = ?1 WHERE id = ?2",
-        params![name, id],
+        id,
+        name,
+        note,
     )
-    .map_err(|e| duplicate(e, name))?;
-    append_audit(&tx, note)?;
-    tx.commit()?;
-    Ok(())
 }
 
 pub fn set_max_stay(
