@@ -31,6 +31,24 @@ impl From<KeyFileError> for Error {
 }
 
 impl Error {
+    /// The values the words for [`Error::code`] need.
+    pub fn params(&self) -> tresen_venue::Params {
+        use serde_json::json;
+        let mut p = tresen_venue::Params::new();
+        match self {
+            Error::Venue(e) => return e.params(),
+            Error::Restore(RestoreError::Missing { missing, total }) => {
+                p.insert("missing".into(), json!(missing));
+                p.insert("total".into(), json!(total));
+            }
+            Error::Read { path, .. } => {
+                p.insert("path".into(), json!(path.display().to_string()));
+            }
+            _ => {}
+        }
+        p
+    }
+
     /// A stable name for the kind of error.
     pub fn code(&self) -> &'static str {
         match self {

@@ -1,12 +1,14 @@
 //! Restoring a lost key file from scans or photos of the recovery sheet, for the app and
 //! the `tresen` tool alike: the rebuilt file is saved new and, with the passphrase, loaded
-//! once and counted as a verified copy.
+//! once and counted as a verified copy. Rebuilding (reading photos, decoding QR codes)
+//! needs no venue, so a front end does it without holding the venue; only the short check
+//! does.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tresen_documents::documents::{load_image, restore_key_file};
 use tresen_protocol::files::write_new_file;
-use tresen_protocol::key_file::Passphrase;
+use tresen_protocol::key_file::{KeyFileError, Passphrase};
 use tresen_venue::Venue;
 
 use crate::Error;
@@ -22,10 +24,74 @@ pub struct Restored {
     pub earlier_key: bool,
 }
 
-/// Rebuilds the key file from the images into `out` (never over an existing file). With
-/// the passphrase the restored file is checked at once; a file that does not open or
-/// holds a foreign key is removed again, so no wrong key file is left for later; one with
-/// an earlier key of this venue is kept and reported.
+/// A key file rebuilt from the sheet and saved, not yet checked.
+pub struct Rebuilt {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+/// Rebuilds the key file from the images into `out` (never over an existing file).
+pub fn rebuild(images: &[&Path], out: &Path) -> Result<Rebuilt, Error> {
+    let imgs = images
+        .iter()
+        .map(|p| load_image(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = restore_key_file(&imgs)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| {
+            Error::from(KeyFileError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })
+        })?;
+    }
+    write_new_file(out, text.as_bytes())?;
+    Ok(Rebuilt {
+        path: out.to_path_buf(),
+        bytes: text.into_bytes(),
+    })
+}
+
+/// With the passphrase, checks the rebuilt file at once and counts it as a verified copy.
+/// A file that does not open or holds a foreign key is removed again, so no wrong key
+/// file is left for later; one with an earlier key of this venue is kept and reported.
+/// Any other failure (a busy database, a full disk) keeps the file: it may well be right.
+pub fn check(
+    venue: &mut Venue,
+    rebuilt: Rebuilt,
+    passphrase: Option<&Passphrase>,
+    now: i64,
+) -> Result<Restored, Error> {
+    let (verified, earlier_key) = match passphrase {
+        None => (false, false),
+        Some(pass) => match venue.verify_key_bytes(&rebuilt.path, &rebuilt.bytes, pass, now) {
+            Ok(_) => (true, false),
+            Err(tresen_venue::Error::RetiredKey(_)) => (false, true),
+            Err(e) => {
+                let wrong = matches!(
+                    e,
+                    tresen_venue::Error::KeyMismatch { .. }
+                        | tresen_venue::Error::KeyFile(
+                            KeyFileError::WrongPassphrase
+                                | KeyFileError::NotAKeyFile
+                                | KeyFileError::Corrupt(_)
+                        )
+                );
+                if wrong {
+                    let _ = std::fs::remove_file(&rebuilt.path);
+                }
+                return Err(e.into());
+            }
+        },
+    };
+    Ok(Restored {
+        path: rebuilt.path.display().to_string(),
+        verified,
+        earlier_key,
+    })
+}
+
+/// [`rebuild`], then [`check`].
 pub fn restore_key(
     venue: &mut Venue,
     images: &[&Path],
@@ -33,32 +99,6 @@ pub fn restore_key(
     passphrase: Option<&Passphrase>,
     now: i64,
 ) -> Result<Restored, Error> {
-    let imgs = images
-        .iter()
-        .map(|p| load_image(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let text = restore_key_file(&imgs)?;
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    write_new_file(out, text.as_bytes())?;
-    let (verified, earlier_key) = match passphrase {
-        None => (false, false),
-        Some(pass) => match venue.verify_key_bytes(out, text.as_bytes(), pass, now) {
-            Ok(_) => (true, false),
-            Err(tresen_venue::Error::RetiredKey(_)) => (false, true),
-            Err(e) => {
-                let _ = std::fs::remove_file(out);
-                return Err(e.into());
-            }
-        },
-    };
-    Ok(Restored {
-        path: out.display().to_string(),
-        verified,
-        earlier_key,
-    })
+    let rebuilt = rebuild(images, out)?;
+    check(venue, rebuilt, passphrase, now)
 }

@@ -20,7 +20,9 @@ pub struct Outcome {
     /// The area a guest moved from.
     #[serde(skip)]
     pub from_area: Option<String>,
-    /// The core's English sentence for a refusal.
+    /// The values the refusal's words need.
+    pub params: tresen_venue::Params,
+    /// The core's English sentence for a refusal (the `tresen` tool prints it).
     pub message: String,
 }
 
@@ -57,6 +59,7 @@ impl Outcome {
             table,
             record,
             from_area: from.map(|f| area_name(venue, f)),
+            params: Default::default(),
             message: String::new(),
         }
     }
@@ -71,6 +74,7 @@ impl Outcome {
                 table: None,
                 record: None,
                 from_area: None,
+                params: Default::default(),
                 message: String::new(),
             },
             SessionOutcome::TableAssigned {
@@ -84,13 +88,14 @@ impl Outcome {
                 table: Some(*table),
                 record: Some(*record),
                 from_area: None,
+                params: Default::default(),
                 message: String::new(),
             },
-            SessionOutcome::Refused(r) => Outcome::refused(r.code(), r.to_string()),
+            SessionOutcome::Refused(r) => Outcome::refused(r.code(), r.params(), r.to_string()),
         }
     }
 
-    pub fn refused(code: &str, message: String) -> Outcome {
+    pub fn refused(code: &str, params: tresen_venue::Params, message: String) -> Outcome {
         Outcome {
             ok: false,
             code: code.into(),
@@ -98,6 +103,7 @@ impl Outcome {
             table: None,
             record: None,
             from_area: None,
+            params,
             message,
         }
     }

@@ -84,7 +84,11 @@ async function loadAreas() {
               chip,
               `${n}?`,
               async () => {
-                await change({ op: "replace-table-code", id: a.id, table: n }).catch(() => {});
+                try {
+                  await change({ op: "replace-table-code", id: a.id, table: n });
+                } catch {
+                  return; // said by run()
+                }
                 reprintOffer({ kind: "tables", area: a.id, tables: String(n), labels: false }, t("reprintTableNow"));
               },
               () => say(t("confirmReplace")),
@@ -361,7 +365,7 @@ export function setupOperator(refreshAll) {
     "key-restore",
     "key_restore",
     () => ({ images: $("restore-images").value.split("\n"), out: $("restore-out").value, passphrase: $("restore-pass").value }),
-    (r) => t(r.verified ? "restoredVerified" : "restored", { path: r.path }),
+    (r) => t(r.earlier_key ? "restoredEarlierKey" : r.verified ? "restoredVerified" : "restored", { path: r.path }),
   );
   $("restore-images-choose").addEventListener("click", () => choose($("restore-images"), "images"));
   $("restore-out-choose").addEventListener("click", () => choose($("restore-out"), "save-key"));

@@ -54,23 +54,26 @@ pub struct Overview {
     kiosk_mode: bool,
 }
 
+/// The counter takes scans, registrations and taps only once the setup is done.
+fn counter_ready(state: &AppState) -> UiResult<()> {
+    // Not set up: the same error as any command; set up but not finished: wait.
+    state.with_venue(|_| Ok::<_, UiError>(()))?;
+    if state.setup_done.load(Ordering::Relaxed) {
+        Ok(())
+    } else {
+        Err(UiError::new("setup-incomplete", "finish the setup first"))
+    }
+}
+
 /// Hands one scanned text to the counter.
 pub fn handle_scan(state: &AppState, text: &str, device: &str) -> ScanResult {
     let started = std::time::Instant::now();
-    let result = if state.setup_done.load(Ordering::Relaxed) {
+    let result = counter_ready(state).and_then(|()| {
         state.with_desk(|k, session| {
             let o = session.handle(k, text, Method::Fob, now())?;
             Ok::<_, tresen_venue::Error>(Outcome::of_counter(k, &o))
         })
-    } else {
-        // Not set up: the same error as any command; set up but not finished: wait.
-        state
-            .with_venue(|_| Ok::<_, UiError>(()))
-            .and(Err(UiError::new(
-                "setup-incomplete",
-                "finish the setup first",
-            )))
-    };
+    });
     let result = match result {
         Ok(o) => ScanResult::new(o, device),
         Err(e) => ScanResult::failed(device, e),
@@ -119,17 +122,19 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
     let result = state.with_desk(|k, session| {
         let n = now();
         out.initialized = true;
+        // The setup step first: the screen to show must not depend on the rest.
+        let step = k.setup_step()?;
+        state
+            .setup_done
+            .store(step == SetupStep::Done, Ordering::Relaxed);
+        out.setup_step = Some(step);
         out.current_area = session.area();
         out.current_area_name = session.area().and_then(|a| k.area(a).ok()).map(|a| a.name);
         out.waiting_for_table = session.waiting_for_table(n);
-        dashboard(k, demo, n)
+        Ok::<_, tresen::Error>(dashboard(k, demo, n)?)
     });
     match result {
         Ok(d) => {
-            state
-                .setup_done
-                .store(d.setup_step == SetupStep::Done, Ordering::Relaxed);
-            out.setup_step = Some(d.setup_step);
             out.venue = Some(d.venue);
             out.fingerprint = Some(d.fingerprint);
             out.present = d.present;
@@ -171,10 +176,12 @@ pub struct Registered {
 /// sealed at once and never stored in clear.
 #[tauri::command]
 pub fn register_guest(state: State<'_, AppState>, contact: ContactData) -> Registered {
-    let registered = state.with_desk(|k, session| {
-        let area = session.area().ok_or(Refusal::NoAreaSelected)?;
-        let (code, o) = k.register_guest(&contact, area, None, now())?;
-        Ok::<_, tresen_venue::Error>((code, Outcome::of_scan(k, &o)))
+    let registered = counter_ready(&state).and_then(|()| {
+        state.with_desk(|k, session| {
+            let area = session.area().ok_or(Refusal::NoAreaSelected)?;
+            let (code, o) = k.register_guest(&contact, area, None, now())?;
+            Ok::<_, tresen_venue::Error>((code, Outcome::of_scan(k, &o)))
+        })
     });
     let (result, printable) = match registered {
         Ok((code, o)) => {
@@ -214,10 +221,13 @@ pub fn select_area(state: State<'_, AppState>, area: i64) -> UiResult<()> {
 /// A tap on a table number for the guest just checked in.
 #[tauri::command]
 pub fn tap_table(state: State<'_, AppState>, table: u16) -> ScanResult {
-    let result = match state.with_desk(|k, session| {
-        let o = session.tap_table(k, table, now())?;
-        Ok::<_, tresen_venue::Error>(Outcome::of_counter(k, &o))
-    }) {
+    let tapped = counter_ready(&state).and_then(|()| {
+        state.with_desk(|k, session| {
+            let o = session.tap_table(k, table, now())?;
+            Ok::<_, tresen_venue::Error>(Outcome::of_counter(k, &o))
+        })
+    });
+    let result = match tapped {
         Ok(o) => ScanResult::new(o, "tap"),
         Err(e) => ScanResult::failed("tap", e),
     };

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
-use tresen::key_restore::{restore_key, Restored};
+use tresen::key_restore::{self, Restored};
 use tresen::pc_preferences::Preferences;
 use tresen_devices::scanner::serial::PortInfo;
 use tresen_devices::scanner::usb::UsbDeviceInfo;
@@ -277,7 +277,9 @@ pub async fn key_restore(
         return Err(UiError::new("no-path", "choose where to save the key file"));
     }
     let pass = (!passphrase.is_empty()).then(|| Passphrase::new(passphrase));
-    state.with_venue(|k| restore_key(k, &images, Path::new(out.trim()), pass.as_ref(), now()))
+    // Photos are decoded without holding the venue: the counter keeps scanning meanwhile.
+    let rebuilt = key_restore::rebuild(&images, Path::new(out.trim()))?;
+    state.with_venue(|k| key_restore::check(k, rebuilt, pass.as_ref(), now()))
 }
 
 /// Closes the app (the only way out of kiosk mode).

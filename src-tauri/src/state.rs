@@ -12,7 +12,7 @@ use tresen::outcome::Outcome;
 use tresen::pc_preferences::Preferences;
 use tresen_devices::scanner::DeviceState;
 use tresen_venue::scan_session::ScanSession;
-use tresen_venue::{SetupStep, Venue};
+use tresen_venue::{Params, SetupStep, Venue};
 
 pub use tresen_protocol::time::now;
 
@@ -24,6 +24,8 @@ pub const OPERATOR_IDLE: Duration = Duration::from_secs(10 * 60);
 #[derive(Debug, Clone, Serialize)]
 pub struct UiError {
     pub code: String,
+    /// The values the code's words need (names, paths, counts, times).
+    pub params: Params,
     pub message: String,
 }
 
@@ -31,20 +33,34 @@ impl UiError {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         Self {
             code: code.into(),
+            params: Params::new(),
             message: message.into(),
         }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(key.into(), value.into());
+        self
     }
 }
 
 impl From<tresen_venue::Error> for UiError {
     fn from(e: tresen_venue::Error) -> Self {
-        Self::new(e.code(), e.to_string())
+        Self {
+            code: e.code().into(),
+            params: e.params(),
+            message: e.to_string(),
+        }
     }
 }
 
 impl From<tresen::Error> for UiError {
     fn from(e: tresen::Error) -> Self {
-        Self::new(e.code(), e.to_string())
+        Self {
+            code: e.code().into(),
+            params: e.params(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -76,7 +92,7 @@ impl ScanResult {
 
     pub fn failed(device: &str, e: impl Into<UiError>) -> Self {
         let e = e.into();
-        Self::new(Outcome::refused(&e.code, e.message), device)
+        Self::new(Outcome::refused(&e.code, e.params, e.message), device)
     }
 }
 

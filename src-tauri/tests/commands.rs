@@ -40,11 +40,18 @@ struct Shell {
 }
 
 fn shell() -> Shell {
+    shell_at(true)
+}
+
+/// `done`: the setup finished (backup postponed, PIN set); else it waits at the backup.
+fn shell_at(done: bool) -> Shell {
     home();
     let n = now();
     let mut v = common::venue(n);
-    v.venue.postpone_backup(n).unwrap();
-    v.venue.set_operator_pin(PIN, n).unwrap();
+    if done {
+        v.venue.postpone_backup(n).unwrap();
+        v.venue.set_operator_pin(PIN, n).unwrap();
+    }
     // The app opens the same venue; the fixture keeps its own handle for checks.
     let venue = tresen_venue::Venue::open(&v.data_dir(), n).unwrap();
     let state = AppState::new(v.data_dir(), Some(venue), Some(v.terrasse));
@@ -315,4 +322,27 @@ fn the_wizard_creates_no_second_venue_and_refuses_bad_input() {
         s.refused("create_venue", json!({ "venue": venue })),
         "already-set-up"
     );
+}
+
+#[test]
+fn the_counter_takes_nothing_before_the_setup_is_done() {
+    let mut s = shell_at(false);
+    assert_eq!(s.ok("overview", json!({}))["setup_step"], "backup");
+    let r = s.scan(&s.guest_code(1));
+    assert_eq!(
+        (r["ok"].as_bool(), r["code"].as_str()),
+        (Some(false), Some("setup-incomplete"))
+    );
+    let contact = serde_json::to_value(common::contact(2)).unwrap();
+    let r = s.ok("register_guest", json!({ "contact": contact }));
+    assert_eq!(r["result"]["code"], "setup-incomplete");
+    assert_eq!(
+        s.ok("tap_table", json!({ "table": 1 }))["code"],
+        "setup-incomplete"
+    );
+    assert_eq!(s.v.venue.open_checkins(None, now()).unwrap().len(), 0);
+    // The wizard's own step needs no PIN yet; the steps done do.
+    s.ok("backup_postpone", json!({}));
+    assert_eq!(s.ok("overview", json!({}))["setup_step"], "pin");
+    assert_eq!(s.refused("backup_postpone", json!({})), "operator-locked");
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::io::IsTerminal;
 
 use clap::Subcommand;
-use tresen::key_restore::restore_key;
+use tresen::key_restore;
 use tresen_cli_support::{now, PassphraseSource};
 use tresen_protocol::time::format_time;
 use tresen_venue::Venue;
@@ -112,11 +112,17 @@ pub fn run(k: &mut Venue, c: KeyCmd) -> Result<()> {
             let images: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
             // Checked at once when a passphrase can be had, so no wrong file is left.
             let passphrase = if pass.given() || std::io::stdin().is_terminal() {
-                Some(pass.read("Passphrase of the venue key file", false)?)
+                let p = pass.read(
+                    "Passphrase of the venue key file (Enter: check it later)",
+                    false,
+                )?;
+                (!p.is_empty()).then_some(p)
             } else {
                 None
             };
-            let r = restore_key(k, &images, &out, passphrase.as_ref(), n)?;
+            // Photos are decoded before the check, which alone needs the venue.
+            let rebuilt = key_restore::rebuild(&images, &out)?;
+            let r = key_restore::check(k, rebuilt, passphrase.as_ref(), n)?;
             if r.earlier_key {
                 println!(
                     "Key file rebuilt into {}. It holds an earlier key of this venue, replaced since: it opens only the check-ins sealed to that key and is no backup of the current key.",

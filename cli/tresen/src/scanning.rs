@@ -101,8 +101,8 @@ pub fn list() {
 fn state_text(s: &DeviceState) -> String {
     match s {
         DeviceState::Connected => "connected".into(),
-        DeviceState::Waiting { reason } => format!("waiting: {reason}"),
-        DeviceState::Error { reason, advice } => format!("error: {reason}; {advice}"),
+        DeviceState::Waiting { reason, .. } => format!("waiting: {reason}"),
+        DeviceState::Error { reason, advice, .. } => format!("error: {reason}; {advice}"),
     }
 }
 

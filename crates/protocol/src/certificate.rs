@@ -15,10 +15,10 @@ pub enum CertError {
     Malformed(String),
     #[error("the office is not certified by the health authority this venue trusts (forged certificate or another authority)")]
     NotCertified,
-    #[error("the office certificate expired on {0}")]
-    Expired(String),
-    #[error("the office certificate is not valid before {0}")]
-    NotYetValid(String),
+    #[error("the office certificate expired on {}", format_time(*.0))]
+    Expired(i64),
+    #[error("the office certificate is not valid before {}", format_time(*.0))]
+    NotYetValid(i64),
 }
 
 /// What the root certifies about an office.
@@ -78,10 +78,10 @@ impl Certificate {
         let body: CertBody =
             serde_json::from_slice(&bytes).map_err(|e| CertError::Malformed(e.to_string()))?;
         if now < body.issued_at {
-            return Err(CertError::NotYetValid(format_time(body.issued_at)));
+            return Err(CertError::NotYetValid(body.issued_at));
         }
         if now >= body.expires_at {
-            return Err(CertError::Expired(format_time(body.expires_at)));
+            return Err(CertError::Expired(body.expires_at));
         }
         Ok(VerifiedOffice {
             signing_key: key32(&body.signing_key)?,

@@ -42,6 +42,18 @@ pub enum Field {
 }
 
 impl Field {
+    /// The field's key in the contact data (`name`, `street`, …).
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Street => "street",
+            Field::Postcode => "postcode",
+            Field::City => "city",
+            Field::Phone => "phone",
+            Field::Email => "email",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Field::Name => "name",

@@ -60,6 +60,11 @@ impl Passphrase {
         Self(SecretString::from(s.into()))
     }
 
+    /// Whether nothing was typed.
+    pub fn is_empty(&self) -> bool {
+        self.expose().is_empty()
+    }
+
     fn expose(&self) -> &str {
         use age::secrecy::ExposeSecret;
         self.0.expose_secret()

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::certificate::{CertError, Certificate, VerifiedOffice};
 use crate::crypto::{self, SigningKey};
 use crate::encoding::b64;
+use crate::time::format_time;
 
 pub const FORMAT: &str = "tresen-request";
 pub const VERSION: u32 = 1;
@@ -34,16 +35,16 @@ pub enum RequestError {
         "refused: the request is addressed to another venue (fingerprint {0}), not to this one"
     )]
     OtherVenue(String),
-    #[error("refused: the request expired on {0}; ask the office for a new one")]
-    Expired(String),
-    #[error("refused: the request was issued in the future ({0}); check this PC's clock")]
-    IssuedInFuture(String),
-    #[error("refused: this request was already {status} on {at}; a request is answered only once")]
-    Replayed { status: String, at: String },
-    #[error("refused: the time window ends in the future ({0})")]
-    WindowInFuture(String),
-    #[error("refused: the time window starts before the retention period ({0}); that data has been deleted")]
-    WindowBeforeRetention(String),
+    #[error("refused: the request expired on {}; ask the office for a new one", format_time(*.0))]
+    Expired(i64),
+    #[error("refused: the request was issued in the future ({}); check this PC's clock", format_time(*.0))]
+    IssuedInFuture(i64),
+    #[error("refused: this request was already {status} on {}; a request is answered only once", .at.map(format_time).unwrap_or_default())]
+    Replayed { status: String, at: Option<i64> },
+    #[error("refused: the time window ends in the future ({})", format_time(*.0))]
+    WindowInFuture(i64),
+    #[error("refused: the time window starts before the retention period ({}); that data has been deleted", format_time(*.0))]
+    WindowBeforeRetention(i64),
     #[error("refused: the time window is empty or reversed")]
     EmptyWindow,
     #[error("refused: the request names an area this venue does not have: {0}")]
@@ -237,14 +238,10 @@ fn check_fields(signed: &SignedRequest, now: i64) -> Result<(), RequestError> {
         clean_text(a, 2 * crate::limits::MAX_NAME_CHARS + 1, "area name")?;
     }
     if now > body.expires_at {
-        return Err(RequestError::Expired(crate::time::format_time(
-            body.expires_at,
-        )));
+        return Err(RequestError::Expired(body.expires_at));
     }
     if body.issued_at > now + 300 {
-        return Err(RequestError::IssuedInFuture(crate::time::format_time(
-            body.issued_at,
-        )));
+        return Err(RequestError::IssuedInFuture(body.issued_at));
     }
     if body.until <= body.from {
         return Err(RequestError::EmptyWindow);

@@ -8,7 +8,6 @@ use tresen_protocol::contact::ContactData;
 use tresen_protocol::crypto;
 use tresen_protocol::guest_code::{GuestCode, GuestCodeError};
 use tresen_protocol::textcode::{self, encode_base32, Kind};
-use tresen_protocol::time::format_time;
 use tresen_protocol::venue_code::{VenueCode, VENUE_TAG_LEN};
 use tresen_protocol::venue_keys::VenueSecretKeys;
 
@@ -94,8 +93,7 @@ impl Venue {
             (t.generation, t.replaced_at)
         };
         if vc.generation < current {
-            let when = replaced_at.map(format_time).unwrap_or_default();
-            return Err(Refusal::ReplacedCode(when).into());
+            return Err(Refusal::ReplacedCode(replaced_at).into());
         }
         if vc.generation > current {
             return Err(Refusal::UnknownVenueCode.into());

@@ -81,10 +81,7 @@ impl Venue {
         match self.clock_state(now)? {
             ClockState::Ok => Ok(()),
             ClockState::Behind { latest } | ClockState::Ahead { latest } => {
-                Err(Error::ClockSuspect {
-                    now: format_time(now),
-                    latest: format_time(latest),
-                })
+                Err(Error::ClockSuspect { now, latest })
             }
         }
     }

@@ -8,6 +8,7 @@ use tresen_protocol::crypto::CryptoError;
 use tresen_protocol::guest_code::GuestCodeError;
 use tresen_protocol::key_file::KeyFileError;
 use tresen_protocol::textcode::CodeTextError;
+use tresen_protocol::time::format_time;
 use tresen_protocol::trust::TrustError;
 use tresen_protocol::venue_code::VenueCodeError;
 
@@ -83,8 +84,8 @@ pub enum Error {
     RootRequired,
     #[error("'{0}' is not a table number or range like 1-12")]
     InvalidTables(String),
-    #[error("the clock of this PC looks wrong: it says {now}, but the latest time this venue has seen is {latest}. Nothing is deleted and no request is approved until the clock is set right or the operator confirms the time (for example after the venue was closed for some days)")]
-    ClockSuspect { now: String, latest: String },
+    #[error("the clock of this PC looks wrong: it says {}, but the latest time this venue has seen is {}. Nothing is deleted and no request is approved until the clock is set right or the operator confirms the time (for example after the venue was closed for some days)", format_time(*.now), format_time(*.latest))]
+    ClockSuspect { now: i64, latest: i64 },
 }
 
 impl Error {
@@ -112,6 +113,8 @@ impl Error {
                 "write-failed"
             }
             Error::KeyFile(_) => "key-file",
+            Error::Trust(TrustError::NotNewer { .. }) => "trust-not-newer",
+            Error::Trust(TrustError::RootMismatch { .. }) => "trust-root-changed",
             Error::Trust(_) => "trust-invalid",
             Error::RootNotExpected { .. } => "trust-root-mismatch",
             Error::Settings(_) => "setting-invalid",
@@ -143,6 +146,124 @@ impl Error {
     }
 }
 
+/// The values a code's words need (names, numbers, paths; times as Unix seconds, in
+/// keys ending in `_at`), for the window to fill in: it never shows the English sentence.
+pub type Params = serde_json::Map<String, serde_json::Value>;
+
+fn params<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> Params {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn path(p: &std::path::Path) -> serde_json::Value {
+    p.display().to_string().into()
+}
+
+impl Error {
+    /// The values the words for [`Error::code`] need.
+    pub fn params(&self) -> Params {
+        use serde_json::json;
+        match self {
+            Error::Refused(r) => r.params(),
+            Error::Store(StoreError::TooNew { found, known }) => {
+                params([("found", json!(found)), ("known", json!(known))])
+            }
+            Error::Store(StoreError::DataDir { path: p, .. }) => params([("path", path(p))]),
+            Error::Store(StoreError::Duplicate(n)) | Error::Duplicate(n) => {
+                params([("name", json!(n))])
+            }
+            Error::Secret(
+                SecretError::FileTooOpen(p)
+                | SecretError::FileCorrupt(p)
+                | SecretError::Io { path: p, .. },
+            ) => params([("path", path(p))]),
+            Error::KeyFile(
+                KeyFileError::Exists(p)
+                | KeyFileError::Read { path: p, .. }
+                | KeyFileError::Write { path: p, .. }
+                | KeyFileError::CopyMismatch(p),
+            ) => params([("path", path(p))]),
+            Error::Trust(TrustError::NotNewer { have, got }) => {
+                params([("have", json!(have)), ("got", json!(got))])
+            }
+            Error::Trust(TrustError::RootMismatch { want, got })
+            | Error::RootNotExpected { want, got } => {
+                params([("want", json!(want)), ("got", json!(got))])
+            }
+            Error::Settings(SettingsError::OutOfRange { name, min, max }) => params([
+                ("setting", json!(name)),
+                ("min", json!(min)),
+                ("max", json!(max)),
+            ]),
+            Error::Settings(SettingsError::Unknown(name, _)) => params([("setting", json!(name))]),
+            Error::Contact(c) => contact_params(c),
+            Error::NotInitialized(p) | Error::AlreadyInitialized(p) => params([("path", path(p))]),
+            Error::UnknownLocation(n) | Error::UnknownArea(n) | Error::AmbiguousArea(n) => {
+                params([("name", json!(n))])
+            }
+            Error::UnknownTable(area, table) => {
+                params([("area", json!(area)), ("table", json!(table))])
+            }
+            Error::UnknownRecord(r) | Error::DamagedCheckin(r) => params([("record", json!(r))]),
+            Error::KeyMismatch { got, want } => {
+                params([("got", json!(got)), ("want", json!(want))])
+            }
+            Error::RetiredKey(fp) => params([("got", json!(fp))]),
+            Error::Request(r) => request_params(r),
+            Error::WrongPin { attempts_left } => params([("n", json!(attempts_left))]),
+            Error::PinLocked { seconds } => params([("seconds", json!(seconds))]),
+            Error::InvalidTables(t) => params([("text", json!(t))]),
+            Error::ClockSuspect { now, latest } => {
+                params([("now_at", json!(now)), ("latest_at", json!(latest))])
+            }
+            _ => Params::new(),
+        }
+    }
+}
+
+fn contact_params(c: &ContactError) -> Params {
+    use serde_json::json;
+    let (problem, field, max) = match c {
+        ContactError::Missing(f) => ("missing", Some(*f), None),
+        ContactError::TooLong(f, n) => ("too-long", Some(*f), Some(*n)),
+        ContactError::ControlCharacter(f) => ("control", Some(*f), None),
+        ContactError::BadPhone => ("phone", None, None),
+        ContactError::BadPostcode => ("postcode", None, None),
+        ContactError::BadEmail => ("email", None, None),
+        ContactError::TooLongInTotal => ("total", None, None),
+        ContactError::Malformed => ("malformed", None, None),
+    };
+    let mut p = params([("problem", json!(problem))]);
+    if let Some(f) = field {
+        p.insert("field".into(), json!(f.key()));
+    }
+    if let Some(n) = max {
+        p.insert("max".into(), json!(n));
+    }
+    p
+}
+
+fn request_params(r: &tresen_protocol::request::RequestError) -> Params {
+    use serde_json::json;
+    use tresen_protocol::certificate::CertError;
+    use tresen_protocol::request::RequestError as R;
+    match r {
+        R::UnsupportedVersion(v) => params([("version", json!(v))]),
+        R::Certificate(CertError::Expired(t)) | R::Expired(t) => params([("expires_at", json!(t))]),
+        R::Certificate(CertError::NotYetValid(t)) | R::IssuedInFuture(t) => {
+            params([("issued_at", json!(t))])
+        }
+        R::OtherVenue(fp) => params([("got", json!(fp))]),
+        R::Replayed { status, at } => {
+            params([("status", json!(status)), ("decided_at", json!(at))])
+        }
+        R::WindowInFuture(t) => params([("until_at", json!(t))]),
+        R::WindowBeforeRetention(t) => params([("oldest_at", json!(t))]),
+        R::UnknownArea(a) => params([("name", json!(a))]),
+        R::OfficeNotListed(o) => params([("office", json!(o))]),
+        _ => Params::new(),
+    }
+}
+
 /// Why a scan was refused, in one short sentence.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -156,8 +277,8 @@ pub enum Refusal {
     OtherAuthority,
     #[error("this code belongs to another venue")]
     ForeignVenue,
-    #[error("this code was replaced on {0}; use the new poster or card")]
-    ReplacedCode(String),
+    #[error("this code was replaced on {}; use the new poster or card", .0.map(format_time).unwrap_or_default())]
+    ReplacedCode(Option<i64>),
     #[error("this area or table code is not known here")]
     UnknownVenueCode,
     #[error("area '{0}' is closed for check-ins")]
@@ -175,6 +296,20 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The values the words for [`Refusal::code`] need.
+    pub fn params(&self) -> Params {
+        use serde_json::json;
+        match self {
+            Refusal::Code(CodeTextError::UnsupportedVersion(v)) => {
+                params([("version", json!(v.to_string()))])
+            }
+            Refusal::ReplacedCode(at) => params([("replaced_at", json!(at))]),
+            Refusal::AreaClosed(a) | Refusal::AreaArchived(a) => params([("area", json!(a))]),
+            Refusal::NoSuchTable(a, t) => params([("area", json!(a)), ("table", json!(t))]),
+            _ => Params::new(),
+        }
+    }
+
     /// A stable name for the kind of refusal, for the app to word in its language.
     pub fn code(&self) -> &'static str {
         match self {

@@ -25,7 +25,7 @@ mod wizard;
 
 pub use approval::ApprovalReport;
 pub use clock::ClockState;
-pub use error::{Error, Refusal};
+pub use error::{Error, Params, Refusal};
 pub use key_backup::{BackupOutcome, KeyFilePlace};
 pub use model::*;
 pub use requests::RequestReview;

@@ -6,7 +6,6 @@
 use serde::Serialize;
 use tresen_protocol::fingerprint::normalize;
 use tresen_protocol::request::{self, RequestError, SignedRequest};
-use tresen_protocol::time::format_time;
 
 use crate::store::{AuditNote, Decision, Matching};
 use crate::{Error, Venue};
@@ -63,18 +62,14 @@ impl Venue {
             return Err(RequestError::OtherVenue(b.venue.clone()).into());
         }
         if let Some((status, at)) = self.store.request_decided(&req.request_id)? {
-            return Err(RequestError::Replayed {
-                status,
-                at: at.map(format_time).unwrap_or_default(),
-            }
-            .into());
+            return Err(RequestError::Replayed { status, at }.into());
         }
         if b.until > now + 60 {
-            return Err(RequestError::WindowInFuture(format_time(b.until)).into());
+            return Err(RequestError::WindowInFuture(b.until).into());
         }
         let oldest = now - i64::from(self.settings.retention_days) * 86_400;
         if b.from < oldest {
-            return Err(RequestError::WindowBeforeRetention(format_time(oldest)).into());
+            return Err(RequestError::WindowBeforeRetention(oldest).into());
         }
         let all = self.areas()?;
         let mut area_ids = Vec::new();

@@ -63,17 +63,21 @@ pub struct Scan {
     pub received: Instant,
 }
 
-/// What a device is doing, with what to do about an error.
+/// What a device is doing, with what to do about an error. `code` names the situation
+/// for the window to word (`device.<code>` in its texts); `reason` and `advice` are the
+/// English sentences the `tresen` tool prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum DeviceState {
     Connected,
     /// Not plugged in (or not yet found); Tresen keeps looking.
     Waiting {
+        code: &'static str,
         reason: String,
     },
     /// The device is there but cannot be used; `advice` says what to do.
     Error {
+        code: &'static str,
         reason: String,
         advice: String,
     },
@@ -124,6 +128,7 @@ impl Scanners {
         self.states.insert(
             name.clone(),
             DeviceState::Waiting {
+                code: "starting",
                 reason: "starting".into(),
             },
         );
@@ -138,6 +143,7 @@ impl Scanners {
                 self.states.insert(
                     name,
                     DeviceState::Error {
+                        code: "thread-failed",
                         reason: format!("could not start a reader thread: {e}"),
                         advice: "restart Tresen".into(),
                     },

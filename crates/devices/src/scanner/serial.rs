@@ -95,13 +95,15 @@ pub fn list_ports() -> Result<Vec<PortInfo>, String> {
         .collect())
 }
 
-fn advice_for(kind: ErrorKind) -> Option<(&'static str, &'static str)> {
+fn advice_for(kind: ErrorKind) -> Option<(&'static str, &'static str, &'static str)> {
     match kind {
         ErrorKind::PermissionDenied => Some((
+            "serial-permission",
             "permission denied",
             "add the user to the 'dialout' group (sudo usermod -aG dialout $USER) and log in again",
         )),
         ErrorKind::ResourceBusy => Some((
+            "serial-busy",
             "the port is in use by another program",
             "close the other program (a terminal, ModemManager) or unplug and replug the scanner",
         )),
@@ -149,11 +151,13 @@ impl ScanSource for SerialScanner {
                 Err(e) => {
                     let io: std::io::Error = e.into();
                     match advice_for(io.kind()) {
-                        Some((reason, advice)) => set_state(DeviceState::Error {
+                        Some((code, reason, advice)) => set_state(DeviceState::Error {
+                            code,
                             reason: format!("{}: {reason}", path.display()),
                             advice: advice.into(),
                         }),
                         None => set_state(DeviceState::Waiting {
+                            code: "not-connected",
                             reason: format!("{} is not connected", path.display()),
                         }),
                     }
@@ -190,6 +194,7 @@ impl ScanSource for SerialScanner {
             }
             tracing::info!(event = "scanner.disconnected", device = %name);
             set_state(DeviceState::Waiting {
+                code: "unplugged",
                 reason: "the scanner was unplugged; waiting for it to come back".into(),
             });
         }

@@ -89,17 +89,21 @@ pub fn list_devices() -> Result<Vec<UsbDeviceInfo>, String> {
 fn error_state(e: rusb::Error) -> DeviceState {
     match e {
         rusb::Error::Access => DeviceState::Error {
+            code: "usb-access",
             reason: "the system refuses access to the scanner".into(),
             advice: UDEV_ADVICE.into(),
         },
         rusb::Error::Busy => DeviceState::Error {
+            code: "usb-busy",
             reason: "the scanner is in use by another program or driver".into(),
             advice: "close other scanner programs; if the kernel keeps it, unplug and replug the scanner".into(),
         },
         rusb::Error::NoDevice | rusb::Error::NotFound => DeviceState::Waiting {
+            code: "not-connected",
             reason: "the scanner is not connected".into(),
         },
         other => DeviceState::Error {
+            code: "usb-error",
             reason: format!("USB error: {other}"),
             advice: "unplug and replug the scanner; if it persists, try another USB port".into(),
         },
@@ -277,6 +281,7 @@ impl ScanSource for UsbScanner {
                     &tx,
                     &name,
                     DeviceState::Error {
+                        code: "usb-unavailable",
                         reason: format!("USB is not available on this PC: {e}"),
                         advice: "use a serial (virtual COM) or keyboard-wedge scanner".into(),
                     },
@@ -288,6 +293,7 @@ impl ScanSource for UsbScanner {
         while !stop.load(Ordering::SeqCst) {
             let state = match self.find(&ctx) {
                 None => DeviceState::Waiting {
+                    code: "not-connected",
                     reason: "the scanner is not connected".into(),
                 },
                 Some(device) => match self.serve(device, &name, &tx, &stop) {
