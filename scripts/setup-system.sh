@@ -11,6 +11,11 @@ packages=(
   age poppler-utils zbar-tools util-linux
   exfat-fuse exfatprogs fusefat dosfstools
 )
+# npm (for the accessibility audit's axe-core): Debian's, unless a Node.js with its own
+# npm is installed already.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up this machine and runs every check and test: formatting, lints, unit and
 # integration tests (real Secret Service keyring in a private D-Bus session, real tmpfs
-# for full-disk tests, the real app over WebDriver under Xvfb).
+# for full-disk tests, the real app over WebDriver under Xvfb with an accessibility audit
+# by axe-core; the X screen is large enough for a 1080 × 1920 portrait window).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,11 @@ scripts/setup-system.sh
 scripts/setup-spreadsheet.sh
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --version '^2' --locked
+fi
+
+# axe-core for the accessibility audit of the e2e tests (from npm, locked).
+if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
+  npm ci --prefix tests/a11y --no-audit --no-fund
 fi
 
 cargo fmt --all -- --check
@@ -27,5 +33,5 @@ export XDG_DATA_HOME XDG_RUNTIME_DIR
 dbus-run-session -- sh -c '
   eval "$(echo "" | gnome-keyring-daemon --unlock --components=secrets)"
   export GNOME_KEYRING_CONTROL
-  exec xvfb-run -a -s "-screen 0 1280x1024x24" cargo test --workspace --locked
+  exec xvfb-run -a -s "-screen 0 2560x2560x24" cargo test --workspace --locked
 '

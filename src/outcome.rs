@@ -95,6 +95,20 @@ impl Outcome {
         }
     }
 
+    /// A guest checked out by hand (no scan): the caller names the area and record.
+    pub fn checked_out() -> Outcome {
+        Outcome {
+            ok: true,
+            code: "checked-out".into(),
+            area: None,
+            table: None,
+            record: None,
+            from_area: None,
+            params: Default::default(),
+            message: String::new(),
+        }
+    }
+
     pub fn refused(code: &str, params: tresen_venue::Params, message: String) -> Outcome {
         Outcome {
             ok: false,

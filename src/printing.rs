@@ -52,11 +52,16 @@ pub fn render(venue: &mut Venue, doc: &Document<'_>, now: i64) -> Result<Pdf, Er
     Ok(match doc {
         Document::Posters { areas, paper } => {
             let signs = venue.poster_infos(areas)?;
+            let one_location = venue.locations()?.len() == 1;
             let infos: Vec<PosterInfo> = signs
                 .into_iter()
                 .map(|s| PosterInfo {
                     venue: s.venue,
-                    location: s.location,
+                    location: if one_location {
+                        String::new()
+                    } else {
+                        s.location
+                    },
                     area: s.area,
                     code: s.code,
                     fingerprint: s.fingerprint,

@@ -58,12 +58,16 @@ fn refused_files_leave_only_their_hash_size_and_refusal() {
         assert_eq!(e.event, "refused");
         let hash =
             tresen_protocol::encoding::hex(&tresen_protocol::crypto::sha256(&[file.as_bytes()]));
-        assert!(e.detail.contains(&hash), "{}", e.detail);
-        assert!(
-            e.detail.contains(&format!("{} bytes", file.len())),
-            "{}",
-            e.detail
-        );
+        let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap();
+        assert_eq!(detail["sha256"], hash.as_str(), "{}", e.detail);
+        assert_eq!(detail["bytes"], file.len(), "{}", e.detail);
+        for key in detail.as_object().unwrap().keys() {
+            assert!(
+                ["refusal", "sha256", "bytes"].contains(&key.as_str()) || key.ends_with("_at"),
+                "nothing else: {}",
+                e.detail
+            );
+        }
         assert_eq!(e.office.is_empty(), !office_known, "{e:?}");
         assert_eq!(e.request_id.is_empty(), !office_known, "{e:?}");
     }
@@ -106,7 +110,8 @@ fn a_replayed_request_is_logged_with_its_office() {
         (e.event.as_str(), e.office.as_str()),
         ("refused", "ga-mitte")
     );
-    assert!(e.detail.starts_with("request-replayed"), "{}", e.detail);
+    let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap();
+    assert_eq!(detail["refusal"], "request-replayed", "{}", e.detail);
 }
 
 #[test]

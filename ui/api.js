@@ -11,12 +11,17 @@ export function el(tag, props = {}, ...children) {
   return e;
 }
 
-// An error from a command, in the window's language, with the core's detail after it.
+// An error from a command, in the window's language alone: the words for its code,
+// filled with its values (names, paths, counts, times). The core's English sentence is
+// shown only where the window has no words at all (the translations test keeps that from
+// happening).
 export function errorText(e) {
   if (!e || typeof e !== "object") return String(e);
-  const words = t(`err.${e.code}`) ?? t(e.code);
-  if (!words) return e.message;
-  return e.message && !words.includes(e.message) ? `${words} (${e.message})` : words;
+  const params = e.params ?? {};
+  if (e.code === "invalid-contact" && params.problem) {
+    return t(`contact.${params.problem}`, { ...params, field: params.field ? t(`field.${params.field}`) : "" });
+  }
+  return t(`err.${e.code}`, params) ?? t(e.code, params) ?? e.message;
 }
 
 // The operator PIN, asked again for a destructive or security-relevant change. Resolves
@@ -109,12 +114,12 @@ export function confirmTwice(button, question, action, onArm = () => {}) {
   });
 }
 
-// A file dialog run by the shell; fills `input` with the chosen path.
+// A file dialog run by the shell; fills `input` with the chosen path. The dialog's file
+// filter is named in the window's language.
 export async function choose(input, purpose) {
-  const path = await call("choose_path", { purpose, suggested: input.value || null }).catch(() => null);
+  const filter = t(`filter.${purpose}`) ?? null;
+  const path = await call("choose_path", { purpose, suggested: input.value || null, filter }).catch(() => null);
   if (path) input.value = path;
 }
 
-export function date(secs, lang) {
-  return new Date(secs * 1000).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
-}
+export { date } from "./i18n.js";

@@ -1,58 +1,104 @@
-// The counter screen: scan results, areas, tables, the chart, registration, check-out.
-import { t, language } from "./i18n.js";
+// The counter screen: scan results, areas, tables, registration, check-out, the day.
+import { t, time } from "./i18n.js";
 import { $, el, call, confirmTwice, errorText } from "./api.js";
 
 let refresh = () => {};
 let soundOn = true;
 let audio = null;
+let oneLocation = true;
 
-function resultText(r) {
-  return t(r.code, { area: r.area ?? "", table: r.table ?? "" }) ?? t(`err.${r.code}`) ?? r.message;
+// Each kind of result has its own colour, sign, word and tone, so that staff who glance
+// (or cannot tell red from green) still know what happened.
+const KINDS = {
+  "checked-in": { kind: "in", icon: "✓", tones: [660, 880] },
+  "checked-out": { kind: "out", icon: "⇥", tones: [880, 587] },
+  moved: { kind: "in", icon: "⇄", tones: [660, 880] },
+  "double-read": { kind: "info", icon: "≡", tones: [740] },
+  "area-selected": { kind: "info", icon: "⌂", tones: [740] },
+  "table-assigned": { kind: "info", icon: "#", tones: [740, 740] },
+};
+const REFUSED = { kind: "refused", icon: "✗", tones: [220] };
+const kindOf = (r) => (r.ok ? (KINDS[r.code] ?? { kind: "info", icon: "•", tones: [740] }) : REFUSED);
+
+// How long a result stays before the counter shows "ready" again.
+const SHOW_OK_MS = 6000;
+const SHOW_REFUSED_MS = 12000;
+
+export function resultText(r) {
+  const params = { ...(r.params ?? {}), area: r.area ?? r.params?.area ?? "", table: r.table ?? r.params?.table ?? "" };
+  if (!r.ok) return errorText({ code: r.code, params, message: r.message });
+  return t(r.code, params) ?? r.message;
 }
 
-function beep(ok) {
+function beep(k) {
   if (!soundOn) return;
   try {
     audio ??= new AudioContext();
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.frequency.value = ok ? 880 : 220;
-    gain.gain.setValueAtTime(0.2, audio.currentTime);
-    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + (ok ? 0.15 : 0.45));
-    osc.connect(gain).connect(audio.destination);
-    osc.start();
-    osc.stop(audio.currentTime + (ok ? 0.15 : 0.45));
+    const refused = k.kind === "refused";
+    let at = audio.currentTime;
+    for (const f of k.tones) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = refused ? "square" : "sine";
+      osc.frequency.value = f;
+      const len = refused ? 0.45 : 0.12;
+      gain.gain.setValueAtTime(refused ? 0.12 : 0.2, at);
+      gain.gain.exponentialRampToValueAtTime(0.001, at + len);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(at);
+      osc.stop(at + len);
+      at += len + 0.04;
+    }
   } catch {
     // No audio device: the flash is enough.
   }
 }
 
 let flashTimer = null;
-export function showResult(r) {
+let idleTimer = null;
+
+function showIdle() {
   const box = $("result");
-  box.className = `result ${r.ok ? "ok" : "refused"}`;
-  $("result-title").textContent = resultText(r);
-  // The core's sentence names the field for invalid details; otherwise it is shown only
-  // where the window has no words of its own.
-  $("result-detail").textContent = r.code === "invalid-contact" || !t(r.code) ? r.message : "";
+  box.className = "result idle";
+  delete box.dataset.code;
+  $("result-icon").textContent = "";
+  $("result-title").textContent = t("ready");
+  $("result-detail").textContent = "";
+  $("result-time").textContent = "";
+}
+
+export function showResult(r) {
+  const k = kindOf(r);
+  const box = $("result");
+  box.className = `result ${r.ok ? "ok" : "refused"} ${k.kind}`;
   box.dataset.code = r.code;
-  const flash = $("flash");
-  flash.className = `flash show ${r.ok ? "ok" : "refused"}`;
-  $("flash-text").textContent = resultText(r);
-  clearTimeout(flashTimer);
-  flashTimer = setTimeout(() => (flash.className = "flash"), r.ok ? 700 : 1500);
-  beep(r.ok);
+  $("result-icon").textContent = k.icon;
+  $("result-title").textContent = resultText(r);
+  $("result-detail").textContent = r.ok ? "" : t(`hint.${r.code}`) ?? "";
+  $("result-time").textContent = time(r.at ?? Date.now() / 1000);
+  if (!$("counter").hidden) {
+    const flash = $("flash");
+    flash.className = `flash show ${k.kind}`;
+    $("flash-text").textContent = `${k.icon} ${resultText(r)}`;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => (flash.className = "flash"), r.ok ? 700 : 1500);
+  }
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(showIdle, r.ok ? SHOW_OK_MS : SHOW_REFUSED_MS);
+  beep(k);
 }
 
 function renderChart(arrivals) {
   const max = Math.max(1, ...arrivals.map(([, n]) => n));
+  const total = arrivals.reduce((sum, [, n]) => sum + n, 0);
+  $("chart").setAttribute("aria-label", t("arrivalsTotal", { n: total }));
   $("chart").replaceChildren(
     ...arrivals.map(([start, n]) => {
       const hour = new Date(start * 1000).getHours();
       const label = t("chartLabel", { n, hour });
       return el(
         "div",
-        { className: "bar", title: label, ariaLabel: label },
+        { className: "bar", title: label },
         el("span", { className: "fill", style: `height:${Math.round((n / max) * 100)}%` }),
         el("span", { className: "n", textContent: n ? String(n) : "" }),
         el("span", { className: "h", textContent: String(hour) }),
@@ -63,50 +109,70 @@ function renderChart(arrivals) {
 
 // A destructive counter action needs two taps (`confirmTwice`); the wedge field gets the
 // focus back afterwards.
-function twoTap(button, action) {
-  confirmTwice(button, () => t("closeAllConfirm"), async () => {
-    await action().catch((e) => showResult({ ok: false, code: e.code, message: e.message }));
+function twoTap(button, question, action) {
+  confirmTwice(button, question, async () => {
+    await action().catch((e) => showResult({ ok: false, code: e.code, params: e.params, message: e.message }));
     refresh();
     $("wedge").focus();
   });
 }
 
+// With one location its name is the same on every area: only the area is named.
+export const areaLabel = (a) => (oneLocation ? a.name : `${a.location} / ${a.name}`);
+
 export function renderCounter(o) {
   soundOn = o.sound;
+  oneLocation = new Set(o.areas.map((a) => a.location)).size <= 1;
   $("present").textContent = String(o.present);
   $("current-area").textContent = o.current_area_name ?? "–";
-  $("areas")
-    .querySelector("tbody")
-    .replaceChildren(
-      ...o.areas.map((a) => {
-        const pick = el("button", { type: "button", textContent: `${a.location} / ${a.name}` });
-        if (a.id === o.current_area) pick.className = "current";
-        pick.addEventListener("click", async () => {
-          await call("select_area", { area: a.id });
-          refresh();
-          $("wedge").focus();
-        });
-        const close = el("button", { type: "button", className: "small danger", textContent: t("closeArea") });
-        twoTap(close, () => call("close_all", { area: a.id }));
-        return el(
-          "tr",
-          {},
-          el("td", {}, pick),
-          el("td", { className: "num", textContent: String(a.present) }),
-          el("td", {}, a.present ? close : null),
-        );
-      }),
-    );
-  const waiting = o.areas.find((a) => a.id === o.waiting_for_table);
-  $("table-tap").hidden = !waiting || waiting.tables.length === 0;
+  $("areas").setAttribute("aria-label", t("areas"));
+  $("areas").replaceChildren(
+    ...o.areas.map((a) => {
+      const pick = el(
+        "button",
+        { type: "button", className: "pick", ariaLabel: t("areaCount", { area: areaLabel(a), n: a.present }) },
+        el("span", { className: "name", textContent: areaLabel(a) }),
+        el("span", { className: "count", textContent: String(a.present) }),
+      );
+      if (a.id === o.current_area) {
+        pick.classList.add("current");
+        pick.setAttribute("aria-current", "true");
+      }
+      pick.addEventListener("click", async () => {
+        await call("select_area", { area: a.id });
+        refresh();
+        $("wedge").focus();
+      });
+      const items = [pick];
+      if (a.present) {
+        const close = el("button", { type: "button", className: "small danger", textContent: t("closeArea"), ariaLabel: t("closeAreaNamed", { area: areaLabel(a) }) });
+        twoTap(close, () => t("closeAllConfirm"), () => call("close_all", { area: a.id }));
+        items.push(close);
+      }
+      return el("li", {}, ...items);
+    }),
+  );
+  // The table choice keeps its place: it only fills when a guest waits for a table.
+  const waiting = o.areas.find((a) => a.id === o.waiting_for_table && a.tables.length);
+  const tap = $("table-tap");
+  tap.classList.toggle("waiting", Boolean(waiting));
   if (waiting) {
+    $("table-tap-label").replaceChildren(
+      el("span", { className: "long", textContent: t("tapTable", { area: waiting.name }) }),
+      el("span", { className: "short", textContent: t("tapTableShort") }),
+    );
+  } else $("table-tap-label").textContent = t("tapTableIdle");
+  const shown = waiting ? `${waiting.id}:${waiting.tables.join(",")}` : "";
+  if (tap.dataset.shown !== shown) {
+    tap.dataset.shown = shown;
     $("table-buttons").replaceChildren(
-      ...waiting.tables.map((n) => {
-        const b = el("button", { type: "button", className: "chip", textContent: String(n) });
+      ...(waiting?.tables ?? []).map((n) => {
+        const b = el("button", { type: "button", className: "chip", textContent: String(n), ariaLabel: t("tableN", { table: n }) });
         b.dataset.table = n;
         b.addEventListener("click", async () => {
           showResult(await call("tap_table", { table: n }));
           refresh();
+          $("wedge").focus();
         });
         return b;
       }),
@@ -117,22 +183,24 @@ export function renderCounter(o) {
   $("devices").replaceChildren(
     ...(devices.length
       ? devices.map(([name, s]) => {
-          const label = s.state === "connected" ? t("connected") : s.state === "waiting" ? t("waiting") : t("deviceError");
-          const detail = s.reason ? ` – ${s.reason}${s.advice ? ` (${s.advice})` : ""}` : "";
-          return el("li", { className: `device ${s.state}`, textContent: `${name}: ${label}${detail}` });
+          const words = s.state === "connected" ? t("connected") : t(`device.${s.code}`) ?? t(s.state === "waiting" ? "waiting" : "deviceError");
+          return el("li", { className: `device ${s.state}`, textContent: `${name}: ${words}` });
         })
       : [el("li", { textContent: t("noScanners") })]),
   );
   $("recent").replaceChildren(
     ...o.recent.map((r) =>
-      el("li", {
-        className: r.ok ? "ok" : "refused",
-        textContent: `${new Date(r.at * 1000).toLocaleTimeString(language())} ${resultText(r)}`,
-      }),
+      el(
+        "li",
+        { className: r.ok ? "ok" : "refused" },
+        el("span", { className: "mark", ariaHidden: "true", textContent: kindOf(r).icon }),
+        el("time", { textContent: time(r.at) }),
+        el("span", { textContent: resultText(r) }),
+      ),
     ),
   );
   $("demo-scanner").hidden = !o.demo;
-  if ($("checkout-one").open) loadOpenGuests();
+  if (!$("side-checkout").hidden) loadOpenGuests();
 }
 
 async function loadOpenGuests() {
@@ -140,22 +208,28 @@ async function loadOpenGuests() {
   $("open-guests").replaceChildren(
     ...(list.length
       ? list.map((g) => {
-          const b = el("button", { type: "button", className: "small", textContent: t("checkOut") });
+          const what = t(g.table ? "openGuestTable" : "openGuest", { time: time(g.checked_in_at), area: g.area, table: g.table ?? "" });
+          const b = el("button", { type: "button", className: "small", textContent: t("checkOut"), ariaLabel: `${t("checkOut")}: ${what}` });
           b.addEventListener("click", async () => {
-            await call("check_out", { record: g.record }).catch(() => {});
+            showResult(await call("check_out", { record: g.record }));
             refresh();
           });
-          const time = new Date(g.checked_in_at * 1000).toLocaleTimeString(language(), { timeStyle: "short" });
-          return el("li", {}, el("span", { textContent: t("checkedInSince", { area: g.area, time }) }), b);
+          return el("li", {}, el("span", { textContent: what }), b);
         })
       : [el("li", { textContent: t("noOpenGuests") })]),
   );
 }
 
+function showSide(name) {
+  for (const b of document.querySelectorAll("[data-side]")) b.setAttribute("aria-selected", String(b.dataset.side === name));
+  for (const p of document.querySelectorAll(".side-panel")) p.hidden = p.id !== `side-${name}`;
+  if (name === "checkout") loadOpenGuests();
+}
+
 // The focusable controls of the window in document order, for a Tab the wedge field
 // passes on itself.
 function moveFocus(from, back) {
-  const all = [...document.querySelectorAll("button, input, select, textarea, summary, a[href]")].filter(
+  const all = [...document.querySelectorAll("button, input, select, textarea, summary, a[href], [tabindex='0']")].filter(
     (x) => !x.disabled && x.offsetParent !== null && x.tabIndex >= 0,
   );
   const i = all.indexOf(from);
@@ -165,6 +239,9 @@ function moveFocus(from, back) {
 
 export function setupCounter(refreshAll) {
   refresh = refreshAll;
+  showIdle();
+  showSide("recent");
+  for (const b of document.querySelectorAll("[data-side]")) b.addEventListener("click", () => showSide(b.dataset.side));
   // The keyboard-wedge field keeps focus and measures the gaps between keystrokes, so the
   // core can tell a scanner's burst from typing.
   const wedge = $("wedge");
@@ -227,11 +304,11 @@ export function setupCounter(refreshAll) {
     true,
   );
   const busy = () =>
-    document.activeElement?.closest?.("form, details, select, .modal") ||
+    document.activeElement?.closest?.("form, details, select, .modal, .side-panel") ||
     $("counter").hidden ||
     performance.now() - tabbedAt < 10000;
   document.addEventListener("click", (e) => {
-    if (!$("counter").hidden && !e.target.closest("button, form, details, a, select")) wedge.focus();
+    if (!$("counter").hidden && !e.target.closest("button, form, details, a, select, .side-panel")) wedge.focus();
   });
   setInterval(() => {
     if (document.activeElement !== wedge && !busy()) wedge.focus();
@@ -251,11 +328,14 @@ export function setupCounter(refreshAll) {
     const r = await call("register_guest", { contact });
     showResult(r.result);
     $("reg-fob-result").replaceChildren();
+    if (!r.result.ok) $("reg-fob-result").textContent = resultText(r.result);
     if (r.result.ok && $("reg-fob").checked) {
       try {
         const p = await call("print_document", { document: { kind: "registered-fob" }, out: null });
         const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
-        open.addEventListener("click", () => call("open_document", { path: p.path }).catch(() => {}));
+        open.addEventListener("click", () =>
+          call("open_document", { path: p.path }).catch((err) => ($("reg-fob-result").textContent = errorText(err))),
+        );
         $("reg-fob-result").append(t("fobSaved", { path: p.path }), " ", open);
       } catch (err) {
         $("reg-fob-result").textContent = errorText(err);
@@ -264,18 +344,19 @@ export function setupCounter(refreshAll) {
     if (r.result.ok) $("register").reset();
     refresh();
   });
-  twoTap($("close-all"), () => call("close_all", { area: null, pin: null }));
-  $("checkout-one").addEventListener("toggle", () => {
-    if ($("checkout-one").open) loadOpenGuests();
-  });
+  twoTap($("close-all"), () => t("closeAllConfirm"), () => call("close_all", { area: null, pin: null }));
   for (const b of document.querySelectorAll("[data-demo]")) {
     b.addEventListener("click", async () => {
       try {
         showResult(await call("demo_scan", { kind: b.dataset.demo }));
       } catch (err) {
-        showResult({ ok: false, code: err.code, message: err.message });
+        showResult({ ok: false, code: err.code, params: err.params, message: err.message });
       }
       refresh();
     });
   }
+}
+
+export function counterLanguageChanged() {
+  if ($("result").classList.contains("idle")) showIdle();
 }

@@ -1,8 +1,8 @@
 // The window: which screen shows (wizard, counter, operator), the header and banners.
 import { t, language, setLanguage } from "./i18n.js";
-import { $, call, listen, errorText, answerPin } from "./api.js";
+import { $, el, call, listen, errorText, answerPin } from "./api.js";
 import { setupWizard, renderWizard } from "./wizard.js";
-import { setupCounter, renderCounter, showResult } from "./counter.js";
+import { setupCounter, renderCounter, showResult, counterLanguageChanged } from "./counter.js";
 import { setupOperator, renderOperator, showTab } from "./operator.js";
 
 let last = null;
@@ -13,48 +13,56 @@ function translate() {
   document.documentElement.lang = language();
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
 }
 
+// Warnings fold into one line; what they say and what to do opens on demand.
 function banners(o) {
   $("error").hidden = !o.error;
-  $("error").textContent = o.error ?? "";
+  $("error").textContent = o.error ? errorText(o.error) : "";
   $("demo-banner").hidden = !o.demo;
   if (o.demo) $("demo-banner").textContent = t("demoBanner", o.demo);
   $("demo-badge").hidden = !o.demo;
-  $("warnings").replaceChildren(
-    ...o.warnings.map((w) => {
-      const div = document.createElement("div");
-      div.className = "banner warning";
-      const since = w.since ? new Date(w.since * 1000).toLocaleDateString(language()) : "";
-      div.textContent = `${t("warning")}: ${t(w.code, { since })}`;
-      // A clock that looks wrong stops purges and approvals until the operator confirms it.
-      if (w.code === "clock-suspect" && o.operator) {
-        const b = Object.assign(document.createElement("button"), { type: "button", className: "small", textContent: t("clockConfirm") });
-        b.addEventListener("click", () =>
-          call("confirm_clock", { pin: null })
-            .then(refresh)
-            .catch((e) => ($("error").hidden = false, ($("error").textContent = errorText(e)))),
-        );
-        div.append(" ", b);
-      }
-      return div;
-    }),
-  );
-  $("notices").replaceChildren(
-    ...o.notices.map((n) => Object.assign(document.createElement("div"), { className: "banner error", textContent: n })),
-  );
+  const warnings = $("warnings");
+  warnings.hidden = o.warnings.length === 0;
+  const shownCodes = o.warnings.map((w) => `${w.code}:${w.since}`).join(" ") + (o.operator ? " op" : "");
+  if (warnings.dataset.shown !== shownCodes + language()) {
+    warnings.dataset.shown = shownCodes + language();
+    $("warnings-summary").textContent = o.warnings.length
+      ? `⚠ ${t("warningsSummary", { n: o.warnings.length, first: t(`short.${o.warnings[0].code}`) })}`
+      : "";
+    $("warnings-list").replaceChildren(
+      ...o.warnings.map((w) => {
+        const item = el("p", { className: "warning-item", textContent: t(w.code, { since_at: w.since }) });
+        // A clock that looks wrong stops purges and approvals until the operator confirms it.
+        if (w.code === "clock-suspect" && o.operator) {
+          const b = el("button", { type: "button", className: "small", textContent: t("clockConfirm") });
+          b.addEventListener("click", () =>
+            call("confirm_clock", { pin: null })
+              .then(refresh)
+              .catch((e) => (($("error").hidden = false), ($("error").textContent = errorText(e)))),
+          );
+          item.append(" ", b);
+        }
+        return item;
+      }),
+    );
+  }
+  $("notices").replaceChildren(...o.notices.map((n) => el("div", { className: "banner error", textContent: errorText(n) })));
 }
 
 function render(o) {
   if (o.language !== language()) {
     setLanguage(o.language);
     translate();
+    counterLanguageChanged();
   }
   last = o;
   banners(o);
   if (o.venue) $("venue").textContent = o.venue;
   $("fingerprint").textContent = o.fingerprint ? `${t("fingerprint")} ${o.fingerprint}` : "";
-  $("sound-toggle").textContent = o.sound ? t("soundOn") : t("soundOff");
+  $("sound-label").textContent = o.sound ? t("soundOn") : t("soundOff");
+  $("sound-toggle").setAttribute("aria-label", o.sound ? t("soundOn") : t("soundOff"));
   $("lang-de").classList.toggle("current", o.language === "de");
   $("lang-en").classList.toggle("current", o.language === "en");
   const step = !o.initialized ? (o.error ? null : "venue") : o.setup_step !== "done" ? o.setup_step : null;

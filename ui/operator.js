@@ -1,7 +1,7 @@
 // The operator screens behind the PIN: areas and tables, printing, the key, requests,
 // settings.
-import { t, language } from "./i18n.js";
-import { $, el, call, confirmTwice, listen, choose, errorText, date } from "./api.js";
+import { t, date, auditText } from "./i18n.js";
+import { $, el, call, confirmTwice, listen, choose, errorText } from "./api.js";
 
 let refresh = () => {};
 const say = (text, bad = false) => {
@@ -24,7 +24,7 @@ async function run(cmd, args) {
 // ----- areas and tables -----
 
 function inlineForm(placeholder, label, onSubmit) {
-  const input = el("input", { placeholder, autocomplete: "off", required: true });
+  const input = el("input", { placeholder, ariaLabel: placeholder, autocomplete: "off", required: true });
   const form = el("form", { className: "row form-inline" }, input, el("button", { type: "submit", textContent: label }));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -119,10 +119,12 @@ async function loadAreas() {
       );
     }),
   );
+  const live = v.areas.filter((a) => a.state !== "archived");
+  const oneLocation = new Set(live.map((a) => a.location)).size <= 1;
   const areaSelect = $("print-area");
   areaSelect.replaceChildren(
     el("option", { value: "", textContent: t("allAreas") }),
-    ...v.areas.filter((a) => a.state !== "archived").map((a) => el("option", { value: String(a.id), textContent: `${a.location} / ${a.name}` })),
+    ...live.map((a) => el("option", { value: String(a.id), textContent: oneLocation ? a.name : `${a.location} / ${a.name}` })),
   );
 }
 
@@ -130,8 +132,9 @@ async function loadAreas() {
 
 function showPrinted(box, p) {
   const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
-  open.addEventListener("click", () => call("open_document", { path: p.path }).catch(fail));
-  box.replaceChildren(el("span", { className: "printed-path", textContent: t("printed", { pages: p.pages, path: p.path }) }), " ", open);
+  const why = el("p", { className: "bad", role: "alert" });
+  open.addEventListener("click", () => call("open_document", { path: p.path }).catch((e) => (why.textContent = errorText(e))));
+  box.replaceChildren(el("span", { className: "printed-path", textContent: t("printed", { n: p.pages, path: p.path }) }), " ", open, why);
   box.hidden = false;
 }
 
@@ -166,16 +169,19 @@ async function printNow(e) {
 
 // ----- key -----
 
+// The key file's place as the venue knows it, to fill in where the key is asked for.
+let keyFile = "";
+
 async function loadKey() {
   const k = await run("key_status");
   const s = k.status;
-  const lines = [el("p", { textContent: t("keyFingerprint", { fp: s.fingerprint }) })];
+  keyFile = k.key_file ?? "";
+  const lines = [el("p", {}, `${t("keyFingerprint")} `, el("span", { className: "fp", textContent: s.fingerprint }))];
   if (k.key_file) lines.push(el("p", {}, `${t("keyFileIs")} `, el("code", { textContent: k.key_file })));
-  if (s.state.kind === "ok") lines.push(el("p", { className: "good", textContent: t("keyStatusOk", { date: date(s.verified_at, language()), due: date(s.due_at, language()) }) }));
+  if (s.state.kind === "ok") lines.push(el("p", { className: "good", textContent: t("keyStatusOk", { verified_at: s.verified_at, due_at: s.due_at }) }));
   else {
-    const since = s.verified_at ? date(s.verified_at, language()) : "";
-    lines.push(el("p", { className: "bad", textContent: t(`backup-${s.state.kind}`, { since }) }));
-    if (k.postponed_at) lines.push(el("p", { className: "hint", textContent: t("keyPostponed", { date: date(k.postponed_at, language()) }) }));
+    lines.push(el("p", { className: "bad", textContent: t(`backup-${s.state.kind}`, { since_at: s.verified_at }) }));
+    if (k.postponed_at) lines.push(el("p", { className: "hint", textContent: t("keyPostponed", { postponed_at: k.postponed_at }) }));
   }
   $("key-status").replaceChildren(...lines);
 }
@@ -188,15 +194,25 @@ function showReview(r) {
     ["reqCase", r.case_reference],
     ["reqReason", r.reason],
     ["reqAreas", r.all_areas ? t("allAreas") : r.areas.map(([, n]) => n).join(", ")],
-    ["reqWindow", `${date(r.from, language())} – ${date(r.until, language())}`],
-    ["reqMatching", String(r.matching)],
-    ["reqEarlier", String(r.sealed_to_earlier_keys)],
-    ["reqExpires", date(r.expires_at, language())],
+    ["reqWindow", `${date(r.from)} – ${date(r.until)}`],
+    ["reqMatching", t("checkinsN", { n: r.matching })],
+    ["reqExpires", date(r.expires_at)],
   ];
+  if (r.sealed_to_earlier_keys) rows.splice(6, 0, ["reqEarlier", t("reqEarlierN", { n: r.sealed_to_earlier_keys })]);
   $("request-details").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { textContent: t(k) }), el("dd", { id: `req-${k}`, textContent: v })]));
   $("request-review").hidden = false;
+  $("request-approve").hidden = false;
+  $("request-decline").hidden = false;
+  $("approve-done").hidden = true;
   $("approve-progress").hidden = true;
   $("approve-status").textContent = "";
+  if (!$("approve-key").value) {
+    call("key_status")
+      .then((k) => {
+        if (!$("approve-key").value) $("approve-key").value = k.key_file ?? "";
+      })
+      .catch(() => {});
+  }
   call("suggest_answer_path").then((p) => ($("approve-out").value = p));
 }
 
@@ -214,21 +230,22 @@ async function openRequest(path) {
 async function loadAudit() {
   const a = await run("audit_log").catch(() => null);
   if (!a) return;
-  $("audit-state").textContent = a.broken ? t("auditBroken", { why: a.broken }) : t("auditOk", { n: a.entries.length });
+  $("audit-state").textContent = a.broken ? t("auditBroken") : t("auditOk", { n: a.entries.length });
   $("audit-state").className = a.broken ? "bad" : "hint";
   $("audit")
     .querySelector("tbody")
     .replaceChildren(
-      ...a.entries.map((e) =>
-        el(
+      ...a.entries.map((e) => {
+        const [event, detail] = auditText(e);
+        return el(
           "tr",
           {},
-          el("td", { textContent: date(e.at, language()) }),
-          el("td", { textContent: e.event }),
+          el("td", { textContent: date(e.at) }),
+          el("td", { textContent: event }),
           el("td", { textContent: e.office }),
-          el("td", { textContent: e.detail }),
-        ),
-      ),
+          el("td", { textContent: detail }),
+        );
+      }),
     );
 }
 
@@ -239,9 +256,9 @@ let prefs = null;
 function scannerRow(s) {
   const row = el("div", { className: "row scanner-row" });
   row.dataset.kind = s.kind;
-  const input = (cls, value, placeholder) => el("input", { className: cls, value: value ?? "", placeholder, autocomplete: "off" });
+  const input = (cls, value, placeholder) => el("input", { className: cls, value: value ?? "", placeholder, ariaLabel: placeholder, autocomplete: "off" });
   if (s.kind === "serial") {
-    const end = el("select", { className: "s-end", title: t("lineEnd"), ariaLabel: t("lineEnd") }, ...["cr", "lf", "crlf", "pause"].map((v) => el("option", { value: v, textContent: v.toUpperCase() })));
+    const end = el("select", { className: "s-end", title: t("lineEnd"), ariaLabel: t("lineEnd") }, ...["cr", "lf", "crlf", "pause"].map((v) => el("option", { value: v, textContent: t(`lineEnd.${v}`) })));
     end.value = s.terminator ?? "cr";
     row.append(input("s-path", s.path, t("serialPath")), input("s-baud", s.baud ?? 9600, t("baud")), end);
   } else {
@@ -264,20 +281,20 @@ function readScanners() {
   });
 }
 
+let venueSettings = {};
+
 async function loadSettings() {
   const s = await run("get_settings");
   prefs = s.app;
   const keyOf = (name) => name.replaceAll("-", "_");
+  venueSettings = Object.fromEntries(s.ranges.map(([name]) => [name, s.venue[keyOf(name)]]));
   const form = $("venue-settings");
   form.replaceChildren(
     el("h3", { textContent: t("venueSettings") }),
     ...s.ranges.map(([name, min, max]) => {
       const input = el("input", { type: "number", min, max, value: s.venue[keyOf(name)], id: `set-${name}` });
-      const save = el("button", { type: "button", className: "small", textContent: t("save") });
-      save.addEventListener("click", async () => {
-        await run("set_setting", { key: name, value: input.value, pin: null }).then(() => say(t("saved"))).catch(() => {});
-      });
-      return el("label", {}, el("span", { textContent: t(name) }), el("span", { className: "row" }, input, save));
+      input.dataset.setting = name;
+      return el("label", {}, el("span", { textContent: `${t(name)} (${t("range", { min, max })})` }), input);
     }),
   );
   $("set-language").value = prefs.language;
@@ -358,7 +375,7 @@ export function setupOperator(refreshAll) {
     () => ({ keyFile: $("key-new-path").value, passphrase: $("key-new-pass").value, repeat: $("key-new-pass2").value, pin: null }),
     (r) =>
       r.unanswerable_checkins
-        ? t("keyReplaced", { fp: r.new_fingerprint, n: r.unanswerable_checkins, from: date(r.unanswerable_from, language()), until: date(r.unanswerable_until, language()) })
+        ? t("keyReplaced", { fp: r.new_fingerprint, n: r.unanswerable_checkins, from_at: r.unanswerable_from, until_at: r.unanswerable_until })
         : t("keyReplacedNone", { fp: r.new_fingerprint }),
   );
   keyForm(
@@ -416,10 +433,13 @@ export function setupOperator(refreshAll) {
     $("approve-progress").removeAttribute("value");
     try {
       const r = await run("approve_request", { keyFile: $("approve-key").value, passphrase: $("approve-pass").value, out: $("approve-out").value });
-      $("approve-progress").max = 1;
-      $("approve-progress").value = 1;
-      $("approve-status").textContent = t("approved", { records: r.report.records, path: r.path });
-      say(t("approved", { records: r.report.records, path: r.path }));
+      // Done: the forms go, the answer file and what to do with it stay.
+      $("request-approve").hidden = true;
+      $("request-decline").hidden = true;
+      $("approve-done-text").textContent = t("approved", { n: r.report.records });
+      $("approve-done-path").textContent = r.path;
+      $("approve-done").hidden = false;
+      say(t("approved", { n: r.report.records }));
     } catch {
       $("approve-progress").hidden = true;
     }
@@ -456,14 +476,23 @@ export function setupOperator(refreshAll) {
         b.addEventListener("click", () => scannerRow({ kind: "usb", vendor_id: u.vendor_id, product_id: u.product_id, layout: "de" }));
         return el("li", {}, `USB ${u.vendor ?? ""} ${u.vendor_id.toString(16)}:${u.product_id.toString(16)} `, b);
       }),
-      ...d.problems.map((p) => el("li", { className: "bad", textContent: p })),
+      ...d.problems.map(() => el("li", { className: "bad", textContent: t("devicesListFailed") })),
     ];
     $("found-devices").replaceChildren(...(items.length ? items : [el("li", { textContent: t("noDevices") })]));
   });
-  $("app-settings").addEventListener("submit", async (e) => {
+  // One save for every setting: the venue's (each change audited; a lower retention asks
+  // for the PIN again) and this PC's.
+  $("settings-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, scanners: readScanners() };
     try {
+      for (const input of document.querySelectorAll("#venue-settings input[data-setting]")) {
+        const name = input.dataset.setting;
+        if (String(venueSettings[name]) !== input.value.trim()) {
+          await run("set_setting", { key: name, value: input.value, pin: null });
+          venueSettings[name] = input.value.trim();
+        }
+      }
+      const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, scanners: readScanners() };
       await run("set_preferences", { prefs: next });
       prefs = next;
       say(t("saved"));

@@ -3,6 +3,10 @@ import { t, language } from "./i18n.js";
 import { $, el, call, choose, errorText } from "./api.js";
 
 let refresh = () => {};
+// A step the wizard stays on after the data moved on, until the owner has read its
+// confirmation ("copy verified") and goes on.
+let heldStep = null;
+let shownStep = null;
 
 function addAreaRow(name = "", tables = "") {
   const row = el(
@@ -63,23 +67,41 @@ async function showKeyPlace() {
   } else out.textContent = "";
 }
 
-// After a backup: confirmed on screen, or why it does not count, or the offer to delete
-// the key file on this PC's disk now that a verified copy is on a removable drive.
-async function backupDone(outcome) {
-  const msg = $("wiz-backup-error");
+// After a backup: confirmed on screen (the wizard waits there until the owner goes on),
+// or why it does not count (next to the button that made it), with the offer to delete
+// the key file on this PC's disk once a verified copy is on a removable drive.
+async function backupDone(outcome, errorBox) {
   if (!outcome.counted) {
-    msg.className = "form-error";
-    msg.textContent = t("backupSameMedium");
+    errorBox.textContent = t("backupSameMedium");
     return;
   }
-  msg.className = "hint good";
-  msg.textContent = t("backupCounted");
+  heldStep = "backup";
+  $("wiz-copy").hidden = true;
+  $("wiz-verify").hidden = true;
+  $("wiz-postpone-box").hidden = true;
+  $("wiz-backup-done-text").textContent = t("backupCounted");
+  $("wiz-backup-done").hidden = false;
   if (outcome.pc_copy) {
     $("wiz-pc-copy-path").textContent = outcome.pc_copy;
     $("wiz-pc-copy").hidden = false;
-    return;
   }
-  setTimeout(refresh, 1200);
+  $("wiz-backup-next").focus();
+}
+
+function leaveBackup() {
+  heldStep = null;
+  for (const id of ["wiz-copy", "wiz-verify", "wiz-postpone-box"]) $(id).hidden = false;
+  $("wiz-backup-done").hidden = true;
+  $("wiz-pc-copy").hidden = true;
+  refresh();
+}
+
+// Before the first question: does this PC's keychain work? Without one, the owner is
+// asked once, up front, whether the secret may live in a file.
+async function checkKeychain() {
+  const ok = await call("keychain_available").catch(() => true);
+  $("wiz-keychain").hidden = ok;
+  $("wiz-file-secret").required = !ok;
 }
 
 async function inspectTrust() {
@@ -129,18 +151,15 @@ export function setupWizard(refreshAll) {
   $("wiz-key").addEventListener("change", showKeyPlace);
   $("wiz-expect-root").addEventListener("input", compareRoot);
   $("wiz-pc-copy-delete").addEventListener("click", async () => {
-    const r = await call("delete_pc_key_copy", { pin: null }, { out: $("wiz-backup-error") });
+    const r = await call("delete_pc_key_copy", { pin: null }, { out: $("wiz-pc-copy-error") });
     if (r) {
       $("wiz-pc-copy").hidden = true;
-      $("wiz-backup-error").className = "hint good";
-      $("wiz-backup-error").textContent = t("pcCopyDeleted", { path: r.value });
-      setTimeout(refresh, 1500);
+      $("wiz-backup-done-text").textContent = `${t("backupCounted")} ${t("pcCopyDeleted", { path: r.value })}`;
     }
   });
-  $("wiz-pc-copy-keep").addEventListener("click", () => {
-    $("wiz-pc-copy").hidden = true;
-    refresh();
-  });
+  $("wiz-pc-copy-keep").addEventListener("click", () => ($("wiz-pc-copy").hidden = true));
+  $("wiz-backup-next").addEventListener("click", leaveBackup);
+  checkKeychain();
 
   $("wiz-venue").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -173,19 +192,19 @@ export function setupWizard(refreshAll) {
       passphrase: $("wiz-copy-pass").value,
     }, { out: $("wiz-backup-error") });
     $("wiz-copy-pass").value = "";
-    if (r) backupDone(r.value);
+    if (r) backupDone(r.value, $("wiz-backup-error"));
   });
   $("wiz-verify").addEventListener("submit", async (e) => {
     e.preventDefault();
     const r = await call("backup_verify", {
       path: $("wiz-verify-path").value,
       passphrase: $("wiz-verify-pass").value,
-    }, { out: $("wiz-backup-error") });
+    }, { out: $("wiz-verify-error") });
     $("wiz-verify-pass").value = "";
-    if (r) backupDone(r.value);
+    if (r) backupDone(r.value, $("wiz-verify-error"));
   });
   $("wiz-postpone").addEventListener("click", async () => {
-    if (await call("backup_postpone", {}, { out: $("wiz-backup-error") })) refresh();
+    if (await call("backup_postpone", {}, { out: $("wiz-postpone-error") })) refresh();
   });
   $("wiz-areas").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -205,15 +224,24 @@ export function setupWizard(refreshAll) {
   });
 }
 
-// Shows the step the data says is next ("venue" before the venue exists).
-export async function renderWizard(step) {
+// Shows the step the data says is next ("venue" before the venue exists), or the step
+// held for its confirmation. A new step starts at its top, with its heading focused.
+export async function renderWizard(dataStep) {
+  const step = heldStep ?? dataStep;
   for (const li of document.querySelectorAll(".steps li")) {
     li.className = li.dataset.step === step ? "current" : "";
+    if (li.dataset.step === step) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
   }
   for (const s of ["venue", "backup", "areas", "pin"]) $(`wiz-${s}`).hidden = s !== step;
-  if (step === "backup") {
-    const k = await call("key_status").catch(() => null);
-    $("wiz-backup-key").textContent = k?.key_file ?? "";
+  if (step !== shownStep) {
+    shownStep = step;
+    $("main").scrollTop = 0;
+    $(`wiz-${step}`).querySelector("h2")?.focus({ preventScroll: true });
+    if (step === "backup") {
+      const k = await call("key_status").catch(() => null);
+      $("wiz-backup-key").textContent = k?.key_file ?? "";
+    }
   }
   document.documentElement.lang = language();
 }

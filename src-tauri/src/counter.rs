@@ -30,7 +30,7 @@ pub struct DemoInfo {
 #[derive(Serialize)]
 pub struct Overview {
     initialized: bool,
-    error: Option<String>,
+    error: Option<UiError>,
     setup_step: Option<SetupStep>,
     venue: Option<String>,
     fingerprint: Option<String>,
@@ -44,7 +44,7 @@ pub struct Overview {
     current_area_name: Option<String>,
     /// The area of a guest waiting for a table (tap a number or scan the card).
     waiting_for_table: Option<i64>,
-    notices: Vec<String>,
+    notices: Vec<UiError>,
     devices: BTreeMap<String, DeviceState>,
     recent: Vec<ScanResult>,
     operator: bool,
@@ -84,6 +84,7 @@ pub fn handle_scan(state: &AppState, text: &str, device: &str) -> ScanResult {
         code = %result.outcome.code,
         micros = started.elapsed().as_micros() as u64
     );
+    state.remember_tables(&result);
     state.push_recent(&result);
     result
 }
@@ -142,7 +143,7 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
             out.arrivals = d.arrivals;
             out.warnings = d.warnings;
         }
-        Err(e) if out.initialized => out.error = Some(e.message),
+        Err(e) if out.initialized => out.error = Some(e),
         Err(_) => {}
     }
     out
@@ -190,6 +191,7 @@ pub fn register_guest(state: State<'_, AppState>, contact: ContactData) -> Regis
         }
         Err(e) => (ScanResult::failed("form", e), false),
     };
+    state.remember_tables(&result);
     state.push_recent(&result);
     Registered { result, printable }
 }
@@ -231,6 +233,7 @@ pub fn tap_table(state: State<'_, AppState>, table: u16) -> ScanResult {
         Ok(o) => ScanResult::new(o, "tap"),
         Err(e) => ScanResult::failed("tap", e),
     };
+    state.remember_tables(&result);
     state.push_recent(&result);
     result
 }
@@ -240,12 +243,15 @@ pub struct OpenGuest {
     record: String,
     area: String,
     checked_in_at: i64,
+    /// The table, if it was assigned at this counter since the app started (tables are
+    /// sealed in the database; this PC only remembers them in memory).
+    table: Option<u16>,
 }
 
 /// Guests still checked in (newest first), for checking one out by hand.
 #[tauri::command]
 pub fn open_checkins(state: State<'_, AppState>, area: Option<i64>) -> UiResult<Vec<OpenGuest>> {
-    state.with_venue(|k| {
+    let open = state.with_venue(|k| {
         let open = k.open_checkins(area, now())?;
         Ok::<_, tresen_venue::Error>(
             open.into_iter()
@@ -254,17 +260,49 @@ pub fn open_checkins(state: State<'_, AppState>, area: Option<i64>) -> UiResult<
                     area: k.area(o.area).map(|a| a.name).unwrap_or_default(),
                     record: o.record,
                     checked_in_at: o.checked_in_at,
+                    table: None,
                 })
-                .collect(),
+                .collect::<Vec<_>>(),
         )
-    })
+    })?;
+    let tables = lock(&state.tables);
+    Ok(open
+        .into_iter()
+        .map(|g| OpenGuest {
+            table: tables.get(&g.record).copied(),
+            ..g
+        })
+        .collect())
 }
 
+/// Checks one guest out by hand, with the same feedback as a scan.
 #[tauri::command]
-pub fn check_out(state: State<'_, AppState>, record: String) -> UiResult<()> {
-    let id = RecordId::parse(&record)
-        .ok_or_else(|| UiError::new("unknown-record", format!("no check-in {record}")))?;
-    state.with_venue(|k| k.check_out_record(id, now()))
+pub fn check_out(state: State<'_, AppState>, record: String) -> ScanResult {
+    let checked_out = RecordId::parse(&record)
+        .ok_or_else(|| UiError::new("unknown-record", format!("no check-in {record}")))
+        .and_then(|id| {
+            state.with_venue(|k| {
+                let area = k
+                    .open_checkins(None, now())?
+                    .into_iter()
+                    .find(|o| o.record == record)
+                    .map(|o| o.area);
+                k.check_out_record(id, now())?;
+                let name = area.and_then(|a| k.area(a).ok()).map(|a| a.name);
+                Ok::<_, tresen_venue::Error>(Outcome {
+                    area: name,
+                    record: Some(id),
+                    ..Outcome::checked_out()
+                })
+            })
+        });
+    let result = match checked_out {
+        Ok(o) => ScanResult::new(o, "list"),
+        Err(e) => ScanResult::failed("list", e),
+    };
+    state.remember_tables(&result);
+    state.push_recent(&result);
+    result
 }
 
 /// Demo mode only: the simulated scanner "reads" a guest code, a table card, an area

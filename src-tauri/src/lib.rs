@@ -22,6 +22,23 @@ use tresen_venue::Venue;
 pub use state::AppState;
 use state::{lock, now};
 
+const USAGE: &str = "\
+Tresen: the venue's counter app (guest registration for contact tracing).
+
+Usage: tresen-app [OPTIONS]
+
+Options:
+  --data-dir DIR    the venue's data folder (default: the user's data folder; also TRESEN_DATA_DIR)
+  --serial PATH[@BAUD]
+                    also read this serial scanner (repeatable; also TRESEN_SERIAL=a,b)
+  --area NAME       the area the counter starts at (also TRESEN_AREA)
+  --kiosk           full screen; only the operator closes the app
+  --demo            a throw-away demo venue, deleted on exit (also TRESEN_DEMO=1)
+  -h, --help        this text
+  -V, --version     the version
+
+The command-line tool `tresen` does everything without a window (`tresen --help`).";
+
 struct Args {
     data_dir: Option<PathBuf>,
     serial: Vec<String>,
@@ -48,6 +65,14 @@ fn args() -> Args {
         };
         let mut value = || inline.clone().or_else(|| it.next());
         match key.as_str() {
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--version" | "-V" => {
+                println!("tresen-app {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
             "--data-dir" => a.data_dir = value().map(PathBuf::from),
             "--serial" => a.serial.extend(value()),
             "--area" => a.area = value(),
@@ -134,12 +159,12 @@ pub fn run_app() {
         Some(k) => (Some(k), None),
         None if Venue::is_initialized(&data_dir) => match Venue::open(&data_dir, now()) {
             Ok(k) => (Some(k), None),
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(e.into())),
         },
         None => (None, None),
     };
     let prefs = Preferences::load(&data_dir).unwrap_or_else(|e| {
-        notices.push(e.to_string());
+        notices.push(state::UiError::from(e));
         Preferences::default()
     });
     let area = match (&venue, &a.area) {
@@ -195,7 +220,7 @@ pub fn run_app() {
                     .and_then(|k| k.purge(now()).err());
                 if let Some(e) = failed {
                     tracing::error!(event = "retention.purge_failed", error = %e);
-                    lock(&state.notices).push(e.to_string());
+                    lock(&state.notices).push(e.into());
                 }
             });
             Ok(())

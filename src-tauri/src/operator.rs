@@ -158,9 +158,7 @@ pub fn confirm_clock(state: State<'_, AppState>, pin: Option<String>) -> UiResul
 }
 
 fn save_preferences(state: &AppState, prefs: &Preferences) -> UiResult<()> {
-    prefs
-        .save(&state.data_dir)
-        .map_err(|e| UiError::new("preferences", e.to_string()))
+    Ok(prefs.save(&state.data_dir)?)
 }
 
 /// Language and sound: anyone at the counter may change them.

@@ -199,12 +199,21 @@ pub fn open_document(state: State<'_, AppState>, path: String) -> UiResult<()> {
             "only documents this app saved can be opened from here",
         ));
     }
-    open::that_detached(&p).map_err(|e| {
-        UiError::new(
-            "open-failed",
-            format!("no program could open {path}: {e}; open it from the file manager"),
-        )
-    })
+    let folder = p
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    // A plain detached start confirms only that the launcher ran; this one also sees a
+    // launcher that found no program (and hands off one still running after 3 s).
+    if open::that_detached_with_timeout(&p, std::time::Duration::from_secs(3)).is_ok() {
+        return Ok(());
+    }
+    Err(UiError::new(
+        "open-failed",
+        format!("no program could open {path}; open it from the file manager in {folder}"),
+    )
+    .with("path", path.clone())
+    .with("folder", folder))
 }
 
 /// A file dialog run by the shell (the window itself has no file system access); for the
@@ -215,6 +224,7 @@ pub async fn choose_path<R: Runtime>(
     state: State<'_, AppState>,
     purpose: String,
     suggested: Option<String>,
+    filter: Option<String>,
 ) -> UiResult<Option<String>> {
     state.require_setup_or_operator()?;
     let mut d = app.dialog().file();
@@ -226,20 +236,28 @@ pub async fn choose_path<R: Runtime>(
             d = d.set_file_name(name.to_string_lossy());
         }
     }
+    // The window names the filter in its language ("Schlüsseldatei (.age)").
+    let label = |fallback: &str| filter.clone().unwrap_or_else(|| fallback.to_string());
     let picked = match purpose.as_str() {
         "trust" => d
-            .add_filter("Trust", &["json", "trust"])
+            .add_filter(label("Trust file"), &["json", "trust"])
             .blocking_pick_file(),
         "request" => d
-            .add_filter("Request", &["json", "request"])
+            .add_filter(label("Request"), &["json", "request"])
             .blocking_pick_file(),
-        "key" => d.add_filter("age", &["age"]).blocking_pick_file(),
-        "save-key" => d.add_filter("age", &["age"]).blocking_save_file(),
-        "save-pdf" => d.add_filter("PDF", &["pdf"]).blocking_save_file(),
-        "save-answer" => d.blocking_save_file(),
+        "key" => d
+            .add_filter(label("Key file"), &["age"])
+            .blocking_pick_file(),
+        "save-key" => d
+            .add_filter(label("Key file"), &["age"])
+            .blocking_save_file(),
+        "save-pdf" => d.add_filter(label("PDF"), &["pdf"]).blocking_save_file(),
+        "save-answer" => d
+            .add_filter(label("Answer"), &["tresen-answer"])
+            .blocking_save_file(),
         "images" => {
             let files = d
-                .add_filter("Bilder", &["png", "jpg", "jpeg"])
+                .add_filter(label("Images"), &["png", "jpg", "jpeg"])
                 .blocking_pick_files();
             return Ok(files.map(|f| {
                 f.into_iter()

@@ -22,7 +22,7 @@ fn start(state: &AppState) -> Scanners {
     for setting in configured.into_iter().map(Ok).chain(extra) {
         match setting.and_then(|s| s.source()) {
             Ok(source) => scanners.add(source),
-            Err(e) => lock(&state.notices).push(e.to_string()),
+            Err(e) => lock(&state.notices).push(e.into()),
         }
     }
     scanners

@@ -58,6 +58,13 @@ pub fn inspect_trust_file(state: State<'_, AppState>, path: String) -> UiResult<
     })
 }
 
+/// Whether this PC's keychain works, asked before the wizard's first question so that a
+/// PC without one gets its one question up front.
+#[tauri::command]
+pub async fn keychain_available() -> bool {
+    tresen_venue::local_secret::LocalSecret::keyring_works().is_ok()
+}
+
 #[tauri::command]
 pub fn passphrase_strength(passphrase: String, venue: String) -> key_file::Strength {
     key_file::strength(&Passphrase::new(passphrase), &[&venue, "tresen"])

@@ -70,6 +70,28 @@ impl From<tresen_protocol::key_file::KeyFileError> for UiError {
     }
 }
 
+impl From<tresen::pc_preferences::PreferencesError> for UiError {
+    fn from(e: tresen::pc_preferences::PreferencesError) -> Self {
+        use tresen::pc_preferences::PreferencesError as P;
+        let path = match &e {
+            P::Damaged { path, .. } | P::Write { path, .. } => path.display().to_string(),
+            P::Invalid(_) => String::new(),
+        };
+        let code = match &e {
+            P::Damaged { .. } => "preferences-damaged",
+            P::Write { .. } => "preferences",
+            P::Invalid(_) => "scanner-setting",
+        };
+        UiError::new(code, e.to_string()).with("path", path)
+    }
+}
+
+impl From<tresen_devices::setting::SettingError> for UiError {
+    fn from(e: tresen_devices::setting::SettingError) -> Self {
+        UiError::new("scanner-setting", e.to_string())
+    }
+}
+
 pub type UiResult<T> = Result<T, UiError>;
 
 /// What one scan, tap or registration at the counter did, and where it came from.
@@ -109,11 +131,11 @@ pub struct AppState {
     pub devices: Mutex<BTreeMap<String, DeviceState>>,
     pub recent: Mutex<Vec<ScanResult>>,
     /// Why the venue could not be opened, for the window to show.
-    pub open_error: Mutex<Option<String>>,
+    pub open_error: Mutex<Option<UiError>>,
     pub operator_until: Mutex<Option<Instant>>,
     pub prefs: Mutex<Preferences>,
-    /// Problems to show once (damaged preferences, …).
-    pub notices: Mutex<Vec<String>>,
+    /// Problems to show once (damaged preferences, a scanner setting, a failed purge).
+    pub notices: Mutex<Vec<UiError>>,
     pub demo: Option<Demo>,
     pub demo_next: Mutex<usize>,
     /// Scanners named on the command line, read in addition to the configured ones.
@@ -131,6 +153,9 @@ pub struct AppState {
     /// The code of the guest last registered at the counter, for its fob card: the card
     /// carries exactly the code that was checked in.
     pub last_registered: Mutex<Option<(String, Instant)>>,
+    /// Tables of open check-ins made at this counter, by record id, in memory only (the
+    /// database holds them sealed): they tell guests apart in the check-out list.
+    pub tables: Mutex<std::collections::HashMap<String, u16>>,
 }
 
 /// Locks a mutex; a panic elsewhere never leaves the app unusable.
@@ -172,6 +197,24 @@ impl AppState {
             kiosk_mode: AtomicBool::new(false),
             setup_done: AtomicBool::new(setup_done),
             last_registered: Mutex::new(None),
+            tables: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Keeps the table of a check-in, forgets it at check-out.
+    pub fn remember_tables(&self, r: &ScanResult) {
+        let Some(record) = r.outcome.record.map(|id| id.to_string()) else {
+            return;
+        };
+        let mut tables = lock(&self.tables);
+        match (r.outcome.code.as_str(), r.outcome.table) {
+            ("checked-out", _) => {
+                tables.remove(&record);
+            }
+            (_, Some(t)) => {
+                tables.insert(record, t);
+            }
+            _ => {}
         }
     }
 

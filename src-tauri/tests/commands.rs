@@ -346,3 +346,46 @@ fn the_counter_takes_nothing_before_the_setup_is_done() {
     assert_eq!(s.ok("overview", json!({}))["setup_step"], "pin");
     assert_eq!(s.refused("backup_postpone", json!({})), "operator-locked");
 }
+
+#[test]
+fn help_and_version_print_and_exit_without_a_window() {
+    for (arg, want) in [
+        ("--help", "Usage: tresen-app"),
+        ("--version", "tresen-app "),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tresen-app"))
+            .arg(arg)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{arg}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(want), "{arg}: {text}");
+    }
+}
+
+#[test]
+fn opening_a_document_without_a_viewer_says_where_it_is() {
+    let s = shell();
+    s.ok("unlock", json!({ "pin": PIN }));
+    let out = home().join("Dokumente-Test").join("aushang.pdf");
+    let printed = s.ok(
+        "print_document",
+        json!({ "document": { "kind": "posters", "areas": [], "a3": false }, "out": out.display().to_string() }),
+    );
+    assert_eq!(printed["pages"], 2);
+    // No program at all can open it here: no launcher is on the PATH of this process.
+    let path = std::env::var_os("PATH");
+    std::env::set_var("PATH", home().join("no-programs"));
+    let e = s.call("open_document", json!({ "path": printed["path"] }));
+    if let Some(p) = path {
+        std::env::set_var("PATH", p);
+    }
+    let e = e.unwrap_err();
+    assert_eq!(e["code"], "open-failed");
+    assert_eq!(
+        e["params"]["folder"],
+        out.parent().unwrap().display().to_string()
+    );
+}

@@ -125,6 +125,24 @@ fn code_literals(source: &str) -> Vec<String> {
         .collect()
 }
 
+/// The first string literal after each `marker` (within `within` characters; 0: right
+/// after it, the marker ending in the opening quote).
+fn literals_after(source: &str, marker: &str, within: usize) -> Vec<String> {
+    source
+        .split(marker)
+        .skip(1)
+        .filter_map(|after| {
+            if within == 0 || marker.ends_with('"') {
+                return after.split_once('"').map(|(lit, _)| lit.to_string());
+            }
+            let window: String = after.chars().take(within).collect();
+            let (_, rest) = window.split_once('"')?;
+            rest.split_once('"').map(|(lit, _)| lit.to_string())
+        })
+        .filter(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        .collect()
+}
+
 /// The body of every `fn code(&self)`: the match that names each kind of error.
 fn code_fn_bodies(source: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -164,6 +182,7 @@ fn every_code_the_window_can_get_has_german_and_english_words() {
         rust_files(&root.join(dir), &mut files);
     }
     let mut codes = BTreeSet::new();
+    let mut families = BTreeSet::new();
     for f in &files {
         let source = std::fs::read_to_string(f).unwrap();
         // The unit tests inside a file name codes only to check them.
@@ -181,6 +200,65 @@ fn every_code_the_window_can_get_has_german_and_english_words() {
         if f.ends_with("src/outcome.rs") {
             codes.extend(code_literals(source));
         }
+        // Families the window words under a prefix.
+        if f.to_string_lossy().contains("crates/devices/") {
+            for lit in literals_after(source, "code: \"", 0) {
+                families.insert(format!("device.{lit}"));
+            }
+            for lit in literals_after(source, "Some((\n", 40) {
+                families.insert(format!("device.{lit}"));
+            }
+        }
+        for marker in ["AuditNote::change(", "event: \"", "store_pin("] {
+            for lit in literals_after(source, marker, 60) {
+                families.insert(format!("audit.{lit}"));
+                families.insert(format!("auditDetail.{lit}"));
+            }
+        }
+        if let Some(body) = source.split("fn contact_params").nth(1) {
+            let body = body.split("\n}\n").next().unwrap_or_default();
+            for lit in code_literals(body)
+                .into_iter()
+                .filter(|l| l != "problem" && l != "field" && l != "max")
+            {
+                families.insert(format!("contact.{lit}"));
+            }
+        }
+    }
+    for code in tresen::dashboard::WARNING_CODES {
+        families.insert(format!("short.{code}"));
+    }
+    for field in ["name", "street", "postcode", "city", "phone", "email"] {
+        families.insert(format!("field.{field}"));
+    }
+    for js in ["main.js", "counter.js", "wizard.js", "operator.js"] {
+        // `choose($("input-id"), "purpose")`: the purpose names the dialog's filter.
+        for call in ui(js).split("choose($(").skip(1) {
+            let call: String = call.chars().take(80).collect();
+            if let Some((_, rest)) = call.split_once("), \"") {
+                if let Some((purpose, _)) = rest.split_once('"') {
+                    families.insert(format!("filter.{purpose}"));
+                }
+            }
+        }
+    }
+    // The audit events without details of their own.
+    families.remove("auditDetail.pin-set");
+    families.remove("auditDetail.pin-changed");
+    for must in [
+        "device.not-connected",
+        "device.usb-access",
+        "device.serial-permission",
+        "audit.approved",
+        "audit.pin-set",
+        "auditDetail.refused",
+        "contact.phone",
+        "filter.key",
+    ] {
+        assert!(
+            families.contains(must),
+            "{must} was not found: {families:?}"
+        );
     }
     codes.extend(tresen::dashboard::WARNING_CODES.map(String::from));
     for must in [
@@ -202,6 +280,8 @@ fn every_code_the_window_can_get_has_german_and_english_words() {
             .iter()
             .filter(|c| !words.contains(&format!("err.{c}")) && !words.contains(*c))
             .collect();
+        assert!(missing.is_empty(), "no {lang} words for {missing:?}");
+        let missing: Vec<_> = families.iter().filter(|k| !words.contains(*k)).collect();
         assert!(missing.is_empty(), "no {lang} words for {missing:?}");
     }
 }

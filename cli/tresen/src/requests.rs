@@ -136,7 +136,7 @@ pub fn audit(k: &Venue) -> Result<()> {
             e.event,
             or_dash(&e.request_id),
             or_dash(&e.office),
-            e.detail
+            tresen_venue::audit::detail_text(&e.detail)
         );
     }
     let n = k.verify_audit()?;

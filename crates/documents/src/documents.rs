@@ -36,8 +36,14 @@ pub fn posters(items: &[PosterInfo], paper: Paper) -> Result<Pdf, PrintError> {
         let cx = w / 2.0;
         let mut y = h - 22.0 * k;
         y = c.block(&p.venue, cx, y, w - 30.0 * k, Fit(20.0 * k, 10.0 * k, 2));
+        // A venue with one location names only the area.
+        let place = if p.location.is_empty() {
+            p.area.clone()
+        } else {
+            format!("{} · {}", p.location, p.area)
+        };
         y = c.block(
-            &format!("{} · {}", p.location, p.area),
+            &place,
             cx,
             y - 4.0 * k,
             w - 30.0 * k,

@@ -124,11 +124,12 @@ impl Venue {
         };
         tresen_protocol::files::write_new_with(out, write)?;
         let opened = total - flagged;
-        let detail = format!(
-            "case {}; {opened} records sealed to the office; {flagged} damaged check-ins flagged; {} sealed to other keys not opened",
-            c.review.case_reference,
-            c.review.matching.saturating_sub(total)
-        );
+        let detail = crate::audit::detail([
+            ("case", c.review.case_reference.clone().into()),
+            ("records", opened.into()),
+            ("flagged", flagged.into()),
+            ("other_keys", c.review.matching.saturating_sub(total).into()),
+        ]);
         self.store.decide_request(
             &Decision {
                 request_id: &c.req.request_id,

@@ -60,7 +60,7 @@ impl Venue {
             .store
             .location_name(id)?
             .ok_or_else(|| Error::UnknownLocation(id.to_string()))?;
-        let detail = format!("location '{old}' renamed to '{name}'");
+        let detail = crate::audit::detail([("old", old.into()), ("new", name.clone().into())]);
         self.store
             .rename_location(
                 id,
@@ -152,7 +152,11 @@ impl Venue {
     pub fn rename_area(&mut self, id: i64, name: &str, now: i64) -> Result<(), Error> {
         let old = self.live_area(id)?;
         let name = valid_name(name)?;
-        let detail = format!("area '{}/{}' renamed to '{name}'", old.location, old.name);
+        let detail = crate::audit::detail([
+            ("location", old.location.into()),
+            ("old", old.name.into()),
+            ("new", name.clone().into()),
+        ]);
         self.store
             .rename_area(id, &name, &AuditNote::change(now, "area-renamed", &detail))
             .map_err(named)
@@ -164,12 +168,12 @@ impl Venue {
         let a = self.live_area(id)?;
         stay_in_range(minutes)?;
         let secs = i64::from(minutes) * 60;
-        let detail = format!(
-            "area '{}/{}': maximum stay {} -> {minutes} minutes",
-            a.location,
-            a.name,
-            a.max_stay_secs / 60
-        );
+        let detail = crate::audit::detail([
+            ("location", a.location.clone().into()),
+            ("area", a.name.clone().into()),
+            ("old_minutes", (a.max_stay_secs / 60).into()),
+            ("new_minutes", minutes.into()),
+        ]);
         let note = AuditNote::change(now, "max-stay-changed", &detail);
         self.store
             .set_max_stay(id, secs, now, (secs != a.max_stay_secs).then_some(&note))?;
@@ -192,10 +196,11 @@ impl Venue {
     /// present are checked out now (audited).
     pub fn archive_area(&mut self, id: i64, now: i64) -> Result<u64, Error> {
         let a = self.live_area(id)?;
-        let detail = format!(
-            "area '{}/{}' deleted (archived until the retention period ends); {} guests checked out",
-            a.location, a.name, a.present
-        );
+        let detail = crate::audit::detail([
+            ("location", a.location.clone().into()),
+            ("area", a.name.clone().into()),
+            ("checked_out", a.present.into()),
+        ]);
         let closed =
             self.store
                 .archive_area(id, now, &AuditNote::change(now, "area-deleted", &detail))?;

@@ -12,6 +12,39 @@ use tresen_protocol::encoding::hex;
 pub use crate::store::AuditRow as AuditEntry;
 use crate::{Error, Venue};
 
+/// An entry's detail: a JSON object of named values (names, counts, times in Unix
+/// seconds under keys ending in `_at`) that the window words in its language by the
+/// entry's event. Entries written before details were structured hold an English
+/// sentence instead.
+pub fn detail<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> =
+        pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// The detail in English, for the `tresen audit` listing: the values of a structured
+/// detail as `key value` pairs, an older entry's sentence as it is.
+pub fn detail_text(detail: &str) -> String {
+    use tresen_protocol::time::format_time;
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(detail) {
+        Ok(map) => map
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Number(n) if k.ends_with("_at") => {
+                        n.as_i64().map(format_time).unwrap_or_else(|| n.to_string())
+                    }
+                    other => other.to_string(),
+                };
+                format!("{} {value}", k.trim_end_matches("_at").replace('_', " "))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(_) => detail.to_string(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditError {
     #[error("the audit log is broken at entry {seq}: {why}")]

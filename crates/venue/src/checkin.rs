@@ -313,9 +313,9 @@ impl Venue {
 
     /// Checks out everyone (of one area, or everywhere) at closing time (audited).
     pub fn close_all(&mut self, area: Option<i64>, now: i64) -> Result<u64, Error> {
-        let n = self.store.close_all(area, now, &|n| match area {
-            None => format!("{n} guests checked out in every area"),
-            Some(a) => format!("{n} guests checked out in area #{a}"),
+        let name = area.map(|a| self.area(a).map(|a| a.name)).transpose()?;
+        let n = self.store.close_all(area, now, &|n| {
+            crate::audit::detail([("count", n.into()), ("area", name.clone().into())])
         })?;
         tracing::info!(event = "checkin.close_all", count = n);
         Ok(n)

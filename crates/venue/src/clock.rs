@@ -6,8 +6,6 @@
 
 use serde::Serialize;
 
-use tresen_protocol::time::format_time;
-
 use crate::store::{AuditNote, Meta, VenueStore};
 use crate::{Error, Venue};
 
@@ -90,19 +88,16 @@ impl Venue {
     /// and the confirmation is written to the audit log.
     pub fn confirm_clock(&mut self, now: i64) -> Result<ClockState, Error> {
         let before = self.clock_state(now)?;
-        let detail = match before {
+        let (direction, latest) = match before {
             ClockState::Ok => return Ok(before),
-            ClockState::Behind { latest } => format!(
-                "the operator confirmed the clock ({}) although {} had been seen",
-                format_time(now),
-                format_time(latest)
-            ),
-            ClockState::Ahead { latest } => format!(
-                "the operator confirmed the clock ({}) although the latest time seen was {}",
-                format_time(now),
-                format_time(latest)
-            ),
+            ClockState::Behind { latest } => ("behind", latest),
+            ClockState::Ahead { latest } => ("ahead", latest),
         };
+        let detail = crate::audit::detail([
+            ("clock", direction.into()),
+            ("confirmed_at", now.into()),
+            ("latest_at", latest.into()),
+        ]);
         self.store.set_metas(
             &[(Meta::ClockSeen, &now.to_string())],
             Some(&AuditNote::change(now, "clock-confirmed", &detail)),

@@ -247,7 +247,10 @@ impl Venue {
             Some(&AuditNote::change(
                 now,
                 "key-copy-deleted",
-                "the key file on this PC's disk was deleted; the verified copy on a removable drive is the key file now",
+                &crate::audit::detail([
+                    ("deleted", primary.display().to_string().into()),
+                    ("key_file", copy.display().to_string().into()),
+                ]),
             )),
         )?;
         tracing::info!(event = "key.pc_copy_deleted");
@@ -271,11 +274,10 @@ impl Venue {
         let public = keys.public();
         drop(keys);
         let old = self.venue_key;
-        let detail = format!(
-            "venue key {} replaced by {}",
-            old.public.fingerprint_text(),
-            public.fingerprint_text()
-        );
+        let detail = crate::audit::detail([
+            ("old", old.public.fingerprint_text().into()),
+            ("new", public.fingerprint_text().into()),
+        ]);
         let used = self.store.replace_key(
             old.id,
             &NewKey {

@@ -93,6 +93,27 @@ impl LocalSecret {
         Ok(Self(Zeroizing::new(arr)))
     }
 
+    /// Whether the OS keychain takes, returns and deletes a secret: asked before the setup
+    /// asks anything else, so a PC without one is told up front.
+    pub fn keyring_works() -> Result<(), SecretError> {
+        let probe = format!(
+            "probe-{}",
+            tresen_protocol::encoding::hex(&tresen_protocol::crypto::random_bytes::<8>())
+        );
+        let e = entry(&probe)?;
+        let unavailable = |e: keyring::Error| SecretError::KeyringUnavailable(e.to_string());
+        e.set_secret(b"tresen keychain probe")
+            .map_err(unavailable)?;
+        let back = e.get_secret().map_err(unavailable);
+        e.delete_credential().map_err(unavailable)?;
+        match back? {
+            b if b == b"tresen keychain probe" => Ok(()),
+            _ => Err(SecretError::KeyringUnavailable(
+                "the keychain returned another secret".into(),
+            )),
+        }
+    }
+
     /// A secret from known bytes (test vectors).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(Zeroizing::new(bytes))

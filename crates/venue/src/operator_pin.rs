@@ -75,7 +75,7 @@ impl Venue {
             .to_string();
         self.store.set_metas(
             &[(Meta::OperatorPin, &hash), (Meta::OperatorPinFailures, "0")],
-            Some(&AuditNote::change(now, event, "the operator PIN was set")),
+            Some(&AuditNote::change(now, event, "{}")),
         )?;
         Ok(())
     }

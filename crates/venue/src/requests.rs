@@ -131,10 +131,10 @@ impl Venue {
     pub fn review_request(&mut self, text: &[u8], now: i64) -> Result<RequestReview, Error> {
         match self.check_request(text, now) {
             Ok(c) => {
-                let detail = format!(
-                    "case {}; {} check-ins match",
-                    c.review.case_reference, c.review.matching
-                );
+                let detail = crate::audit::detail([
+                    ("case", c.review.case_reference.clone().into()),
+                    ("matching", c.review.matching.into()),
+                ]);
                 self.store.request_seen(
                     &c.req.request_id,
                     &c.review.office_id,
@@ -169,15 +169,21 @@ impl Venue {
                     Error::Request(r) => r.code(),
                     other => other.code(),
                 };
-                let detail = if text.len() > request::MAX_BYTES {
-                    format!("{code}; file larger than {} bytes", request::MAX_BYTES)
+                // Of the refusal's values only its times: no text the file carries.
+                let mut detail = e.params();
+                detail.retain(|k, _| k.ends_with("_at"));
+                detail.insert("refusal".into(), code.into());
+                if text.len() > request::MAX_BYTES {
+                    detail.insert("bytes_over".into(), request::MAX_BYTES.into());
                 } else {
-                    format!(
-                        "{code}; file sha256 {}, {} bytes",
-                        tresen_protocol::encoding::hex(&tresen_protocol::crypto::sha256(&[text])),
-                        text.len()
-                    )
-                };
+                    let hash = tresen_protocol::crypto::sha256(&[text]);
+                    detail.insert(
+                        "sha256".into(),
+                        tresen_protocol::encoding::hex(&hash).into(),
+                    );
+                    detail.insert("bytes".into(), text.len().into());
+                }
+                let detail = serde_json::Value::Object(detail).to_string();
                 self.store.append_audit(&AuditNote {
                     at: now,
                     event: "refused",
@@ -222,7 +228,10 @@ impl Venue {
                 event: "declined",
                 request_id: &c.review.request_id,
                 office: &c.review.office_id,
-                detail: reason,
+                detail: &crate::audit::detail([
+                    ("case", c.review.case_reference.clone().into()),
+                    ("reason", reason.into()),
+                ]),
             },
         )?;
         Ok(c.review)

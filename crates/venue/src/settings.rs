@@ -140,10 +140,11 @@ impl crate::Venue {
     pub fn set_setting(&mut self, key: &str, value: &str, now: i64) -> Result<(), crate::Error> {
         let (name, n) = Settings::validate(key, value)?;
         let old = self.settings.get(name);
-        let detail = format!(
-            "{name}: {} -> {n}",
-            old.map(|v| v.to_string()).unwrap_or_default()
-        );
+        let detail = crate::audit::detail([
+            ("setting", name.into()),
+            ("old", old.into()),
+            ("new", n.into()),
+        ]);
         let note = crate::store::AuditNote::change(now, "setting-changed", &detail);
         self.store
             .set_setting(name, &n.to_string(), (old != Some(n)).then_some(&note))?;

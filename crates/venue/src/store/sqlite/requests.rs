@@ -244,7 +244,7 @@ pub fn purge_audit(conn: &Connection, cutoff: i64, now: i64) -> Result<u64, Stor
         &AuditNote::change(
             now,
             "purged",
-            &format!("{n} entries up to entry {seq} deleted after the retention period; the chain continues from that entry's hash"),
+            &crate::audit::detail([("count", n.into()), ("up_to", seq.into())]),
         ),
     )?;
     Ok(n as u64)
