@@ -73,7 +73,7 @@ fn main() {
     let prepare = std::env::var_os("TRESEN_BENCH_NO_PREPARE").is_none();
     for (i, code) in codes.iter().enumerate() {
         if prepare {
-            k.prepare_seals(4).expect("prepare");
+            k.use_idle_time().expect("idle work");
         }
         let t = sim.send(code, &cfg).expect("send");
         let scan = loop {

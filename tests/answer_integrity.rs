@@ -559,10 +559,11 @@ fn an_old_format_record_dated_after_the_upgrade_is_flagged() {
     let ter = v.terrasse;
     visit(&mut v, 1, ter, t0);
     let o = office(&mut v, "ga-mitte");
-    // The forgery: a fresh id, a guest's contact blob, sealed the old way.
+    // The forgery: a fresh id, a guest's contact blob, sealed the old way (an old record
+    // holds an old code's blob).
     let id = [0x42u8; 16];
     let pk = v.venue.venue_public_keys().seal;
-    let blob = GuestCode::create(&contact(9), &v.authority.contact_key())
+    let blob = GuestCode::create_v1(&contact(9), &v.authority.contact_key())
         .unwrap()
         .contact_blob();
     let mut pt = vec![1u8, 1];

@@ -512,6 +512,7 @@ fn formula_injection_in_guest_data_ends_up_inert_and_invalid_data_is_flagged() {
         )
         .unwrap();
         let code = GuestCode {
+            version: 1,
             key_id: ck.key_id,
             code_id: tresen_protocol::crypto::random_bytes(),
             sealed,

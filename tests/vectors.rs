@@ -25,6 +25,7 @@ use tresen_venue::local_secret::LocalSecret;
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.json");
 const FILE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v2.json");
+const FILE_TRG2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/trg2.json");
 /// The binding of the version 2 check-in vector.
 const AREA_ID: u32 = 7;
 const CHECKED_IN_AT: i64 = 1_795_000_000;
@@ -98,6 +99,72 @@ fn generate_v2() {
         },
     });
     std::fs::write(FILE_V2, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
+}
+
+fn vectors_trg2() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(FILE_TRG2).expect("tests/vectors/trg2.json"))
+        .unwrap()
+}
+
+/// `cargo test --test vectors -- --ignored generate_trg2` writes a fresh trg2.json: a
+/// compact guest code (version 2) of the contact of v1.json, sealed to its contact key.
+#[test]
+#[ignore = "writes tests/vectors/trg2.json"]
+fn generate_trg2() {
+    let v = vectors();
+    let pk: [u8; 32] = unhex(s(&v, "guest_code.contact_public_hex"))
+        .try_into()
+        .unwrap();
+    let contact: ContactData = serde_json::from_value(v["guest_code"]["contact"].clone()).unwrap();
+    let code = GuestCode::create(&contact, &guest_code::ContactKey::new(pk)).unwrap();
+    let packed = tresen_protocol::contact_pack::pack(&contact.validated().unwrap()).unwrap();
+    let out = json!({
+        "guest_code_v2": {
+            "key_id_hex": hex(&code.key_id),
+            "code_id_hex": hex(&code.code_id),
+            "enc_hex": hex(&code.sealed[..32]),
+            "contact_packed_hex": hex(&packed),
+            "contact_blob_hex": hex(&code.contact_blob()),
+            "text": code.to_text(),
+        },
+    });
+    std::fs::write(
+        FILE_TRG2,
+        serde_json::to_string_pretty(&out).unwrap() + "\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn compact_guest_code_vector() {
+    let v = vectors();
+    let t = vectors_trg2();
+    let sk = SealSecretKey::from_bytes(&unhex(s(&v, "guest_code.contact_secret_hex"))).unwrap();
+    let code = GuestCode::parse(s(&t, "guest_code_v2.text")).unwrap();
+    assert_eq!(code.version, 2);
+    assert_eq!(hex(&code.key_id), s(&t, "guest_code_v2.key_id_hex"));
+    assert_eq!(hex(&code.sealed[..32]), s(&t, "guest_code_v2.enc_hex"));
+    // The code id is derived from the encapsulated key.
+    let id = crypto::sha256(&[b"tresen/guest-code-id/v2", &code.sealed[..32]]);
+    assert_eq!(hex(&id[..12]), s(&t, "guest_code_v2.code_id_hex"));
+    assert_eq!(hex(&code.code_id), s(&t, "guest_code_v2.code_id_hex"));
+    assert_eq!(
+        hex(&code.contact_blob()),
+        s(&t, "guest_code_v2.contact_blob_hex")
+    );
+    let c = guest_code::open_contact_blob(&code.contact_blob(), &sk).unwrap();
+    let want: ContactData = serde_json::from_value(v["guest_code"]["contact"].clone()).unwrap();
+    assert_eq!(c, want);
+    // The packed plaintext is what the contact packs to, byte for byte.
+    let packed = tresen_protocol::contact_pack::pack(&want.validated().unwrap()).unwrap();
+    assert_eq!(hex(&packed), s(&t, "guest_code_v2.contact_packed_hex"));
+    let mut aad = b"TRG2".to_vec();
+    aad.extend_from_slice(&code.key_id);
+    let opened = sk
+        .open(guest_code::HPKE_INFO_V2, &aad, &code.sealed)
+        .unwrap();
+    assert_eq!(hex(&opened), s(&t, "guest_code_v2.contact_packed_hex"));
+    assert_eq!(s(&t, "guest_code_v2.text").len(), 259);
 }
 
 fn s<'a>(v: &'a Value, path: &str) -> &'a str {
@@ -287,6 +354,7 @@ fn protocol_doc_quotes_every_vector() {
     }
     walk("v1".into(), &vectors(), &mut strings);
     walk("v2".into(), &vectors_v2(), &mut strings);
+    walk("trg2".into(), &vectors_trg2(), &mut strings);
     for (path, value) in strings {
         let needle: String = value.split_whitespace().collect();
         assert!(

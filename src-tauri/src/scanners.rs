@@ -50,10 +50,10 @@ pub fn run<R: Runtime>(app: AppHandle<R>) {
             }
             None => {}
         }
-        // Idle moments prepare the sealing of the next check-ins.
+        // Idle moments prepare the next check-ins' sealing and the store's maintenance.
         if last_prepare.elapsed() > Duration::from_millis(200) {
             if let Some(k) = lock(&state.desk).venue.as_mut() {
-                let _ = k.prepare_seals(8);
+                let _ = k.use_idle_time();
             }
             last_prepare = Instant::now();
         }

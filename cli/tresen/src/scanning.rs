@@ -168,7 +168,7 @@ pub fn scan(k: &mut Venue, a: ScanArgs) -> Result<ExitCode> {
     let method = Method::parse(&a.method).unwrap_or(Method::Fob);
     loop {
         // Idle moments prepare the sealing of the next check-ins.
-        k.prepare_seals(8)?;
+        k.use_idle_time()?;
         let Some(ev) = scanners.next_event(std::time::Duration::from_secs(3600)) else {
             continue;
         };

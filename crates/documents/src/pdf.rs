@@ -314,8 +314,7 @@ impl Canvas {
         size: f32,
         ec: qrcode::EcLevel,
     ) -> Result<f32, PrintError> {
-        let code = qrcode::QrCode::with_error_correction_level(payload.as_bytes(), ec)
-            .map_err(|e| PrintError::Qr(e.to_string()))?;
+        let code = qr_code(payload, ec)?;
         let n = code.width();
         let module = size / (n + 2 * QUIET_ZONE) as f32;
         let colors = code.to_colors();
@@ -352,4 +351,26 @@ impl Canvas {
     pub fn restore(&mut self) {
         self.ops.push(Op::RestoreGraphicsState);
     }
+}
+
+/// The QR code of a payload, in the smallest version. A payload of QR alphanumeric
+/// characters alone (every Tresen code) is written as one alphanumeric segment: the
+/// general segmenter sometimes splits off digit runs at a cost, and a guest code would
+/// then need one version more than it should.
+pub fn qr_code(payload: &str, ec: qrcode::EcLevel) -> Result<qrcode::QrCode, PrintError> {
+    const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    if payload.bytes().all(|b| ALNUM.contains(&b)) {
+        for v in 1..=40 {
+            let mut bits = qrcode::bits::Bits::new(qrcode::Version::Normal(v));
+            if bits.push_alphanumeric_data(payload.as_bytes()).is_ok()
+                && bits.push_terminator(ec).is_ok()
+            {
+                if let Ok(code) = qrcode::QrCode::with_bits(bits, ec) {
+                    return Ok(code);
+                }
+            }
+        }
+    }
+    qrcode::QrCode::with_error_correction_level(payload.as_bytes(), ec)
+        .map_err(|e| PrintError::Qr(e.to_string()))
 }

@@ -249,9 +249,8 @@ impl OfficeDesk {
         Option<tresen_protocol::contact::ContactData>,
         Option<String>,
     ) {
-        let key = blob
-            .get(..tresen_protocol::guest_code::KEY_ID_LEN)
-            .and_then(|id| self.contact_keys.iter().find(|(k, _)| &k[..] == id));
+        let key = tresen_protocol::guest_code::blob_key_id(blob)
+            .and_then(|(_, id)| self.contact_keys.iter().find(|(k, _)| k[..] == id[..]));
         match key {
             Some((_, sk)) => match tresen_protocol::guest_code::open_contact_blob(blob, sk) {
                 Ok(c) => (Some(c), None),

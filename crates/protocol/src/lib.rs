@@ -12,6 +12,7 @@ pub mod authority_keys;
 pub mod certificate;
 pub mod checkin_record;
 pub mod contact;
+pub mod contact_pack;
 pub mod crypto;
 pub mod encoding;
 pub mod files;

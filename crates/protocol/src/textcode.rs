@@ -134,9 +134,10 @@ fn unframe_exact(text: &str) -> Result<Frame, CodeTextError> {
         Some('V') => Kind::Venue,
         _ => return Err(CodeTextError::Foreign),
     };
-    let version = match p.next() {
-        Some('1') => 1u8,
-        Some(c) if c.is_ascii_digit() => return Err(CodeTextError::UnsupportedVersion(c)),
+    let version = match (kind, p.next()) {
+        (_, Some('1')) => 1u8,
+        (Kind::Guest, Some('2')) => 2u8,
+        (_, Some(c)) if c.is_ascii_digit() => return Err(CodeTextError::UnsupportedVersion(c)),
         _ => return Err(CodeTextError::Foreign),
     };
     let data = decode_base32(rest).ok_or(CodeTextError::Misread)?;

@@ -54,7 +54,8 @@ impl Venue {
         let frame = textcode::unframe(text).map_err(Refusal::from)?;
         match frame.kind {
             Kind::Guest => {
-                let code = GuestCode::from_body(&frame.body).map_err(Refusal::from)?;
+                let code = GuestCode::from_frame_body(frame.version, &frame.body)
+                    .map_err(Refusal::from)?;
                 if !self.known_contact_keys.contains(&code.key_id) {
                     return Err(Refusal::OtherAuthority.into());
                 }
@@ -123,6 +124,13 @@ impl Venue {
 
     /// Does the costly part of sealing the next `n` check-ins ahead of time; call it when
     /// idle (between scans) to take it off the scan path.
+    /// What the counter does while it waits for the next scan: prepares the sealing of the
+    /// next check-ins and lets the store do its maintenance, so neither lands on a scan.
+    pub fn use_idle_time(&mut self) -> Result<(), Error> {
+        self.prepare_seals(8)?;
+        Ok(self.store.idle_maintenance()?)
+    }
+
     pub fn prepare_seals(&mut self, n: usize) -> Result<(), Error> {
         let pk = self.venue_key.public.seal;
         self.prepared.prepare(&pk, checkin_record::GUEST_INFO, n)?;

@@ -419,6 +419,9 @@ pub trait VenueStore: Send {
         note: &dyn Fn(u64) -> String,
     ) -> Result<u64, StoreError>;
     fn close_overdue(&mut self, now: i64) -> Result<u64, StoreError>;
+    /// Work that can wait for an idle moment (SQLite: copy the write-ahead log into the
+    /// database file), so that it never lands on a scan.
+    fn idle_maintenance(&mut self) -> Result<(), StoreError>;
     fn open_checkins(&self, area: Option<i64>) -> Result<Vec<OpenCheckinRow>, StoreError>;
     /// Check-ins per hour from `start` to `now`: (hours after start, count).
     fn arrivals(&self, start: i64, now: i64) -> Result<Vec<(i64, u32)>, StoreError>;

@@ -169,10 +169,14 @@ pub fn configure(conn: &Connection) -> Result<(), StoreError> {
             "could not switch to WAL mode (got {mode})"
         )));
     }
+    // Checkpoints run in idle moments (`Venue::use_idle_time`); the automatic one, far
+    // later than SQLite's default of 1000 pages, only keeps the log bounded when there are
+    // none (a long batch of check-ins).
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA secure_delete = ON;
-         PRAGMA foreign_keys = ON;",
+         PRAGMA foreign_keys = ON;
+         PRAGMA wal_autocheckpoint = 8000;",
     )
     .map_err(super::err)
 }
