@@ -60,6 +60,9 @@ impl Error {
             Error::Restore(RestoreError::Image(_)) => "read-failed",
             Error::Restore(RestoreError::NotAKeyFile) => "not-a-key-file",
             Error::Demo(_) => "demo-failed",
+            Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "file-not-found"
+            }
             Error::Read { .. } => "read-failed",
             Error::NoRegisteredGuest => "no-registered-guest",
         }

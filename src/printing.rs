@@ -17,9 +17,10 @@ use crate::Error;
 pub enum Document<'a> {
     /// Area posters; no areas: all live areas.
     Posters { areas: &'a [i64], paper: Paper },
-    /// Table cards of one area; no tables: all of the area's.
+    /// Table cards of one area (no tables: all of the area's), or with no area, of every
+    /// live area's tables.
     TableCards {
-        area: i64,
+        area: Option<i64>,
         tables: &'a [u16],
         layout: TableLayout,
     },
@@ -76,8 +77,22 @@ pub fn render(venue: &mut Venue, doc: &Document<'_>, now: i64) -> Result<Pdf, Er
             tables,
             layout,
         } => {
-            let infos: Vec<TableInfo> = venue
-                .table_infos(*area, tables)?
+            let areas = match area {
+                Some(a) => vec![*a],
+                None => venue
+                    .areas()?
+                    .into_iter()
+                    .filter(|a| {
+                        a.state != tresen_venue::AreaState::Archived && !a.tables.is_empty()
+                    })
+                    .map(|a| a.id)
+                    .collect(),
+            };
+            let mut signs = Vec::new();
+            for a in areas {
+                signs.extend(venue.table_infos(a, tables)?);
+            }
+            let infos: Vec<TableInfo> = signs
                 .into_iter()
                 .map(|t| TableInfo {
                     area: t.area,

@@ -192,7 +192,7 @@ fn table_cards_as_tents_and_labels_decode_back() {
     let infos = v.venue.table_infos(v.terrasse, &[]).unwrap();
     assert_eq!(infos.len(), 10);
     let doc = Document::TableCards {
-        area: v.terrasse,
+        area: Some(v.terrasse),
         tables: &[],
         layout: TableLayout::Tents,
     };
@@ -229,7 +229,7 @@ fn table_cards_as_tents_and_labels_decode_back() {
 
     let some = v.venue.table_infos(v.terrasse, &[2, 5]).unwrap();
     let doc = Document::TableCards {
-        area: v.terrasse,
+        area: Some(v.terrasse),
         tables: &[2, 5],
         layout: TableLayout::Labels,
     };

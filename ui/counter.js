@@ -1,5 +1,5 @@
 // The counter screen: scan results, areas, tables, registration, check-out, the day.
-import { t, time } from "./i18n.js";
+import { t, time, language } from "./i18n.js";
 import { $, el, call, confirmTwice, errorText } from "./api.js";
 
 let refresh = () => {};
@@ -74,6 +74,7 @@ export function showResult(r) {
   box.dataset.code = r.code;
   $("result-icon").textContent = k.icon;
   $("result-title").textContent = resultText(r);
+  box.classList.toggle("long", resultText(r).length > 48);
   $("result-detail").textContent = r.ok ? "" : t(`hint.${r.code}`) ?? "";
   $("result-time").textContent = time(r.at ?? Date.now() / 1000);
   if (!$("counter").hidden) {
@@ -126,6 +127,16 @@ export function renderCounter(o) {
   $("present").textContent = String(o.present);
   $("current-area").textContent = o.current_area_name ?? "–";
   $("areas").setAttribute("aria-label", t("areas"));
+  // Rebuilt only when something changed: a button armed for its second tap stays armed.
+  const shownAreas = JSON.stringify([language(), o.current_area, o.areas.map((a) => [a.id, a.name, a.location, a.present])]);
+  if ($("areas").dataset.shown !== shownAreas) {
+    $("areas").dataset.shown = shownAreas;
+    renderAreas(o);
+  }
+  renderRest(o);
+}
+
+function renderAreas(o) {
   $("areas").replaceChildren(
     ...o.areas.map((a) => {
       const pick = el(
@@ -152,6 +163,9 @@ export function renderCounter(o) {
       return el("li", {}, ...items);
     }),
   );
+}
+
+function renderRest(o) {
   // The table choice keeps its place: it only fills when a guest waits for a table.
   const waiting = o.areas.find((a) => a.id === o.waiting_for_table && a.tables.length);
   const tap = $("table-tap");
@@ -300,6 +314,41 @@ export function setupCounter(refreshAll) {
         return;
       }
       if (e.key === "Tab") tabbedAt = performance.now();
+    },
+    true,
+  );
+  // A scanner typing while a field of the registration form has the focus: a burst that
+  // reads like a Tresen code and ends with Enter or Tab goes to the counter, and the field
+  // keeps what it had. Whether it was a scanner the core decides from the gaps.
+  const bursts = new WeakMap();
+  document.addEventListener(
+    "keydown",
+    (e) => {
+      const f = e.target;
+      if (f === wedge || !(f instanceof HTMLInputElement) || !f.closest("#counter")) return;
+      const now = performance.now();
+      let b = bursts.get(f);
+      if (!b || now - b.last > BURST_GAP_MS) {
+        b = { before: f.value, text: "", stamps: [] };
+        bursts.set(f, b);
+      }
+      b.last = now;
+      if (e.key.length === 1) {
+        b.text += e.key;
+        b.stamps.push(now);
+      } else if ((e.key === "Enter" || e.key === "Tab") && b.text.length >= 8 && /^TR[GV][0-9]/i.test(b.text)) {
+        e.preventDefault();
+        e.stopPropagation();
+        bursts.delete(f);
+        const typed = f.value;
+        f.value = b.before;
+        const gaps = b.stamps.slice(1).map((s, i) => Math.round(s - b.stamps[i]));
+        call("wedge_scan", { text: b.text, gaps }).then((r) => {
+          if (r.code === "typed-not-scanned") f.value = typed;
+          else showResult(r);
+          refresh();
+        });
+      }
     },
     true,
   );

@@ -14,6 +14,7 @@ export const messages = {
     warningsSummary: { one: "Ein Hinweis: {first}", other: "{n} Hinweise: {first} …" },
     fingerprint: "Schlüssel",
     ready: "Bereit",
+    fieldRequired: "Bitte dieses Feld ausfüllen.",
     wedgeLabel: "Code scannen",
     scanners: "Scanner",
     noScanners: "Scanner: Tastatur-Scanner tippen ins Scanfeld.",
@@ -121,7 +122,7 @@ export const messages = {
     venueName: "Name des Betriebs",
     venueAddress: "Anschrift",
     trustFile: "Vertrauensdatei des Gesundheitsamts",
-    trustInfo: "Geprüft: {authority}, Ausgabe {serial}. Prüfcode der Gesundheitsbehörde: {fp}. Gesundheitsämter: {offices}",
+    trustInfo: "Gelesen: Vertrauensdatei von {authority}, Ausgabe {serial}, mit den Gesundheitsämtern {offices}. Geben Sie unten den Prüfcode aus dem Schreiben der Behörde ein – Tresen vergleicht ihn mit dieser Datei.",
     choose: "Wählen …",
     expectRoot: "Prüfcode der Gesundheitsbehörde (aus ihrem Schreiben oder von ihrer Website)",
     keyFile: "Schlüsseldatei",
@@ -155,6 +156,7 @@ export const messages = {
     areaName: "Bereich",
     tablesOptional: "Tische, z. B. 1-12",
     addAreaRow: "Weiterer Bereich",
+    removeAreaRow: "Entfernen",
     next: "Weiter",
     wizPinTitle: "Betreiber-PIN",
     wizPinIntro:
@@ -306,7 +308,9 @@ export const messages = {
     "audit.purged": "Alte Einträge gelöscht",
     "auditDetail.seen": { one: "Aktenzeichen {case}; ein Check-in betroffen", other: "Aktenzeichen {case}; {matching} Check-ins betroffen" },
     "auditDetail.refused": "{refusal}",
-    "auditDetail.approved": "Aktenzeichen {case}; {records} Check-ins verschlüsselt übergeben; {flagged} beschädigte markiert; {other_keys} mit anderem Schlüssel nicht geöffnet",
+    "auditDetail.approved": { one: "Aktenzeichen {case}; ein Check-in verschlüsselt übergeben", other: "Aktenzeichen {case}; {n} Check-ins verschlüsselt übergeben" },
+    "auditDetail.approvedFlagged": { one: "ein beschädigter Eintrag dem Amt gemeldet", other: "{n} beschädigte Einträge dem Amt gemeldet" },
+    "auditDetail.approvedOtherKeys": { one: "einer mit einem früheren Schlüssel gesichert, nicht geöffnet", other: "{n} mit einem früheren Schlüssel gesichert, nicht geöffnet" },
     "auditDetail.declined": "Aktenzeichen {case}; Begründung: {reason}",
     "auditDetail.setting-changed": "{setting}: {old} → {new}",
     "auditDetail.location-renamed": "„{old}“ → „{new}“",
@@ -393,6 +397,7 @@ export const messages = {
     "err.key-file": "Die Schlüsseldatei kann nicht verwendet werden.",
     "err.file-exists": "Die Datei {path} gibt es schon – bitte einen anderen Namen wählen (nichts wird überschrieben).",
     "err.read-failed": "Die Datei {path} kann nicht gelesen werden.",
+    "err.file-not-found": "Die Datei {path} gibt es nicht – bitte den Pfad prüfen oder mit „Wählen …“ aussuchen.",
     "err.write-failed": "{path} kann nicht geschrieben werden (Datenträger voll, schreibgeschützt oder entfernt?).",
     "err.disk-full": "Der Datenträger ist voll – nichts wurde gespeichert. Bitte Platz schaffen und es erneut versuchen.",
     "err.db-busy": "Die Datenbank ist in einem anderen Tresen-Programm geöffnet. Dieses schließen und es erneut versuchen.",
@@ -400,7 +405,7 @@ export const messages = {
     "err.store": "Fehler der Datenbank.",
     "err.audit": "Das Protokoll ist beschädigt oder wurde verändert; bitte die Betreuung verständigen.",
     "err.demo-failed": "Die Demo konnte nicht gestartet werden.",
-    "err.not-a-file-for-this": "Diese Datei ist nicht die erwartete (falsche Art oder zu groß).",
+    "err.not-a-file-for-this": "{path} ist nicht die erwartete Datei (falsche Art oder zu groß).",
     "err.not-demo": "Das geht nur im Demo-Modus.",
     "err.not-ours": "Nur Dokumente, die Tresen gespeichert hat, lassen sich von hier öffnen.",
     "err.secret": "Das lokale Geheimnis kann nicht gelesen werden.",
@@ -481,6 +486,7 @@ export const messages = {
     warningsSummary: { one: "One notice: {first}", other: "{n} notices: {first} …" },
     fingerprint: "Key",
     ready: "Ready",
+    fieldRequired: "Please fill in this field.",
     wedgeLabel: "Scan a code",
     scanners: "Scanners",
     noScanners: "Scanners: keyboard scanners type into the scan field.",
@@ -586,7 +592,7 @@ export const messages = {
     venueName: "Name of the venue",
     venueAddress: "Address",
     trustFile: "Trust file of the health authority",
-    trustInfo: "Verified: {authority}, issue {serial}. The health authority's check code: {fp}. Health offices: {offices}",
+    trustInfo: "Read: trust file of {authority}, issue {serial}, with the health offices {offices}. Type the check code from the authority's letter below – Tresen compares it with this file.",
     choose: "Choose …",
     expectRoot: "The health authority's check code (from its letter or website)",
     keyFile: "Key file",
@@ -619,6 +625,7 @@ export const messages = {
     areaName: "Area",
     tablesOptional: "Tables, e.g. 1-12",
     addAreaRow: "Another area",
+    removeAreaRow: "Remove",
     next: "Next",
     wizPinTitle: "Operator PIN",
     wizPinIntro:
@@ -770,7 +777,9 @@ export const messages = {
     "audit.purged": "Old entries deleted",
     "auditDetail.seen": { one: "Case {case}; one check-in matches", other: "Case {case}; {matching} check-ins match" },
     "auditDetail.refused": "{refusal}",
-    "auditDetail.approved": "Case {case}; {records} check-ins handed over encrypted; {flagged} damaged flagged; {other_keys} with another key not opened",
+    "auditDetail.approved": { one: "Case {case}; one check-in handed over encrypted", other: "Case {case}; {n} check-ins handed over encrypted" },
+    "auditDetail.approvedFlagged": { one: "one damaged entry reported to the office", other: "{n} damaged entries reported to the office" },
+    "auditDetail.approvedOtherKeys": { one: "one sealed to an earlier key, not opened", other: "{n} sealed to an earlier key, not opened" },
     "auditDetail.declined": "Case {case}; reason: {reason}",
     "auditDetail.setting-changed": "{setting}: {old} → {new}",
     "auditDetail.location-renamed": "“{old}” → “{new}”",
@@ -857,6 +866,7 @@ export const messages = {
     "err.key-file": "The key file cannot be used.",
     "err.file-exists": "The file {path} exists already – please choose another name (nothing is overwritten).",
     "err.read-failed": "The file {path} cannot be read.",
+    "err.file-not-found": "There is no file {path} – please check the path or pick it with “Choose …”.",
     "err.write-failed": "{path} cannot be written (disk full, write-protected or removed?).",
     "err.disk-full": "The disk is full – nothing was saved. Please make space and try again.",
     "err.db-busy": "The database is open in another Tresen program. Close it and try again.",
@@ -864,7 +874,7 @@ export const messages = {
     "err.store": "Database error.",
     "err.audit": "The log is damaged or was altered; please call support.",
     "err.demo-failed": "The demo could not be started.",
-    "err.not-a-file-for-this": "This file is not the one expected (wrong kind or too large).",
+    "err.not-a-file-for-this": "{path} is not the file expected (wrong kind or too large).",
     "err.not-demo": "Only in demo mode.",
     "err.not-ours": "Only documents Tresen saved can be opened from here.",
     "err.secret": "The local secret cannot be read.",
@@ -988,6 +998,13 @@ export function auditText(e) {
   if (typeof d !== "object" || d === null) return [event, e.detail];
   if (d.refusal) d.refusal = t(`err.${d.refusal}`, d) ?? d.refusal;
   if (d.setting) d.setting = t(d.setting) ?? d.setting;
+  if (e.event === "approved") {
+    // Only what happened: the counts of nothing are left out.
+    let text = t("auditDetail.approved", { case: d.case, n: d.records });
+    if (d.flagged) text += `; ${t("auditDetail.approvedFlagged", { n: d.flagged })}`;
+    if (d.other_keys) text += `; ${t("auditDetail.approvedOtherKeys", { n: d.other_keys })}`;
+    return [event, text];
+  }
   if (d.area === null) delete d.area;
   return [event, t(`auditDetail.${e.event}`, d) ?? ""];
 }

@@ -74,7 +74,7 @@ function render(o) {
   $("operator").hidden = !operator;
   $("operator-open").hidden = inWizard || operator || !o.initialized;
   $("counter-open").hidden = !operator;
-  if (inWizard) renderWizard(step);
+  if (inWizard) renderWizard(step, o.venue ?? "");
   else if (o.initialized) {
     renderCounter(o);
     renderOperator(o);
@@ -141,6 +141,20 @@ function setupHeader() {
     $("pin-input").value = "";
   });
 }
+
+// A required field left empty: the window's own words (the browser would use the PC's
+// system language), also beside the form's button.
+document.addEventListener(
+  "invalid",
+  (e) => {
+    const f = e.target;
+    f.setCustomValidity(f.validity.valueMissing ? t("fieldRequired") : "");
+    const line = f.closest("form")?.querySelector(".form-error");
+    if (line) line.textContent = t("fieldRequired");
+  },
+  true,
+);
+document.addEventListener("input", (e) => e.target.setCustomValidity?.(""), true);
 
 translate();
 setupHeader();

@@ -10,15 +10,28 @@ const say = (text, bad = false) => {
 };
 const fail = (e) => say(errorText(e), true);
 
-// An operator command: its error is said in the operator screens' message line.
-async function run(cmd, args) {
+// An operator command: its error is said in the operator screens' message line, and, for
+// a form, next to the form's button as well (`out`).
+async function run(cmd, args, out = null) {
+  if (out) out.textContent = "";
   try {
     return await call(cmd, args, { busy: true });
   } catch (e) {
     fail(e);
+    if (out) out.textContent = errorText(e);
     if (e.code === "operator-locked") refresh();
     throw e;
   }
+}
+
+// The error line of a form, made when first needed, right after its submit button.
+function formError(form) {
+  let p = form.querySelector(":scope > .form-error");
+  if (!p) {
+    p = el("p", { className: "form-error", role: "alert" });
+    form.append(p);
+  }
+  return p;
 }
 
 // ----- areas and tables -----
@@ -98,7 +111,7 @@ async function loadAreas() {
           return el(
             "div",
             { className: `admin-area ${a.state}` },
-            el("h4", { textContent: t("areaSummary", { name: a.name, state: stateName[a.state], present: a.present }) }),
+            el("h4", { textContent: t("areaSummary", { name: a.name, state: stateName[a.state], n: a.present }) }),
             el("div", { className: "row" }, ...buttons),
             a.state === "archived"
               ? null
@@ -141,6 +154,7 @@ function showPrinted(box, p) {
 function printKindChanged() {
   const kind = $("print-kind").value;
   for (const d of document.querySelectorAll("#print-form [data-for]")) d.hidden = !d.dataset.for.split(" ").includes(kind);
+  if (!$("print-key").value) $("print-key").value = keyFile;
   call("suggest_pdf_path", { kind }).then((p) => ($("print-out").value = p));
 }
 
@@ -151,13 +165,13 @@ async function printNow(e) {
   const v = (id) => $(id).value;
   let document;
   if (kind === "posters") document = { kind, areas: area ? [area] : [], a3: $("print-a3").checked };
-  else if (kind === "tables") document = { kind, area: area ?? -1, tables: v("print-tables"), labels: $("print-labels").checked };
+  else if (kind === "tables") document = { kind, area, tables: v("print-tables"), labels: $("print-labels").checked };
   else if (kind === "fob")
     document = { kind, contact: { name: v("fob-name"), street: v("fob-street"), postcode: v("fob-postcode"), city: v("fob-city"), phone: v("fob-phone"), email: v("fob-email") } };
   else document = { kind, key_file: v("print-key"), passphrase: v("print-pass") };
   $("print-result").hidden = true;
   try {
-    const p = await run("print_document", { document, out: v("print-out") });
+    const p = await run("print_document", { document, out: v("print-out") }, formError($("print-form")));
     $("print-pass").value = "";
     showPrinted($("print-result"), p);
     say(t("saved"));
@@ -176,6 +190,7 @@ async function loadKey() {
   const k = await run("key_status");
   const s = k.status;
   keyFile = k.key_file ?? "";
+  if (!$("print-key").value) $("print-key").value = keyFile;
   const lines = [el("p", {}, `${t("keyFingerprint")} `, el("span", { className: "fp", textContent: s.fingerprint }))];
   if (k.key_file) lines.push(el("p", {}, `${t("keyFileIs")} `, el("code", { textContent: k.key_file })));
   if (s.state.kind === "ok") lines.push(el("p", { className: "good", textContent: t("keyStatusOk", { verified_at: s.verified_at, due_at: s.due_at }) }));
@@ -242,7 +257,7 @@ async function loadAudit() {
           {},
           el("td", { textContent: date(e.at) }),
           el("td", { textContent: event }),
-          el("td", { textContent: e.office }),
+          el("td", { textContent: a.offices?.[e.office] ?? e.office }),
           el("td", { textContent: detail }),
         );
       }),
@@ -353,7 +368,7 @@ export function setupOperator(refreshAll) {
     $(form).addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
-        const r = await run(cmd, args());
+        const r = await run(cmd, args(), formError($(form)));
         for (const p of $(form).querySelectorAll("input[type=password]")) p.value = "";
         say(after(r));
         loadKey();
@@ -432,7 +447,11 @@ export function setupOperator(refreshAll) {
     $("approve-progress").hidden = false;
     $("approve-progress").removeAttribute("value");
     try {
-      const r = await run("approve_request", { keyFile: $("approve-key").value, passphrase: $("approve-pass").value, out: $("approve-out").value });
+      const r = await run(
+        "approve_request",
+        { keyFile: $("approve-key").value, passphrase: $("approve-pass").value, out: $("approve-out").value },
+        formError($("request-approve")),
+      );
       // Done: the forms go, the answer file and what to do with it stay.
       $("request-approve").hidden = true;
       $("request-decline").hidden = true;
@@ -450,7 +469,7 @@ export function setupOperator(refreshAll) {
   $("request-decline").addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      await run("decline_request", { reason: $("decline-reason").value });
+      await run("decline_request", { reason: $("decline-reason").value }, formError($("request-decline")));
       $("request-review").hidden = true;
       $("decline-reason").value = "";
       say(t("declined"));
@@ -488,12 +507,12 @@ export function setupOperator(refreshAll) {
       for (const input of document.querySelectorAll("#venue-settings input[data-setting]")) {
         const name = input.dataset.setting;
         if (String(venueSettings[name]) !== input.value.trim()) {
-          await run("set_setting", { key: name, value: input.value, pin: null });
+          await run("set_setting", { key: name, value: input.value, pin: null }, formError($("settings-form")));
           venueSettings[name] = input.value.trim();
         }
       }
       const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, scanners: readScanners() };
-      await run("set_preferences", { prefs: next });
+      await run("set_preferences", { prefs: next }, formError($("settings-form")));
       prefs = next;
       say(t("saved"));
       refresh();
@@ -504,7 +523,7 @@ export function setupOperator(refreshAll) {
   $("pin-change").addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      await run("set_pin", { old: $("pin-old").value, pin: $("pin-new1").value, repeat: $("pin-new2").value });
+      await run("set_pin", { old: $("pin-old").value, pin: $("pin-new1").value, repeat: $("pin-new2").value }, formError($("pin-change")));
       say(t("saved"));
     } catch {
       // shown by run()

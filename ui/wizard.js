@@ -9,12 +9,19 @@ let heldStep = null;
 let shownStep = null;
 
 function addAreaRow(name = "", tables = "") {
+  const remove = el("button", { type: "button", textContent: t("removeAreaRow") });
   const row = el(
     "div",
     { className: "row area-row" },
     el("input", { className: "area-name", placeholder: t("areaName"), value: name, autocomplete: "off" }),
     el("input", { className: "area-tables", placeholder: t("tablesOptional"), value: tables, autocomplete: "off" }),
+    remove,
   );
+  for (const input of row.querySelectorAll("input")) input.setAttribute("aria-label", input.placeholder);
+  remove.addEventListener("click", () => {
+    row.remove();
+    if (!document.querySelector(".area-row")) addAreaRow();
+  });
   $("wiz-area-rows").append(row);
 }
 
@@ -226,7 +233,7 @@ export function setupWizard(refreshAll) {
 
 // Shows the step the data says is next ("venue" before the venue exists), or the step
 // held for its confirmation. A new step starts at its top, with its heading focused.
-export async function renderWizard(dataStep) {
+export async function renderWizard(dataStep, venue = "") {
   const step = heldStep ?? dataStep;
   for (const li of document.querySelectorAll(".steps li")) {
     li.className = li.dataset.step === step ? "current" : "";
@@ -238,6 +245,8 @@ export async function renderWizard(dataStep) {
     shownStep = step;
     $("main").scrollTop = 0;
     $(`wiz-${step}`).querySelector("h2")?.focus({ preventScroll: true });
+    // Most venues are one place: its name is the likely location name.
+    if (step === "areas" && !$("wiz-location").value) $("wiz-location").value = venue;
     if (step === "backup") {
       const k = await call("key_status").catch(() => null);
       $("wiz-backup-key").textContent = k?.key_file ?? "";

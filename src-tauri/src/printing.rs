@@ -19,9 +19,9 @@ use crate::state::{lock, now, AppState, UiError, UiResult};
 pub enum Document {
     /// Area posters; no areas: all live areas.
     Posters { areas: Vec<i64>, a3: bool },
-    /// Table cards of one area; tables as typed ("1-12"), empty: all.
+    /// Table cards of one area (none: every area); tables as typed ("1-12"), empty: all.
     Tables {
-        area: i64,
+        area: Option<i64>,
         tables: String,
         labels: bool,
     },

@@ -116,6 +116,8 @@ pub struct Audit {
     entries: Vec<AuditEntry>,
     /// None when the chain checks out, else why not.
     broken: Option<String>,
+    /// The names of the offices the trust file lists, by id (entries name offices by id).
+    offices: std::collections::BTreeMap<String, String>,
 }
 
 #[tauri::command]
@@ -125,7 +127,19 @@ pub fn audit_log(state: State<'_, AppState>) -> UiResult<Audit> {
         let broken = k.verify_audit().err().map(|e| e.to_string());
         let mut entries = k.audit_entries()?;
         entries.reverse();
-        Ok::<_, tresen_venue::Error>(Audit { entries, broken })
+        let trust = k.trust()?;
+        let offices = trust
+            .body
+            .offices
+            .iter()
+            .filter_map(|c| c.verify(&trust.root_key, now()).ok())
+            .map(|v| (v.body.office_id, v.body.name))
+            .collect();
+        Ok::<_, tresen_venue::Error>(Audit {
+            entries,
+            broken,
+            offices,
+        })
     })
 }
 

@@ -14,17 +14,17 @@ use crate::state::{lock, now, AppState, UiError, UiResult};
 /// Reads a text file, bounded while reading (a device such as /dev/zero is refused).
 pub fn read_text(path: &str, max: u64, what: &str) -> UiResult<String> {
     let p = Path::new(path.trim());
-    read_text_bounded(p, max).map_err(|e| match e.kind() {
-        std::io::ErrorKind::FileTooLarge
-        | std::io::ErrorKind::InvalidData
-        | std::io::ErrorKind::InvalidInput => UiError::new(
-            "not-a-file-for-this",
-            format!("{} is not {what}: {e}", p.display()),
-        ),
-        _ => UiError::new(
-            "read-failed",
-            format!("could not read {}: {e}", p.display()),
-        ),
+    let shown = p.display().to_string();
+    read_text_bounded(p, max).map_err(|e| {
+        let code = match e.kind() {
+            std::io::ErrorKind::FileTooLarge
+            | std::io::ErrorKind::InvalidData
+            | std::io::ErrorKind::InvalidInput => "not-a-file-for-this",
+            std::io::ErrorKind::NotFound => "file-not-found",
+            _ => "read-failed",
+        };
+        UiError::new(code, format!("could not read {shown} as {what}: {e}"))
+            .with("path", shown.clone())
     })
 }
 

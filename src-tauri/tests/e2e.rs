@@ -369,7 +369,11 @@ async fn the_window_shows_the_venue_and_present_guests() {
     // A phone number that is not one is refused with the reason, nothing recorded.
     register(&client, "Max Probe", "12").await;
     wait_text(&client, "result", "Telefonnummer").await;
-    assert_eq!(class(&client, "result").await, "result refused refused");
+    let refused = class(&client, "result").await;
+    assert!(
+        refused.split_whitespace().any(|c| c == "refused") && !refused.contains("ok"),
+        "{refused}"
+    );
     // Hole 2: the fob card printed after a registration carried another code than the one
     // checked in, so the guest's exit scan opened a second check-in. The card's QR code,
     // read back from the rendered PDF, checks that guest out.

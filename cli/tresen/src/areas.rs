@@ -256,7 +256,7 @@ pub fn table(k: &mut Venue, c: TableCmd) -> Result<()> {
                 Some(out) => print_document(
                     k,
                     &Document::TableCards {
-                        area: id,
+                        area: Some(id),
                         tables: &[table],
                         layout: TableLayout::Tents,
                     },

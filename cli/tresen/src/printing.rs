@@ -92,7 +92,7 @@ pub fn run(k: &mut Venue, c: PrintCmd) -> Result<()> {
                 TableLayout::Tents
             };
             let doc = Document::TableCards {
-                area: id,
+                area: Some(id),
                 tables: &nums,
                 layout,
             };

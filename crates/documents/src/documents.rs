@@ -297,7 +297,7 @@ pub fn recovery_sheet(
     let rows = parts.len().div_ceil(3) as f32;
     let mut y = top - rows * (qr + 6.0) - 8.0;
     y = c.paragraph(
-        "Wiederherstellen: Blatt scannen oder fotografieren und „tresen key restore --from-image BILD --out schluessel.age“ ausführen (oder in der App unter Schlüssel). Die Datei ist mit Ihrer Passphrase geschützt; ohne sie ist sie nutzlos. Notfalls den Text unten abtippen und mit dem Werkzeug „age -d“ öffnen. Restore: scan or photograph this sheet and run the command above; the file is protected by your passphrase.",
+        "Wiederherstellen: Das Blatt scannen oder fotografieren, in Tresen unter Betreiber → Schlüssel → „Schlüssel vom Notfallblatt wiederherstellen“ die Bilder wählen. Die Datei ist mit Ihrer Passphrase geschützt; ohne sie ist sie nutzlos. Für die Betreuung: „tresen key restore --from-image BILD --out schluessel.age“, notfalls den Text unten abtippen und mit „age -d“ öffnen.",
         15.0, y, pw - 30.0, 8.0,
     );
     y -= 3.0;

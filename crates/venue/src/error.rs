@@ -108,6 +108,11 @@ impl Error {
                 "not-a-key-file"
             }
             Error::KeyFile(KeyFileError::Exists(_)) => "file-exists",
+            Error::KeyFile(KeyFileError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                "file-not-found"
+            }
             Error::KeyFile(KeyFileError::Read { .. }) => "read-failed",
             Error::KeyFile(KeyFileError::Write { .. } | KeyFileError::CopyMismatch(_)) => {
                 "write-failed"

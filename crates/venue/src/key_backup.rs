@@ -60,6 +60,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The name of a copy made into a folder when the key file's own name is unknown.
+const BACKUP_NAME: &str = "tresen-schluessel.age";
+
 impl Venue {
     /// Where the key file was written at setup (a hint for the operator, not a secret).
     pub fn key_file_hint(&self) -> Result<Option<String>, Error> {
@@ -205,6 +208,17 @@ impl Venue {
         now: i64,
     ) -> Result<BackupOutcome, Error> {
         self.check_key_file(from, pass)?;
+        // A folder (the stick itself) gets the key file under its own name.
+        let named;
+        let to = if to.is_dir() {
+            named = to.join(
+                from.file_name()
+                    .unwrap_or(std::ffi::OsStr::new(BACKUP_NAME)),
+            );
+            named.as_path()
+        } else {
+            to
+        };
         // Read back byte for byte, the copy is the file that just opened: no second
         // (slow) decryption needed.
         key_file::copy_verified(from, to)?;
