@@ -9,6 +9,7 @@ packages=(
   xvfb xauth webkit2gtk-driver
   dbus dbus-x11 gnome-keyring libsecret-tools
   age poppler-utils zbar-tools util-linux
+  postgresql-15
   exfat-fuse exfatprogs fusefat dosfstools
 )
 # npm (for the accessibility audit's axe-core): Debian's, unless a Node.js with its own

@@ -264,19 +264,20 @@ impl OfficeDesk {
     }
 }
 
-/// Whether a record lies inside what the request asked for: one of its areas (by name or
-/// `LOCATION/AREA`, case-insensitive; version 1 answers name only the area) and its window.
+/// Whether a record lies inside what the request asked for: one of its areas (by name,
+/// `LOCATION/AREA` or `LOCATION/*`, case-insensitive; version 1 answers name only the
+/// area, so there an entry's area part decides) and its window.
 fn in_scope(request: &tresen_protocol::request::RequestBody, p: &crate::export::RowPlace) -> bool {
     let area = p.area.trim().to_lowercase();
-    let full = format!("{}/{}", p.location.trim(), p.area.trim()).to_lowercase();
-    let area_ok = request.areas.is_empty()
-        || request.areas.iter().any(|w| {
-            let w = w.trim().to_lowercase();
-            w == area
-                || (!p.location.is_empty() && w == full)
-                || (p.location.is_empty()
-                    && w.split_once('/').is_some_and(|(_, a)| a.trim() == area))
-        });
+    let area_ok = if p.location.is_empty() {
+        request.areas.is_empty()
+            || request.areas.iter().any(|w| {
+                let w = w.trim().to_lowercase();
+                w == area || w.split_once('/').is_some_and(|(_, a)| a.trim() == area)
+            })
+    } else {
+        tresen_protocol::request::names_area(&request.areas, &p.location, &p.area)
+    };
     let time_ok =
         p.checked_in_at < request.until && p.checked_out_at.unwrap_or(i64::MAX) > request.from;
     area_ok && time_ok

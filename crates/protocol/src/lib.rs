@@ -18,6 +18,7 @@ pub mod encoding;
 pub mod files;
 pub mod fingerprint;
 pub mod guest_code;
+pub mod join_file;
 pub mod key_file;
 pub mod keyboard_layout;
 pub mod limits;

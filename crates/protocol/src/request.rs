@@ -124,6 +124,23 @@ pub struct SignedRequest {
 }
 
 /// Makes and signs a request (the office's side).
+/// Whether one entry of a request's area list names an area: by its name, by
+/// `LOCATION/AREA`, or by `LOCATION/*` (every area of one location, for a venue with
+/// several branches); case-insensitive, spaces around the parts ignored.
+pub fn entry_names_area(entry: &str, location: &str, area: &str) -> bool {
+    let w = entry.trim().to_lowercase();
+    let (location, area) = (location.trim().to_lowercase(), area.trim().to_lowercase());
+    match w.split_once('/') {
+        Some((l, a)) => l.trim() == location && (a.trim() == area || a.trim() == "*"),
+        None => w == area,
+    }
+}
+
+/// Whether a request's area list names an area (an empty list names all).
+pub fn names_area(areas: &[String], location: &str, area: &str) -> bool {
+    areas.is_empty() || areas.iter().any(|w| entry_names_area(w, location, area))
+}
+
 pub fn sign(office_key: &SigningKey, body: &RequestBody) -> String {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let env = Envelope {

@@ -11,7 +11,7 @@ use tresen_protocol::textcode::{self, encode_base32, Kind};
 use tresen_protocol::venue_code::{VenueCode, VENUE_TAG_LEN};
 use tresen_protocol::venue_keys::VenueSecretKeys;
 
-use crate::store::{CheckinBinding, NewCheckin, ScanStep, StoreError};
+use crate::store::{CheckinBinding, NewCheckin, PriorScan, ScanStep, StoreError};
 use crate::{Area, AreaState, Error, OpenCheckin, RecordId, Refusal, ScanOutcome, Scanned, Venue};
 
 /// Area ids are written into codes and seals as 32 bits.
@@ -128,7 +128,9 @@ impl Venue {
     /// next check-ins and lets the store do its maintenance, so neither lands on a scan.
     pub fn use_idle_time(&mut self) -> Result<(), Error> {
         self.prepare_seals(8)?;
-        Ok(self.store.idle_maintenance()?)
+        self.store.idle_maintenance()?;
+        self.forward_pending(std::time::Duration::from_millis(150))?;
+        Ok(())
     }
 
     pub fn prepare_seals(&mut self, n: usize) -> Result<(), Error> {
@@ -211,49 +213,34 @@ impl Venue {
                 note_time,
             },
             &mut |prior| {
-                if let Some(t) = prior.last_read_at {
-                    if now - t < double_read && now >= t {
-                        outcome = Some(ScanOutcome::DoubleRead { area });
-                        return Ok(ScanStep::Ignore);
+                let (step, seen) = scan_rule(prior, area, state, double_read, now);
+                outcome = Some(match seen {
+                    Seen::DoubleRead => ScanOutcome::DoubleRead { area },
+                    Seen::Leaving {
+                        record: id,
+                        checked_in_at,
+                    } => ScanOutcome::CheckedOut {
+                        record: record_id(&id),
+                        area,
+                        checked_in_at,
+                    },
+                    Seen::AreaClosed => return Err(Refusal::AreaClosed(target.name.clone()).into()),
+                    Seen::AreaArchived => {
+                        return Err(Refusal::AreaArchived(target.name.clone()).into())
                     }
-                }
-                match &prior.open {
-                    Some((id, open_area, checked_in_at)) if *open_area == area => {
-                        outcome = Some(ScanOutcome::CheckedOut {
-                            record: record_id(id),
-                            area,
-                            checked_in_at: *checked_in_at,
-                        });
-                        Ok(ScanStep::CheckOut { record: id.clone() })
-                    }
-                    open => {
-                        match state {
-                            AreaState::Open => {}
-                            AreaState::Closed => {
-                                return Err(Refusal::AreaClosed(target.name.clone()).into())
-                            }
-                            AreaState::Archived => {
-                                return Err(Refusal::AreaArchived(target.name.clone()).into())
-                            }
-                        }
-                        outcome = Some(match open {
-                            Some((_, from_area, _)) => ScanOutcome::Moved {
-                                record,
-                                from_area: *from_area,
-                                to_area: area,
-                                table,
-                            },
-                            None => ScanOutcome::CheckedIn {
-                                record,
-                                area,
-                                table,
-                            },
-                        });
-                        Ok(ScanStep::CheckIn {
-                            moved_from: open.as_ref().map(|(id, ..)| id.clone()),
-                        })
-                    }
-                }
+                    Seen::Moving { from_area } => ScanOutcome::Moved {
+                        record,
+                        from_area,
+                        to_area: area,
+                        table,
+                    },
+                    Seen::Arriving => ScanOutcome::CheckedIn {
+                        record,
+                        area,
+                        table,
+                    },
+                });
+                Ok(step)
             },
         )?;
         if note_time && step != ScanStep::Ignore {
@@ -402,5 +389,78 @@ impl Venue {
             &stored.guest_seal,
             &stored.table_seal,
         )?)
+    }
+}
+
+/// What a scan of a guest means, from what the store knew of them.
+enum Seen {
+    DoubleRead,
+    Leaving { record: Vec<u8>, checked_in_at: i64 },
+    AreaClosed,
+    AreaArchived,
+    Moving { from_area: i64 },
+    Arriving,
+}
+
+/// The scan rule, one for live scans and for scans forwarded from a counter's outbox: a
+/// second read within `double_read` seconds is ignored; a guest checked in here leaves;
+/// anyone else arrives (moving from another area if checked in there), if the area is
+/// open.
+fn scan_rule(
+    prior: &PriorScan,
+    area: i64,
+    state: AreaState,
+    double_read: i64,
+    now: i64,
+) -> (ScanStep, Seen) {
+    if let Some(t) = prior.last_read_at {
+        if now - t < double_read && now >= t {
+            return (ScanStep::Ignore, Seen::DoubleRead);
+        }
+    }
+    match &prior.open {
+        Some((id, open_area, checked_in_at)) if *open_area == area => (
+            ScanStep::CheckOut { record: id.clone() },
+            Seen::Leaving {
+                record: id.clone(),
+                checked_in_at: *checked_in_at,
+            },
+        ),
+        open => match state {
+            AreaState::Closed => (ScanStep::Ignore, Seen::AreaClosed),
+            AreaState::Archived => (ScanStep::Ignore, Seen::AreaArchived),
+            AreaState::Open => (
+                ScanStep::CheckIn {
+                    moved_from: open.as_ref().map(|(id, ..)| id.clone()),
+                },
+                match open {
+                    Some((_, from_area, _)) => Seen::Moving {
+                        from_area: *from_area,
+                    },
+                    None => Seen::Arriving,
+                },
+            ),
+        },
+    }
+}
+
+impl Venue {
+    /// Forwards the scans this counter kept while its server was away, in order, for at
+    /// most `budget`. The server decides each again with what it knows (a guest who
+    /// checked in at another counter leaves); a scan made in an area closed since still
+    /// counts: the guest was there.
+    pub fn forward_pending(
+        &mut self,
+        budget: std::time::Duration,
+    ) -> Result<crate::store::ForwardReport, Error> {
+        let double_read = i64::from(self.settings.double_read_seconds);
+        self.store.forward_pending(budget, &mut |area, at, prior| {
+            Ok(scan_rule(prior, area, AreaState::Open, double_read, at).0)
+        })
+    }
+
+    /// Whether the venue's server is reached and how many scans wait here.
+    pub fn sync_state(&self) -> crate::store::SyncState {
+        self.store.sync_state()
     }
 }

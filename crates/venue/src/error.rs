@@ -84,6 +84,16 @@ pub enum Error {
     RootRequired,
     #[error("'{0}' is not a table number or range like 1-12")]
     InvalidTables(String),
+    #[error(transparent)]
+    JoinFile(#[from] tresen_protocol::join_file::JoinFileError),
+    #[error("there is no counter with the login '{0}'")]
+    UnknownCounter(String),
+    #[error("this counter shares the venue's secret with every other counter; it cannot make a new one. Ask the operator for a new join file and join the venue again")]
+    SharedSecret,
+    #[error("this venue keeps its data in this PC's own file, not on a shared server; counters can join only a venue on a server")]
+    NotServerVenue,
+    #[error("the venue database's trust file has another health authority root than the join file; do not use this database, ask the venue's operator")]
+    JoinTrustMismatch,
     #[error("the clock of this PC looks wrong: it says {}, but the latest time this venue has seen is {}. Nothing is deleted and no request is approved until the clock is set right or the operator confirms the time (for example after the venue was closed for some days)", format_time(*.now), format_time(*.latest))]
     ClockSuspect { now: i64, latest: i64 },
 }
@@ -98,6 +108,12 @@ impl Error {
             Error::Store(StoreError::Busy) => "db-busy",
             Error::Store(StoreError::TooNew { .. }) => "db-too-new",
             Error::Store(StoreError::Duplicate(_)) => "duplicate",
+            Error::Store(StoreError::Offline(_)) => "db-offline",
+            Error::Store(StoreError::Tls(_)) => "db-tls",
+            Error::Store(StoreError::LoginRefused(_)) => "db-login",
+            Error::Store(StoreError::Forbidden(_)) => "db-forbidden",
+            Error::Store(StoreError::TooOld { .. }) => "db-too-old",
+            Error::Store(StoreError::KeyNotPinned(_)) => "db-key-not-pinned",
             Error::Store(_) => "store",
             Error::Secret(SecretError::KeyringUnavailable(_)) => "keyring-unavailable",
             Error::Secret(SecretError::Missing) => "secret-missing",
@@ -147,6 +163,15 @@ impl Error {
             Error::RootRequired => "trust-root-required",
             Error::InvalidTables(_) => "invalid-tables",
             Error::ClockSuspect { .. } => "clock-suspect",
+            Error::JoinFile(tresen_protocol::join_file::JoinFileError::Sealed(
+                KeyFileError::WrongPassphrase,
+            )) => "join-wrong-passphrase",
+            Error::JoinFile(tresen_protocol::join_file::JoinFileError::TooNew(_)) => "join-too-new",
+            Error::JoinFile(_) => "join-file-invalid",
+            Error::NotServerVenue => "not-server-venue",
+            Error::SharedSecret => "shared-secret",
+            Error::UnknownCounter(_) => "unknown-counter",
+            Error::JoinTrustMismatch => "join-trust-mismatch",
         }
     }
 }
@@ -171,6 +196,19 @@ impl Error {
             Error::Refused(r) => r.params(),
             Error::Store(StoreError::TooNew { found, known }) => {
                 params([("found", json!(found)), ("known", json!(known))])
+            }
+            Error::Store(StoreError::TooOld { found, known }) => {
+                params([("found", json!(found)), ("known", json!(known))])
+            }
+            Error::Store(
+                StoreError::Offline(d)
+                | StoreError::Tls(d)
+                | StoreError::LoginRefused(d)
+                | StoreError::Forbidden(d),
+            ) => params([("detail", json!(d))]),
+            Error::Store(StoreError::KeyNotPinned(fp)) => params([("got", json!(fp))]),
+            Error::JoinFile(tresen_protocol::join_file::JoinFileError::TooNew(v)) => {
+                params([("version", json!(v))])
             }
             Error::Store(StoreError::DataDir { path: p, .. }) => params([("path", path(p))]),
             Error::Store(StoreError::Duplicate(n)) | Error::Duplicate(n) => {
@@ -217,6 +255,7 @@ impl Error {
             Error::WrongPin { attempts_left } => params([("n", json!(attempts_left))]),
             Error::PinLocked { seconds } => params([("seconds", json!(seconds))]),
             Error::InvalidTables(t) => params([("text", json!(t))]),
+            Error::UnknownCounter(l) => params([("name", json!(l))]),
             Error::ClockSuspect { now, latest } => {
                 params([("now_at", json!(now)), ("latest_at", json!(latest))])
             }

@@ -9,6 +9,7 @@ mod areas;
 pub mod audit;
 mod checkin;
 mod clock;
+mod counters;
 mod error;
 mod key_backup;
 pub mod local_secret;
@@ -25,6 +26,7 @@ mod wizard;
 
 pub use approval::ApprovalReport;
 pub use clock::ClockState;
+pub use counters::JoinFileMade;
 pub use error::{Error, Params, Refusal};
 pub use key_backup::{BackupOutcome, KeyFilePlace};
 pub use model::*;

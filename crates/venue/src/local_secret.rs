@@ -60,6 +60,17 @@ impl LocalSecret {
         install_id: &str,
     ) -> Result<Self, SecretError> {
         let secret = Zeroizing::new(tresen_protocol::crypto::random_bytes::<32>());
+        Self::keep(store, data_dir, install_id, &secret)
+    }
+
+    /// Keeps a given secret (from a join file: every counter of a venue on a server shares
+    /// one, so that a check-out at any counter matches a check-in at any other).
+    pub fn keep(
+        store: SecretStore,
+        data_dir: &Path,
+        install_id: &str,
+        secret: &[u8; 32],
+    ) -> Result<Self, SecretError> {
         match store {
             SecretStore::Keyring => {
                 let entry = entry(install_id)?;
@@ -112,6 +123,11 @@ impl LocalSecret {
                 "the keychain returned another secret".into(),
             )),
         }
+    }
+
+    /// The secret itself, for the join file of a new counter.
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 
     /// A secret from known bytes (test vectors).

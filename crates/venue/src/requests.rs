@@ -75,23 +75,16 @@ impl Venue {
         let mut area_ids = Vec::new();
         let mut areas = Vec::new();
         for a in &all {
-            let full = format!("{}/{}", a.location, a.name).to_lowercase();
-            let wanted = b.areas.is_empty()
-                || b.areas.iter().any(|w| {
-                    let w = w.trim().to_lowercase();
-                    w == a.name.to_lowercase() || w == full
-                });
-            if wanted {
+            if tresen_protocol::request::names_area(&b.areas, &a.location, &a.name) {
                 area_ids.push(a.id);
                 areas.push((a.id, format!("{} / {}", a.location, a.name)));
             }
         }
         for w in &b.areas {
-            let wl = w.trim().to_lowercase();
-            if !all.iter().any(|a| {
-                wl == a.name.to_lowercase()
-                    || wl == format!("{}/{}", a.location, a.name).to_lowercase()
-            }) {
+            if !all
+                .iter()
+                .any(|a| tresen_protocol::request::entry_names_area(w, &a.location, &a.name))
+            {
                 return Err(RequestError::UnknownArea(w.clone()).into());
             }
         }

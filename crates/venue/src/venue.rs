@@ -16,7 +16,10 @@ use tresen_protocol::venue_keys::{VenuePublicKeys, VenueSecretKeys};
 
 use crate::local_secret::{LocalSecret, SecretStore};
 use crate::settings::Settings;
-use crate::store::{Meta, NewKey, NewVenue, SqliteStore, StoreError, TrustRow, VenueStore};
+use crate::store::server::ServerLink;
+use crate::store::{
+    Meta, NewKey, NewVenue, ServerStore, SqliteStore, StoreError, TrustRow, VenueStore,
+};
 use crate::{Error, VenueSetup};
 
 /// The venue key in use: its row and public keys.
@@ -93,13 +96,65 @@ fn trust_row(t: &TrustList) -> TrustRow {
 
 impl Venue {
     pub fn is_initialized(data_dir: &Path) -> bool {
+        if ServerLink::exists(data_dir) {
+            return ServerStore::open(data_dir)
+                .and_then(|s| s.is_initialized())
+                .unwrap_or(false);
+        }
         SqliteStore::exists(data_dir)
+    }
+
+    /// The store of the venue in `data_dir`: its server if it is linked to one, else its
+    /// own SQLite file.
+    pub(crate) fn open_any_store(data_dir: &Path) -> Result<Box<dyn VenueStore>, Error> {
+        if ServerLink::exists(data_dir) {
+            return Ok(Box::new(ServerStore::open(data_dir)?));
+        }
+        if !data_dir.join(crate::store::sqlite::DB_FILE).exists() {
+            return Err(Error::NotInitialized(data_dir.to_path_buf()));
+        }
+        Ok(Box::new(SqliteStore::open(data_dir)?))
     }
 
     /// Sets up a venue: checks the trust file against the published root fingerprint and
     /// the passphrase, creates the local secret, the venue key pair and its key file, and
     /// records the public keys.
     pub fn init(data_dir: &Path, setup: &VenueSetup, now: i64) -> Result<Venue, Error> {
+        Self::init_in(data_dir, setup, now, &mut || {
+            Ok(Box::new(SqliteStore::open(data_dir)?))
+        })
+    }
+
+    /// Sets up a venue whose counters share a PostgreSQL server, with this PC as its
+    /// operator: the schema and the counters' role are made there.
+    pub fn init_on_server(
+        data_dir: &Path,
+        setup: &VenueSetup,
+        login: tresen_protocol::join_file::ServerLogin,
+        now: i64,
+    ) -> Result<Venue, Error> {
+        if Self::is_initialized(data_dir) || ServerLink::exists(data_dir) {
+            return Err(Error::AlreadyInitialized(data_dir.to_path_buf()));
+        }
+        let mut login = Some(login);
+        let made = Self::init_in(data_dir, setup, now, &mut || {
+            let l = login
+                .take()
+                .ok_or_else(|| StoreError::Other("the venue was set up twice".into()))?;
+            Ok(Box::new(ServerStore::create(data_dir, l)?))
+        });
+        if made.is_err() {
+            crate::store::server::forget_link(data_dir);
+        }
+        made
+    }
+
+    fn init_in(
+        data_dir: &Path,
+        setup: &VenueSetup,
+        now: i64,
+        open_store: &mut dyn FnMut() -> Result<Box<dyn VenueStore>, Error>,
+    ) -> Result<Venue, Error> {
         if Self::is_initialized(data_dir) {
             return Err(Error::AlreadyInitialized(data_dir.to_path_buf()));
         }
@@ -119,7 +174,7 @@ impl Venue {
         if setup.key_file.exists() {
             return Err(KeyFileError::Exists(setup.key_file.to_path_buf()).into());
         }
-        let mut store = SqliteStore::open(data_dir)?;
+        let mut store = open_store()?;
         let install_id = encode_base32(&crypto::random_bytes::<10>());
         LocalSecret::create(setup.secret_store, data_dir, &install_id)?;
 
@@ -149,17 +204,13 @@ impl Venue {
             return Err(e.into());
         }
         tracing::info!(event = "venue.initialized", fingerprint = %public.fingerprint_text());
-        drop(store);
-        Self::open(data_dir, now)
+        Self::open_store(store, data_dir, now)
     }
 
     /// Opens an existing venue, closes overdue check-ins and purges expired data.
     pub fn open(data_dir: &Path, now: i64) -> Result<Venue, Error> {
-        if !data_dir.join(crate::store::sqlite::DB_FILE).exists() {
-            return Err(Error::NotInitialized(data_dir.to_path_buf()));
-        }
-        let store = SqliteStore::open(data_dir)?;
-        Self::open_store(Box::new(store), data_dir, now)
+        let store = Self::open_any_store(data_dir)?;
+        Self::open_store(store, data_dir, now)
     }
 
     /// Opens a venue over a store of any kind.
@@ -207,6 +258,11 @@ impl Venue {
     pub fn reset_secret(data_dir: &Path, to: SecretStore) -> Result<(), Error> {
         if !Self::is_initialized(data_dir) {
             return Err(Error::NotInitialized(data_dir.to_path_buf()));
+        }
+        if ServerLink::exists(data_dir) {
+            // Its secret is the venue's, shared by every counter: a new one here would
+            // stop check-outs from matching. It comes back with a new join file.
+            return Err(Error::SharedSecret);
         }
         let mut store = SqliteStore::open(data_dir)?;
         let install_id = store

@@ -4,10 +4,12 @@
 //! nothing. Methods that change something the operator must answer for take the audit
 //! entry to append in the same transaction.
 
+pub mod server;
 pub mod sqlite;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+pub use server::{ForwardReport, ServerStore, SyncState};
 pub use sqlite::SqliteStore;
 
 /// Why the store failed; says what the user can do.
@@ -28,8 +30,67 @@ pub enum StoreError {
     },
     #[error("'{0}' exists already")]
     Duplicate(String),
+    #[error("the venue database cannot be reached ({0}); scans are kept on this PC and forwarded when it is back")]
+    Offline(String),
+    #[error("the venue database's identity could not be verified ({0}); nothing was sent. Check the certificate authority file and the server name")]
+    Tls(String),
+    #[error("the venue database refused this PC's login ({0}); if the operator removed this counter, join the venue again with a new join file")]
+    LoginRefused(String),
+    #[error("not allowed for this PC's role in the venue database: {0}")]
+    Forbidden(String),
+    #[error("the venue database is older than this version of Tresen (schema {found}, this version knows {known}); start Tresen once on the operator's PC to update it")]
+    TooOld { found: i64, known: i64 },
+    #[error("the venue database offers a venue key this PC does not know (fingerprint {0}); nothing was sealed to it. If the operator replaced the key, join the venue again with a new join file")]
+    KeyNotPinned(String),
     #[error("database error: {0}")]
     Other(String),
+}
+
+impl StoreError {
+    /// The server is away (or cannot be trusted or logged into): scans go to the outbox.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Offline(_) | StoreError::Tls(_) | StoreError::LoginRefused(_)
+        )
+    }
+
+    /// Why a counter is not in touch with its server, as the window's code.
+    pub fn sync_code(&self) -> &'static str {
+        match self {
+            StoreError::Tls(_) => "db-tls",
+            StoreError::LoginRefused(_) => "db-login",
+            StoreError::KeyNotPinned(_) => "db-key-not-pinned",
+            StoreError::TooOld { .. } => "db-too-old",
+            StoreError::TooNew { .. } => "db-too-new",
+            _ => "db-offline",
+        }
+    }
+
+    /// A copy to report twice (the I/O error of a data folder becomes its text).
+    pub fn clone_shallow(&self) -> StoreError {
+        match self {
+            StoreError::DiskFull => StoreError::DiskFull,
+            StoreError::Busy => StoreError::Busy,
+            StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
+            StoreError::TooNew { found, known } => StoreError::TooNew {
+                found: *found,
+                known: *known,
+            },
+            StoreError::TooOld { found, known } => StoreError::TooOld {
+                found: *found,
+                known: *known,
+            },
+            StoreError::Duplicate(s) => StoreError::Duplicate(s.clone()),
+            StoreError::Offline(s) => StoreError::Offline(s.clone()),
+            StoreError::Tls(s) => StoreError::Tls(s.clone()),
+            StoreError::LoginRefused(s) => StoreError::LoginRefused(s.clone()),
+            StoreError::Forbidden(s) => StoreError::Forbidden(s.clone()),
+            StoreError::KeyNotPinned(s) => StoreError::KeyNotPinned(s.clone()),
+            StoreError::Other(s) => StoreError::Other(s.clone()),
+            e @ StoreError::DataDir { .. } => StoreError::Other(e.to_string()),
+        }
+    }
 }
 
 /// The keys of the store's small key-value table, in one place.
@@ -131,7 +192,7 @@ pub struct NewKey {
     pub fingerprint: [u8; 32],
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredKey {
     pub id: i64,
     pub seal: Vec<u8>,
@@ -169,7 +230,7 @@ pub struct CopyTimes {
 }
 
 /// An area's own columns, with its tables and the guests present.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AreaRow {
     pub id: i64,
     pub location_id: i64,
@@ -186,7 +247,7 @@ pub struct AreaRow {
 }
 
 /// A table's code generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableCode {
     pub generation: u16,
     pub replaced_at: Option<i64>,
@@ -459,6 +520,24 @@ pub trait VenueStore: Send {
 
     /// Makes deleted data unrecoverable from the store's files.
     fn checkpoint(&mut self) -> Result<(), StoreError>;
+
+    // ----- a server shared by several counters -----
+    /// Whether the database is reached and how many scans wait here.
+    fn sync_state(&self) -> SyncState {
+        SyncState::embedded()
+    }
+    /// Forwards waiting scans in order for at most `budget`; `decide` decides each again
+    /// against the server's state (area, time of the scan, what the server knew).
+    fn forward_pending(
+        &mut self,
+        _budget: std::time::Duration,
+        _decide: &mut dyn FnMut(i64, i64, &PriorScan) -> Result<ScanStep, crate::Error>,
+    ) -> Result<ForwardReport, crate::Error> {
+        Ok(ForwardReport::default())
+    }
+    fn as_server(&mut self) -> Option<&mut ServerStore> {
+        None
+    }
 
     /// The SQLite connection, for tests that look at what is stored.
     #[cfg(feature = "test-support")]
