@@ -13,6 +13,7 @@ mod admin;
 mod areas;
 mod batch;
 mod counter;
+mod counters;
 mod keys;
 mod printing;
 mod requests;
@@ -90,6 +91,10 @@ enum Command {
     /// Print-ready PDFs: posters, table cards, guest fob cards, the key recovery sheet.
     #[command(subcommand)]
     Print(printing::PrintCmd),
+    /// Several counters sharing the venue's server database: join files, joining,
+    /// the counters' logins, forwarding scans kept while the server was away.
+    #[command(subcommand)]
+    Counter(counters::CounterCmd),
 }
 
 /// Exit codes: 0 done, 1 error, 2 usage, 3 a scan was refused.
@@ -129,6 +134,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Venue(setup::VenueCmd::Init(args)) => return setup::init(&dir, args),
         Command::Secret(c) => return setup::secret(&dir, c),
+        Command::Counter(counters::CounterCmd::Join {
+            file,
+            secret_store,
+            pass,
+        }) => return counters::join(&dir, file, secret_store, pass),
         _ => {}
     }
     let mut k = Venue::open(&dir, now())?;
@@ -157,5 +167,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Request(c) => requests::run(&mut k, c).map(|()| done)?,
         Command::Audit => requests::audit(&k).map(|()| done)?,
         Command::Print(c) => printing::run(&mut k, c).map(|()| done)?,
+        Command::Counter(c) => counters::run(&mut k, c).map(|()| done)?,
     })
 }

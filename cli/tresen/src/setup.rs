@@ -15,7 +15,7 @@ use crate::Result;
 #[derive(Subcommand)]
 pub enum VenueCmd {
     /// Create the venue, its key pair and the passphrase-protected key file.
-    Init(InitArgs),
+    Init(Box<InitArgs>),
     /// Show the venue's name, address and key fingerprint.
     Show,
 }
@@ -41,6 +41,17 @@ pub struct InitArgs {
     secret_store: String,
     #[command(flatten)]
     pass: PassphraseSource,
+    /// Keep the venue in a PostgreSQL server that several counters share, given as
+    /// PostgreSQL names a connection: "host=… port=… dbname=… user=…" (the user must
+    /// own the database and may create roles). TLS is required and checked.
+    #[arg(long, value_name = "CONNECTION", requires = "server_ca")]
+    server: Option<String>,
+    /// The certificate authority (PEM) that signed the server's certificate.
+    #[arg(long, value_name = "FILE")]
+    server_ca: Option<PathBuf>,
+    /// The database password (else PGPASSWORD, else it is asked).
+    #[arg(long, value_name = "FILE")]
+    server_password_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -74,6 +85,9 @@ pub fn status(k: &mut Venue) -> Result<()> {
         t.body.authority, t.body.serial
     );
     println!("retention:    {} days", k.settings().retention_days);
+    if let Some(line) = crate::counters::status_line(k) {
+        println!("{line}");
+    }
     println!("present:      {}", k.present_total(n)?);
     let b = k.backup_status(n)?;
     match b.verified_at {
@@ -100,19 +114,29 @@ pub fn init(dir: &Path, a: &InitArgs) -> Result<ExitCode> {
         .map_err(|e| format!("could not read the trust file {}: {e}", a.trust.display()))?;
     let passphrase = a.pass.read("New passphrase for the venue key file", true)?;
     let store = SecretStore::parse(&a.secret_store).unwrap_or(SecretStore::Keyring);
-    let venue = Venue::init(
-        dir,
-        &VenueSetup {
-            name: &a.name,
-            address: &a.address,
-            trust_file: &trust_text,
-            expect_root: &a.expect_root,
-            key_file: &a.key_file,
-            passphrase: &passphrase,
-            secret_store: store,
-        },
-        now(),
-    )?;
+    let setup = VenueSetup {
+        name: &a.name,
+        address: &a.address,
+        trust_file: &trust_text,
+        expect_root: &a.expect_root,
+        key_file: &a.key_file,
+        passphrase: &passphrase,
+        secret_store: store,
+    };
+    let venue = match (&a.server, &a.server_ca) {
+        (Some(conn), Some(ca)) => {
+            let ca_pem = read_text_bounded(ca, limits::SMALL_JSON).map_err(|e| {
+                format!(
+                    "could not read the certificate authority {}: {e}",
+                    ca.display()
+                )
+            })?;
+            let password = server_password(a.server_password_file.as_deref())?;
+            let login = tresen_venue::store::server::link::parse_login(conn, &password, &ca_pem)?;
+            Venue::init_on_server(dir, &setup, login, now())?
+        }
+        _ => Venue::init(dir, &setup, now())?,
+    };
     let t = venue.trust()?;
     println!(
         "Venue '{}' is set up in {}.",
@@ -137,6 +161,21 @@ pub fn init(dir: &Path, a: &InitArgs) -> Result<ExitCode> {
         a.key_file.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The database password: from a file, from PGPASSWORD as PostgreSQL's own tools take
+/// it, or asked on the terminal.
+fn server_password(file: Option<&Path>) -> Result<String> {
+    if let Some(f) = file {
+        let text = read_text_bounded(f, 4096)
+            .map_err(|e| format!("could not read the password file {}: {e}", f.display()))?;
+        return Ok(text.lines().next().unwrap_or("").to_string());
+    }
+    if let Ok(p) = std::env::var("PGPASSWORD") {
+        return Ok(p);
+    }
+    let source = PassphraseSource::default();
+    Ok(source.read("Database password", false)?.typed().to_string())
 }
 
 pub fn secret(dir: &Path, c: &SecretCmd) -> Result<ExitCode> {

@@ -70,6 +70,12 @@ impl Passphrase {
         self.0.expose_secret()
     }
 
+    /// The text as typed, for a code that is read before it is used as a passphrase
+    /// (a join file's one-time passphrase, written in groups).
+    pub fn typed(&self) -> &str {
+        self.expose()
+    }
+
     /// Reads a passphrase from the first line of a file (for scripts).
     pub fn from_file(path: &Path) -> Result<Self, KeyFileError> {
         let err = |source| KeyFileError::Read {

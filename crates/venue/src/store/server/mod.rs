@@ -211,8 +211,9 @@ pub struct ForwardReport {
 /// A counter login made for a join file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CounterRow {
-    pub role: String,
-    pub label: String,
+    /// Its database login.
+    pub login: String,
+    pub name: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -712,8 +713,8 @@ impl ServerStore {
             )?
             .iter()
             .map(|r| CounterRow {
-                role: r.get(0),
-                label: r.get(1),
+                login: r.get(0),
+                name: r.get(1),
                 created_at: r.get(2),
                 revoked_at: r.get(3),
             })
