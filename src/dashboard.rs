@@ -46,13 +46,18 @@ pub struct Dashboard {
     /// (start of hour, check-ins) for today's business day.
     pub arrivals: Vec<(i64, u32)>,
     pub warnings: Vec<Warning>,
+    /// Where a counter of a venue on a server stands with it (None: the venue's own file).
+    pub sync: Option<tresen_venue::store::SyncState>,
 }
 
 /// The warnings about the key backup, the clock and the local secret. `demo` leaves out
 /// the one about the secret in a file, which the throw-away demo venue uses on purpose.
 pub fn warnings(venue: &mut Venue, demo: bool, now: i64) -> Result<Vec<Warning>, Error> {
     let mut out = Vec::new();
+    // A counter of a venue on a server has no key file; its backup is the operator's.
+    let counter = venue.server_role() == Some(tresen_venue::store::server::ServerRole::Counter);
     let backup = match venue.backup_status(now)?.state {
+        _ if counter => None,
         BackupState::NoCopy => Some(("backup-no-copy", None)),
         BackupState::NotVerified => Some(("backup-not-verified", None)),
         BackupState::SameMedium => Some(("backup-same-medium", None)),
@@ -98,5 +103,6 @@ pub fn dashboard(venue: &mut Venue, demo: bool, now: i64) -> Result<Dashboard, E
         areas,
         arrivals: venue.arrivals_by_hour(now)?,
         warnings: warnings(venue, demo, now)?,
+        sync: venue.server_role().map(|_| venue.sync_state()),
     })
 }

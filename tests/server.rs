@@ -425,6 +425,21 @@ fn counts_reach_every_counter_within_a_second_of_a_scan_anywhere() {
         while rx.try_recv().is_ok() {}
     }
     assert_eq!(op.venue.present_total(t + 10).unwrap(), 5);
+    // Reading the counts and the idle-time work change nothing, so they wake nobody: each
+    // counter refreshes when it hears of a change, and a refresh that woke the others
+    // again kept every counter and the database busy.
+    std::thread::sleep(Duration::from_millis(300));
+    while rx.try_recv().is_ok() {}
+    for i in 0..5 {
+        a.present_total(t + 20 + i).unwrap();
+        a.use_idle_time().unwrap();
+        op.venue.present_total(t + 20 + i).unwrap();
+        op.venue.use_idle_time().unwrap();
+    }
+    assert!(
+        rx.recv_timeout(Duration::from_millis(800)).is_err(),
+        "reads woke the counters"
+    );
 }
 
 #[test]

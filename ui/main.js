@@ -51,6 +51,22 @@ function banners(o) {
   $("notices").replaceChildren(...o.notices.map((n) => el("div", { className: "banner error", textContent: errorText(n) })));
 }
 
+// A counter of a venue on a server: whether the server is reached, and how many scans
+// wait on this PC to be forwarded.
+function syncBadge(sync) {
+  const b = $("sync-badge");
+  b.hidden = !sync;
+  if (!sync) return;
+  const waiting = sync.waiting + sync.failed;
+  b.className = `badge sync ${sync.online ? (waiting ? "busy" : "ok") : "bad"}`;
+  b.textContent = sync.online
+    ? waiting
+      ? t("syncForwarding", { n: waiting })
+      : t("syncOnline")
+    : t("syncOffline", { n: sync.waiting });
+  b.title = sync.online ? "" : errorText({ code: sync.problem, params: { detail: sync.detail ?? "" } });
+}
+
 function render(o) {
   if (o.language !== language()) {
     setLanguage(o.language);
@@ -60,6 +76,7 @@ function render(o) {
   last = o;
   banners(o);
   if (o.venue) $("venue").textContent = o.venue;
+  syncBadge(o.sync);
   $("fingerprint").textContent = o.fingerprint ? `${t("fingerprint")} ${o.fingerprint}` : "";
   $("sound-label").textContent = o.sound ? t("soundOn") : t("soundOff");
   $("sound-toggle").setAttribute("aria-label", o.sound ? t("soundOn") : t("soundOff"));
@@ -168,3 +185,5 @@ listen("scan-result", (e) => {
   refresh();
 });
 listen("scanner-state", () => refresh());
+// Another counter scanned, or the server came back: the counts follow within a second.
+listen("server-change", () => refresh());

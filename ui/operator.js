@@ -332,7 +332,48 @@ function offerPcCopyDeletion(path) {
 
 // ----- tabs -----
 
-const loaders = { areas: loadAreas, print: async () => { await loadAreas(); printKindChanged(); }, key: loadKey, requests: loadAudit, settings: loadSettings };
+// ----- counters of a venue on a server -----
+
+async function loadCounters() {
+  const rows = await run("counters");
+  $("counters-list").replaceChildren(
+    ...rows.map((c) => {
+      const revoke = el("button", { type: "button", className: "small danger", textContent: t("counterRevoke") });
+      confirmTwice(revoke, t("counterRevokeSure"), async () => {
+        await run("revoke_counter", { login: c.login, pin: null }).catch(() => {});
+        say(t("counterRevoked", { name: c.name }));
+        loadCounters();
+      });
+      return el(
+        "tr",
+        {},
+        el("td", { textContent: c.name }),
+        el("td", {}, el("code", { textContent: c.login })),
+        el("td", { textContent: date(c.created_at) }),
+        el("td", {}, c.revoked_at ? t("counterRevokedAt", { revoked_at: c.revoked_at }) : revoke),
+      );
+    }),
+  );
+}
+
+async function addCounter(e) {
+  e.preventDefault();
+  $("counter-add-done").hidden = true;
+  try {
+    const made = await run("add_counter", { name: $("counter-add-name").value, out: $("counter-add-out").value }, formError($("counter-add")));
+    $("counter-add-path").textContent = made.path;
+    $("counter-add-pass").textContent = made.passphrase;
+    $("counter-add-done").hidden = false;
+    $("counter-add-done").scrollIntoView({ block: "center" });
+    $("counter-add-name").value = "";
+    $("counter-add-out").value = "";
+    loadCounters();
+  } catch {
+    // shown by run()
+  }
+}
+
+const loaders = { areas: loadAreas, print: async () => { await loadAreas(); printKindChanged(); }, key: loadKey, requests: loadAudit, settings: loadSettings, counters: loadCounters };
 
 export async function showTab(name) {
   for (const b of document.querySelectorAll("[data-tab]")) b.classList.toggle("current", b.dataset.tab === name);
@@ -343,6 +384,7 @@ export async function showTab(name) {
 
 export function renderOperator(o) {
   $("op-exit").hidden = !o.kiosk_mode;
+  $("tab-counters-button").hidden = o.sync?.role !== "operator";
   $("demo-request").hidden = !o.demo;
 }
 
@@ -360,6 +402,8 @@ export function setupOperator(refreshAll) {
     $("new-location").value = "";
   });
   $("print-kind").addEventListener("change", printKindChanged);
+  $("counter-add").addEventListener("submit", addCounter);
+  $("counter-add-choose").addEventListener("click", () => choose($("counter-add-out"), "save-join"));
   $("print-form").addEventListener("submit", printNow);
   $("print-out-choose").addEventListener("click", () => choose($("print-out"), "save-pdf"));
   $("print-key-choose").addEventListener("click", () => choose($("print-key"), "key"));

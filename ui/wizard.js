@@ -213,6 +213,28 @@ export function setupWizard(refreshAll) {
   $("wiz-postpone").addEventListener("click", async () => {
     if (await call("backup_postpone", {}, { out: $("wiz-postpone-error") })) refresh();
   });
+  $("wiz-join-choose").addEventListener("click", () => choose($("wiz-join-file"), "join"));
+  $("wiz-join-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = $("wiz-join-go");
+    button.disabled = true;
+    const r = await call(
+      "join_venue",
+      {
+        join: {
+          file: $("wiz-join-file").value,
+          passphrase: $("wiz-join-pass").value,
+          secret_store: $("wiz-file-secret").checked ? "file" : "keyring",
+        },
+      },
+      { out: $("wiz-join-error"), busy: true },
+    );
+    button.disabled = false;
+    if (r) {
+      $("wiz-join-pass").value = "";
+      refresh();
+    }
+  });
   $("wiz-areas").addEventListener("submit", async (e) => {
     e.preventDefault();
     const areas = [...document.querySelectorAll(".area-row")].map((r) => ({
@@ -241,6 +263,7 @@ export async function renderWizard(dataStep, venue = "") {
     else li.removeAttribute("aria-current");
   }
   for (const s of ["venue", "backup", "areas", "pin"]) $(`wiz-${s}`).hidden = s !== step;
+  $("wiz-join").hidden = step !== "venue";
   if (step !== shownStep) {
     shownStep = step;
     $("main").scrollTop = 0;

@@ -52,6 +52,8 @@ pub struct Overview {
     language: Language,
     sound: bool,
     kiosk_mode: bool,
+    /// A counter of a venue on a server: online, or offline with scans waiting here.
+    sync: Option<tresen_venue::store::SyncState>,
 }
 
 /// The counter takes scans, registrations and taps only once the setup is done.
@@ -118,6 +120,7 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
         language: prefs.language,
         sound: prefs.sound,
         kiosk_mode: state.kiosk_mode.load(Ordering::Relaxed),
+        sync: None,
     };
     let demo = state.demo.is_some();
     let result = state.with_desk(|k, session| {
@@ -142,6 +145,7 @@ pub fn overview(state: State<'_, AppState>) -> Overview {
             out.areas = d.areas;
             out.arrivals = d.arrivals;
             out.warnings = d.warnings;
+            out.sync = d.sync;
         }
         Err(e) if out.initialized => out.error = Some(e),
         Err(_) => {}

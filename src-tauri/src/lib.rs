@@ -7,6 +7,7 @@ pub mod operator;
 pub mod printing;
 pub mod requests;
 mod scanners;
+pub mod server;
 pub mod setup;
 pub mod state;
 
@@ -210,6 +211,7 @@ pub fn run_app() {
             }
             let handle = app.handle().clone();
             std::thread::spawn(move || scanners::run(handle));
+            server::start_listener(app.handle());
             let handle = app.handle().clone();
             std::thread::spawn(move || loop {
                 std::thread::sleep(Duration::from_secs(3600));
@@ -302,5 +304,9 @@ pub fn invoke_handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync 
         requests::decline_request,
         requests::audit_log,
         requests::demo_request,
+        server::join_venue,
+        server::counters,
+        server::add_counter,
+        server::revoke_counter,
     ]
 }

@@ -252,6 +252,12 @@ pub async fn choose_path<R: Runtime>(
             .add_filter(label("Key file"), &["age"])
             .blocking_save_file(),
         "save-pdf" => d.add_filter(label("PDF"), &["pdf"]).blocking_save_file(),
+        "join" => d
+            .add_filter(label("Join file"), &["tresen-join"])
+            .blocking_pick_file(),
+        "save-join" => d
+            .add_filter(label("Join file"), &["tresen-join"])
+            .blocking_save_file(),
         "save-answer" => d
             .add_filter(label("Answer"), &["tresen-answer"])
             .blocking_save_file(),

@@ -156,6 +156,8 @@ pub struct AppState {
     /// Tables of open check-ins made at this counter, by record id, in memory only (the
     /// database holds them sealed): they tell guests apart in the check-out list.
     pub tables: Mutex<std::collections::HashMap<String, u16>>,
+    /// The listener to the venue's server (if it has one); stops when dropped.
+    pub listener: Mutex<Option<tresen_venue::store::server::listen::Listener>>,
 }
 
 /// Locks a mutex; a panic elsewhere never leaves the app unusable.
@@ -198,6 +200,7 @@ impl AppState {
             setup_done: AtomicBool::new(setup_done),
             last_registered: Mutex::new(None),
             tables: Mutex::new(std::collections::HashMap::new()),
+            listener: Mutex::new(None),
         }
     }
 

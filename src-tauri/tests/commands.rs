@@ -153,6 +153,12 @@ fn the_counter_reaches_no_operator_command_until_the_pin_unlocks() {
             json!({ "purpose": "key", "suggested": null }),
         ),
         ("exit_app", json!({})),
+        ("counters", json!({})),
+        ("add_counter", json!({ "name": "Theke 2", "out": out })),
+        (
+            "revoke_counter",
+            json!({ "login": "tresen_c_x", "pin": PIN }),
+        ),
     ] {
         assert_eq!(s.refused(cmd, args), "operator-locked", "{cmd}");
     }
@@ -322,6 +328,20 @@ fn the_wizard_creates_no_second_venue_and_refuses_bad_input() {
         s.refused("create_venue", json!({ "venue": venue })),
         "already-set-up"
     );
+    let join = json!({ "file": "/nonexistent", "passphrase": "AAAA", "secret_store": "file" });
+    assert_eq!(
+        s.refused("join_venue", json!({ "join": join })),
+        "already-set-up"
+    );
+    // A venue in its own file has no counters to add.
+    s.ok("unlock", json!({ "pin": PIN }));
+    let out = home().join("c.tresen-join").display().to_string();
+    assert_eq!(
+        s.refused("add_counter", json!({ "name": "Theke 2", "out": out })),
+        "not-server-venue"
+    );
+    assert!(!home().join("c.tresen-join").exists());
+    s.ok("lock_operator", json!({}));
 }
 
 #[test]

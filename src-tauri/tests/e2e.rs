@@ -3,6 +3,9 @@
 //! Without a display the test says so and is skipped, unless TRESEN_REQUIRE_E2E=1 (CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/common/postgres.rs"]
+mod postgres_cluster;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -273,6 +276,9 @@ async fn session_with(
         "tauri:options".into(),
         serde_json::json!({ "application": env!("CARGO_BIN_EXE_tresen-app") }),
     );
+    // fantoccini's hyper-rustls and the venue's PostgreSQL link enable two rustls
+    // providers; with both linked, rustls refuses to guess.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = ClientBuilder::rustls()
         .unwrap()
         .capabilities(caps)
@@ -1375,4 +1381,146 @@ async fn the_counter_fits_every_screen_and_passes_the_accessibility_audit() {
         assert_german(&client, &format!("operator's {tab} screen")).await;
     }
     client.close().await.unwrap();
+}
+
+/// Scans a code the way a keyboard-wedge scanner types it into the counter's field.
+async fn wedge_scan(client: &fantoccini::Client, code: &str) {
+    settle(client).await;
+    let wedge = client.find(Locator::Id("wedge")).await.unwrap();
+    wedge.send_keys(&format!("{code}\u{E007}")).await.unwrap();
+}
+
+/// The blocking PostgreSQL client runs its own runtime, so it must leave this one.
+fn checkins_on(pg: &postgres_cluster::PgCluster) -> i64 {
+    tokio::task::block_in_place(|| {
+        pg.superuser_in_venue()
+            .query_one("SELECT COUNT(*) FROM checkins", &[])
+            .unwrap()
+            .get(0)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn counters_share_a_server_venue_and_the_window_shows_whether_it_is_reached() {
+    if !e2e_possible() {
+        return;
+    }
+    let pg = tokio::task::block_in_place(postgres_cluster::PgCluster::start);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let now = chrono_now();
+    let auth = AuthorityKeys::generate("Gesundheitsamt Test");
+    let trust = auth.trust_file(1, now).unwrap();
+    let op_data = root.join("operator");
+    let guests = tokio::task::block_in_place(|| {
+        let pass = Passphrase::new(PASS);
+        let mut k = Venue::init_on_server(
+            &op_data,
+            &VenueSetup {
+                name: "Café Mönch",
+                address: "Hauptstraße 1, Berlin",
+                trust_file: &trust,
+                expect_root: &tresen_protocol::trust::root_fingerprint(&auth.root.public_key()),
+                key_file: &root.join("venue-key.age"),
+                passphrase: &pass,
+                secret_store: SecretStore::File,
+            },
+            pg.operator(),
+            now,
+        )
+        .unwrap();
+        k.postpone_backup(now).unwrap();
+        k.set_operator_pin(PIN, 0).unwrap();
+        let loc = k.add_location("Filiale 1", now).unwrap();
+        let ter = k.add_area(loc, "Terrasse", None, now).unwrap();
+        k.add_tables(ter, &[1, 2, 3]).unwrap();
+        let guests: Vec<String> = (0..2)
+            .map(|i| {
+                let c = tresen_protocol::contact::ContactData {
+                    name: format!("Gast {i}"),
+                    street: "Weg 1".into(),
+                    postcode: "10115".into(),
+                    city: "Berlin".into(),
+                    phone: format!("030 123456{i}"),
+                    email: String::new(),
+                };
+                GuestCode::create(&c, &auth.contact_key())
+                    .unwrap()
+                    .to_text()
+            })
+            .collect();
+        guests
+    });
+
+    // The operator makes a join file for a second counter.
+    let join_file = root.join("theke.tresen-join");
+    let passphrase = {
+        let (client, _driver) = session(&op_data, None).await;
+        wait_text(&client, "venue", "Café Mönch").await;
+        wait_text(&client, "sync-badge", "Server verbunden").await;
+        fill_pin_and_open(&client).await;
+        click(&client, "tab-counters-button").await;
+        fill(&client, "counter-add-name", "Terrasse hinten").await;
+        fill(&client, "counter-add-out", &join_file.display().to_string()).await;
+        click_css(&client, "#counter-add button[type=submit]").await;
+        wait_shown(&client, "counter-add-done").await;
+        wait_text(&client, "counters-list", "Terrasse hinten").await;
+        let p = text_of(&client, "counter-add-pass").await;
+        assert_eq!(p.len(), 24, "{p}");
+        assert_german(&client, "operator counters").await;
+        assert_accessible(&client, "operator counters").await;
+        shot(&client, "operator-counters.png").await;
+        client.close().await.unwrap();
+        p
+    };
+
+    // The new counter joins in the wizard: the venue's backup and areas are done, so
+    // only this PC's PIN is left.
+    let (client, _driver) = session(&root.join("counter"), None).await;
+    wait_shown(&client, "wiz-venue").await;
+    click_css(&client, "#wiz-join summary").await;
+    fill(&client, "wiz-join-file", &join_file.display().to_string()).await;
+    fill(&client, "wiz-join-pass", "aaaa-bbbb").await;
+    click(&client, "wiz-join-go").await;
+    wait_text(&client, "wiz-join-error", "Einmal-Passwort passt nicht").await;
+    fill(&client, "wiz-join-pass", &passphrase.to_lowercase()).await;
+    click(&client, "wiz-join-go").await;
+    wait_shown(&client, "wiz-pin").await;
+    fill(&client, "wiz-pin1", PIN).await;
+    fill(&client, "wiz-pin2", PIN).await;
+    click(&client, "wiz-pin-go").await;
+    wait_shown(&client, "counter").await;
+    wait_text(&client, "sync-badge", "Server verbunden").await;
+    // The areas the operator made are here; staff tap theirs.
+    click_css(&client, "#areas .pick").await;
+    wait_text(&client, "current-area", "Terrasse").await;
+    wedge_scan(&client, &guests[0]).await;
+    wait_text(&client, "result", "Eingecheckt").await;
+    assert_eq!(checkins_on(&pg), 1);
+
+    // The server goes away: the counter keeps checking guests in and says they wait.
+    tokio::task::block_in_place(|| pg.kill());
+    wedge_scan(&client, &guests[1]).await;
+    wait_text(&client, "result", "Eingecheckt").await;
+    wait_text_for(
+        &client,
+        "sync-badge",
+        "Offline – ein Scan wartet",
+        Duration::from_secs(15),
+    )
+    .await;
+    assert_eq!(class(&client, "sync-badge").await, "badge sync bad");
+    settle(&client).await;
+    shot(&client, "counter-offline.png").await;
+    // Back: the waiting scan is forwarded by itself.
+    tokio::task::block_in_place(|| pg.start_again());
+    wait_text_for(
+        &client,
+        "sync-badge",
+        "Server verbunden",
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(checkins_on(&pg), 2);
+    wait_text(&client, "present", "2").await;
 }

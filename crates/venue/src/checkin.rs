@@ -463,4 +463,16 @@ impl Venue {
     pub fn sync_state(&self) -> crate::store::SyncState {
         self.store.sync_state()
     }
+
+    /// This PC's role in the venue's server database; None for a venue in its own file.
+    pub fn server_role(&self) -> Option<crate::store::server::ServerRole> {
+        self.store.server_role()
+    }
+
+    /// Tries the server again at once (it was seen to come back).
+    pub fn retry_server_now(&mut self) {
+        if let Some(s) = self.store.as_server() {
+            s.retry_now();
+        }
+    }
 }

@@ -26,7 +26,10 @@ impl Venue {
     /// a replaced key without a copy yet, every area closed for the night — are warnings or
     /// refusals at the counter, not a way back into the wizard.
     pub fn setup_step(&self) -> Result<SetupStep, Error> {
-        let ever_verified = self.store.ever_verified()?;
+        // A counter that joined a venue on a server holds no key file: the backup is the
+        // operator's PC's step.
+        let counter = self.store.server_role() == Some(crate::store::server::ServerRole::Counter);
+        let ever_verified = counter || self.store.ever_verified()?;
         if !ever_verified && self.backup_postponed_at()?.is_none() {
             return Ok(SetupStep::Backup);
         }

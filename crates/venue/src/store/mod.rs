@@ -538,6 +538,9 @@ pub trait VenueStore: Send {
     fn as_server(&mut self) -> Option<&mut ServerStore> {
         None
     }
+    fn server_role(&self) -> Option<server::ServerRole> {
+        None
+    }
 
     /// The SQLite connection, for tests that look at what is stored.
     #[cfg(feature = "test-support")]

@@ -186,7 +186,7 @@ pub fn connect(login: &ServerLogin) -> Result<postgres::Client, StoreError> {
         .ssl_mode(SslMode::Require)
         .application_name("tresen")
         .options(&format!("-c search_path={SCHEMA}"))
-        .connect_timeout(Duration::from_secs(3))
+        .connect_timeout(Duration::from_secs(2))
         .keepalives_idle(Duration::from_secs(5))
         .tcp_user_timeout(Duration::from_secs(5));
     cfg.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))

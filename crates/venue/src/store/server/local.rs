@@ -13,7 +13,8 @@ use crate::store::{Meta, StoreError};
 
 pub const LOCAL_FILE: &str = "counter.sqlite3";
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY,
@@ -35,7 +36,16 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pseudonym ON outbox(pseudonym) WHERE pseudonym IS NOT NULL;
 CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
-"#];
+"#,
+    r#"
+CREATE TABLE pc_events (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"#,
+];
 
 /// The meta keys kept on this PC rather than in the venue's database.
 pub fn is_local(key: Meta) -> bool {
@@ -85,6 +95,22 @@ pub fn put_meta(conn: &Connection, key: Meta, value: &str) -> Result<(), StoreEr
         "INSERT INTO meta(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![key.key(), value],
+    )?;
+    Ok(())
+}
+
+/// Notes what happened on this counter PC alone (its PIN set, PIN failures, its operator
+/// screens opened): a counter may not write the venue's audit log, whose chain only the
+/// operator's PC extends.
+pub fn note_pc_event(
+    conn: &Connection,
+    at: i64,
+    event: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO pc_events(at, event, detail) VALUES (?1, ?2, ?3)",
+        params![at, event, detail],
     )?;
     Ok(())
 }

@@ -32,8 +32,11 @@ use super::*;
 pub use link::{ServerLink, ServerRole};
 use local::Queued;
 
-/// How long a counter waits before it tries an unreachable server again.
-const RETRY_AFTER: Duration = Duration::from_secs(2);
+/// How long a counter waits before it tries an unreachable server again: twice as long
+/// after each failed try, up to a minute (a connect to a silent host blocks for up to the
+/// connect timeout, which must not land on the counter often).
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Removes this PC's link to a server after a setup or a join that failed, so that the
 /// data folder is as it was before.
@@ -223,12 +226,47 @@ pub struct ServerStore {
     link: ServerLink,
     db: RefCell<Option<Client>>,
     retry_at: Cell<Option<Instant>>,
+    failed_tries: Cell<u32>,
     problem: RefCell<Option<StoreError>>,
     local: Connection,
     view: RefCell<View>,
 }
 
 impl ServerStore {
+    fn with_parts(
+        data_dir: &Path,
+        link: ServerLink,
+        client: Option<Client>,
+        local: Connection,
+        snap: Snapshot,
+    ) -> Self {
+        ServerStore {
+            data_dir: data_dir.to_path_buf(),
+            link,
+            db: RefCell::new(client),
+            retry_at: Cell::new(None),
+            failed_tries: Cell::new(0),
+            problem: RefCell::new(None),
+            local,
+            view: RefCell::new(View::new(snap)),
+        }
+    }
+
+    /// Tries the server at the next use, whatever the wait (the app's listener saw it
+    /// come back).
+    pub fn retry_now(&self) {
+        self.retry_at.set(None);
+        self.failed_tries.set(0);
+    }
+
+    fn note_failed_connect(&self) {
+        let n = self.failed_tries.get().saturating_add(1);
+        self.failed_tries.set(n);
+        let wait = RETRY_FIRST
+            .saturating_mul(1u32 << n.saturating_sub(1).min(6))
+            .min(RETRY_MAX);
+        self.retry_at.set(Some(Instant::now() + wait));
+    }
     /// Opens the store of a server venue: the local part at once, the server as soon as
     /// it answers.
     pub fn open(data_dir: &Path) -> Result<ServerStore, StoreError> {
@@ -238,15 +276,7 @@ impl ServerStore {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => Snapshot::default(),
         };
-        let store = ServerStore {
-            data_dir: data_dir.to_path_buf(),
-            link,
-            db: RefCell::new(None),
-            retry_at: Cell::new(None),
-            problem: RefCell::new(None),
-            local,
-            view: RefCell::new(View::new(snap)),
-        };
+        let store = ServerStore::with_parts(data_dir, link, None, local, snap);
         // A key the server offers that this PC does not know stops it here, before any
         // scan is sealed to it; an unreachable server does not.
         match store.db(|_| Ok(())) {
@@ -277,15 +307,13 @@ impl ServerStore {
         })?;
         link.save(data_dir)?;
         let local = local::open(data_dir)?;
-        Ok(ServerStore {
-            data_dir: data_dir.to_path_buf(),
+        Ok(ServerStore::with_parts(
+            data_dir,
             link,
-            db: RefCell::new(Some(client)),
-            retry_at: Cell::new(None),
-            problem: RefCell::new(None),
+            Some(client),
             local,
-            view: RefCell::new(View::new(Snapshot::default())),
-        })
+            Snapshot::default(),
+        ))
     }
 
     /// Links this PC to a server venue as a counter, with the login and the key a join
@@ -314,15 +342,8 @@ impl ServerStore {
         };
         link.save(data_dir)?;
         let local = local::open(data_dir)?;
-        let store = ServerStore {
-            data_dir: data_dir.to_path_buf(),
-            link,
-            db: RefCell::new(Some(client)),
-            retry_at: Cell::new(None),
-            problem: RefCell::new(None),
-            local,
-            view: RefCell::new(View::new(Snapshot::default())),
-        };
+        let store =
+            ServerStore::with_parts(data_dir, link, Some(client), local, Snapshot::default());
         store.with_client(|c| store.refresh(c))?;
         Ok(store)
     }
@@ -357,11 +378,11 @@ impl ServerStore {
             match self.connect() {
                 Ok(c) => {
                     *self.db.borrow_mut() = Some(c);
-                    self.retry_at.set(None);
+                    self.retry_now();
                     *self.problem.borrow_mut() = None;
                 }
                 Err(e) => {
-                    self.retry_at.set(Some(Instant::now() + RETRY_AFTER));
+                    self.note_failed_connect();
                     let shown = e.clone_shallow();
                     *self.problem.borrow_mut() = Some(e);
                     return Err(shown);
@@ -371,7 +392,7 @@ impl ServerStore {
             // the key the server offers; a key this PC does not know ends the connection.
             if let Err(e) = self.with_client(|c| self.refresh(c)) {
                 *self.db.borrow_mut() = None;
-                self.retry_at.set(Some(Instant::now() + RETRY_AFTER));
+                self.note_failed_connect();
                 *self.problem.borrow_mut() = Some(e.clone_shallow());
                 return Err(e);
             }
@@ -811,7 +832,8 @@ impl VenueStore for ServerStore {
         note: Option<&AuditNote<'_>>,
     ) -> Result<(), StoreError> {
         let (here, there): (Vec<_>, Vec<_>) = values.iter().partition(|(k, _)| local::is_local(*k));
-        if !there.is_empty() || note.is_some() {
+        let pc_only = there.is_empty() && self.link.role == ServerRole::Counter;
+        if !pc_only && (!there.is_empty() || note.is_some()) {
             self.write_config(|tx| {
                 for (k, v) in &there {
                     venue_rows::put_meta(tx, *k, v)?;
@@ -825,6 +847,9 @@ impl VenueStore for ServerStore {
         let tx = self.local.unchecked_transaction()?;
         for (k, v) in here {
             local::put_meta(&tx, k, v)?;
+        }
+        if let (true, Some(n)) = (pc_only, note) {
+            local::note_pc_event(&tx, n.at, n.event, n.detail)?;
         }
         tx.commit()?;
         Ok(())
@@ -1266,8 +1291,12 @@ impl VenueStore for ServerStore {
         self.write(|tx| requests::decide(tx, d, note))
     }
     fn append_audit(&mut self, note: &AuditNote<'_>) -> Result<(), StoreError> {
-        self.operator_only()?;
-        self.write(|tx| venue_rows::append_audit(tx, note))
+        match self.link.role {
+            ServerRole::Operator => self.write(|tx| venue_rows::append_audit(tx, note)),
+            ServerRole::Counter => {
+                local::note_pc_event(&self.local, note.at, note.event, note.detail)
+            }
+        }
     }
     fn audit_entries(&self) -> Result<Vec<AuditRow>, StoreError> {
         self.operator_only()?;
@@ -1363,5 +1392,9 @@ impl VenueStore for ServerStore {
 
     fn as_server(&mut self) -> Option<&mut ServerStore> {
         Some(self)
+    }
+
+    fn server_role(&self) -> Option<ServerRole> {
+        Some(self.link.role)
     }
 }

@@ -141,6 +141,21 @@ CREATE TRIGGER area_tables_notify AFTER INSERT OR UPDATE OR DELETE ON area_table
     FOR EACH STATEMENT EXECUTE FUNCTION notify_areas();
 ALTER TABLE meta ENABLE ROW LEVEL SECURITY;
 "#,
+    // A statement trigger fires for an UPDATE that changes no row, and every counter's
+    // idle-time close of overdue stays is one: each counter's refresh woke all the others.
+    // Row triggers fire only for real changes; PostgreSQL folds equal notifications of one
+    // transaction into one.
+    r#"
+DROP TRIGGER checkins_notify ON checkins;
+DROP TRIGGER areas_notify ON areas;
+DROP TRIGGER area_tables_notify ON area_tables;
+CREATE TRIGGER checkins_notify AFTER INSERT OR UPDATE OR DELETE ON checkins
+    FOR EACH ROW EXECUTE FUNCTION notify_checkins();
+CREATE TRIGGER areas_notify AFTER INSERT OR UPDATE OR DELETE ON areas
+    FOR EACH ROW EXECUTE FUNCTION notify_areas();
+CREATE TRIGGER area_tables_notify AFTER INSERT OR UPDATE OR DELETE ON area_tables
+    FOR EACH ROW EXECUTE FUNCTION notify_areas();
+"#,
 ];
 
 /// The meta keys a counter may read; the audit log's anchors are not among them.
