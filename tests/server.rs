@@ -162,6 +162,14 @@ fn the_counter_role_may_not_delete_read_the_audit_log_change_settings_or_approve
     counter
         .check_in(&guest, op.terrasse, None, Method::Fob, t + 1)
         .unwrap();
+    // The server was given the login's SCRAM verifier, never its password: the statement
+    // log (DDL is logged here) holds the CREATE ROLE but not the password.
+    let log = pg.log();
+    assert!(log.contains("CREATE ROLE"), "DDL not logged");
+    assert!(
+        !log.contains(&login.password),
+        "the counter's password is in the server log"
+    );
     let mut c = tresen_venue::store::server::link::connect(&login).unwrap();
     // What a counter does is allowed.
     c.query(

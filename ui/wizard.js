@@ -182,12 +182,16 @@ export function setupWizard(refreshAll) {
         passphrase: $("wiz-pass").value,
         passphrase_repeat: $("wiz-pass2").value,
         secret_store: $("wiz-file-secret").checked ? "file" : "keyring",
+        server: $("wiz-server-conn").value.trim()
+          ? { conn: $("wiz-server-conn").value, ca_file: $("wiz-server-ca").value, password: $("wiz-server-pass").value }
+          : null,
       },
     }, { out: $("wiz-venue-error") });
     button.disabled = false;
     if (r) {
       $("wiz-pass").value = "";
       $("wiz-pass2").value = "";
+      $("wiz-server-pass").value = "";
       refresh();
     }
   });
@@ -214,6 +218,7 @@ export function setupWizard(refreshAll) {
     if (await call("backup_postpone", {}, { out: $("wiz-postpone-error") })) refresh();
   });
   $("wiz-join-choose").addEventListener("click", () => choose($("wiz-join-file"), "join"));
+  $("wiz-server-ca-choose").addEventListener("click", () => choose($("wiz-server-ca"), "ca"));
   $("wiz-join-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const button = $("wiz-join-go");

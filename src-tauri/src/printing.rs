@@ -255,6 +255,9 @@ pub async fn choose_path<R: Runtime>(
         "join" => d
             .add_filter(label("Join file"), &["tresen-join"])
             .blocking_pick_file(),
+        "ca" => d
+            .add_filter(label("Certificate"), &["pem", "crt"])
+            .blocking_pick_file(),
         "save-join" => d
             .add_filter(label("Join file"), &["tresen-join"])
             .blocking_save_file(),

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime, State};
 use tresen_protocol::files::{limits, read_text_bounded};
+use tresen_protocol::join_file::ServerLogin;
 use tresen_protocol::key_file::{self, Passphrase};
 use tresen_venue::local_secret::SecretStore;
+use tresen_venue::store::server::link::parse_login;
+use tresen_venue::store::StoreError;
 use tresen_venue::{BackupOutcome, KeyFilePlace, SetupStep, Venue, VenueSetup};
 
 use crate::state::{lock, now, AppState, UiError, UiResult};
@@ -137,10 +140,42 @@ pub struct NewVenue {
     passphrase_repeat: String,
     /// "keyring" (default) or "file" (explicit, with a warning).
     secret_store: String,
+    /// Set for a venue whose counters share a PostgreSQL server.
+    #[serde(default)]
+    server: Option<NewServer>,
+}
+
+#[derive(Deserialize)]
+pub struct NewServer {
+    /// PostgreSQL's connection text: "host=… port=… dbname=… user=…".
+    conn: String,
+    /// The PEM file of the certificate authority the server's certificate chains to.
+    ca_file: String,
+    password: String,
+}
+
+impl NewServer {
+    fn login(&self) -> UiResult<ServerLogin> {
+        if self.ca_file.trim().is_empty() {
+            return Err(UiError::new(
+                "no-path",
+                "choose the server's certificate authority file",
+            ));
+        }
+        let ca_pem = read_text(&self.ca_file, limits::SMALL_JSON, "a certificate")?;
+        parse_login(&self.conn, &self.password, &ca_pem).map_err(|e| match e {
+            StoreError::Other(detail) => UiError::new("db-connection-invalid", detail),
+            e => tresen_venue::Error::from(e).into(),
+        })
+    }
 }
 
 #[tauri::command]
-pub fn create_venue(state: State<'_, AppState>, venue: NewVenue) -> UiResult<()> {
+pub fn create_venue<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    venue: NewVenue,
+) -> UiResult<()> {
     if lock(&state.desk).venue.is_some() {
         return Err(UiError::new("already-set-up", "a venue is already set up"));
     }
@@ -156,25 +191,30 @@ pub fn create_venue(state: State<'_, AppState>, venue: NewVenue) -> UiResult<()>
     let trust = read_text(&venue.trust_file, limits::TRUST_FILE, "a trust file")?;
     let pass = Passphrase::new(venue.passphrase);
     let expect = venue.expect_root.trim();
-    let k = Venue::init(
-        &state.data_dir,
-        &VenueSetup {
-            name: &venue.name,
-            address: &venue.address,
-            trust_file: &trust,
-            expect_root: expect,
-            key_file: Path::new(venue.key_file.trim()),
-            passphrase: &pass,
-            secret_store: if venue.secret_store == "file" {
-                SecretStore::File
-            } else {
-                SecretStore::Keyring
-            },
+    let login = venue.server.as_ref().map(NewServer::login).transpose()?;
+    let setup = VenueSetup {
+        name: &venue.name,
+        address: &venue.address,
+        trust_file: &trust,
+        expect_root: expect,
+        key_file: Path::new(venue.key_file.trim()),
+        passphrase: &pass,
+        secret_store: if venue.secret_store == "file" {
+            SecretStore::File
+        } else {
+            SecretStore::Keyring
         },
-        now(),
-    )?;
+    };
+    let on_server = login.is_some();
+    let k = match login {
+        Some(login) => Venue::init_on_server(&state.data_dir, &setup, login, now())?,
+        None => Venue::init(&state.data_dir, &setup, now())?,
+    };
     lock(&state.desk).venue = Some(k);
     *lock(&state.open_error) = None;
+    if on_server {
+        crate::server::start_listener(&app);
+    }
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "../../tests/common/postgres.rs"]
+mod postgres_cluster;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -408,4 +410,90 @@ fn opening_a_document_without_a_viewer_says_where_it_is() {
         e["params"]["folder"],
         out.parent().unwrap().display().to_string()
     );
+}
+
+/// The wizard's other first step: the first PC of a venue whose counters share a
+/// PostgreSQL server creates the venue there. A connection that is not one, a missing
+/// certificate authority and a wrong password are refused with their codes and leave
+/// this PC without a venue; the right ones make an operator PC of a server venue.
+#[test]
+fn the_wizard_creates_a_venue_on_a_server_and_refuses_a_bad_connection() {
+    home();
+    let pg = postgres_cluster::PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let app = mock_builder()
+        .manage(AppState::new(data.clone(), None, None))
+        .invoke_handler(tresen_app::invoke_handler())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let call = |cmd: &str, args: Value| {
+        get_ipc_response(
+            &window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: tauri::test::INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().unwrap())
+    };
+    let authority = tresen_protocol::authority_keys::AuthorityKeys::generate("Gesundheitsamt Test");
+    let trust = dir.path().join("trust.json");
+    std::fs::write(&trust, authority.trust_file(1, now()).unwrap()).unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pg.ca_pem).unwrap();
+    let operator = pg.operator();
+    let conn = format!(
+        "host={} port={} dbname={} user={}",
+        operator.host, operator.port, operator.dbname, operator.user
+    );
+    let venue = |conn: &str, ca: &str, password: &str| {
+        json!({ "venue": {
+            "name": "Café Mönch", "address": "Hauptstraße 1, Berlin",
+            "trust_file": trust.display().to_string(),
+            "expect_root": tresen_protocol::trust::root_fingerprint(&authority.root.public_key()),
+            "key_file": dir.path().join("venue-key.age").display().to_string(),
+            "passphrase": common::PASS, "passphrase_repeat": common::PASS,
+            "secret_store": "file",
+            "server": { "conn": conn, "ca_file": ca, "password": password },
+        }})
+    };
+    let ca_path = ca.display().to_string();
+    let refused = |args: Value| call("create_venue", args).unwrap_err()["code"].clone();
+    assert_eq!(
+        refused(venue("dbname=tresen user=x", &ca_path, "pw")),
+        "db-connection-invalid"
+    );
+    assert_eq!(refused(venue(&conn, "", &operator.password)), "no-path");
+    assert_eq!(
+        refused(venue(&conn, &ca_path, "not the password")),
+        "db-login"
+    );
+    let foreign = dir.path().join("foreign.pem");
+    std::fs::write(&foreign, postgres_cluster::foreign_ca()).unwrap();
+    assert_eq!(
+        refused(venue(
+            &conn,
+            &foreign.display().to_string(),
+            &operator.password
+        )),
+        "db-tls"
+    );
+    assert!(!dir.path().join("venue-key.age").exists());
+    assert_eq!(call("overview", json!({})).unwrap()["venue"], Value::Null);
+
+    call("create_venue", venue(&conn, &ca_path, &operator.password)).unwrap();
+    let o = call("overview", json!({})).unwrap();
+    assert_eq!(o["venue"], "Café Mönch", "{o}");
+    assert_eq!(o["sync"]["role"], "operator", "{o}");
+    assert_eq!(o["sync"]["online"], true, "{o}");
+    assert!(data.join("server.json").exists());
 }

@@ -292,11 +292,19 @@ fn chrono_now() -> i64 {
     tresen_protocol::time::now()
 }
 
+/// At most two app windows at once: with more, on a two-core machine, WebKit's page
+/// stops answering the driver in the heavier tests ("page crash or hang").
+async fn e2e_slot() -> tokio::sync::SemaphorePermit<'static> {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    SLOTS.acquire().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_window_shows_the_venue_and_present_guests() {
     if !e2e_possible() {
         return;
     }
+    let _slot = e2e_slot().await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let setup = venue(&data, &dir.path().join("venue.age"));
@@ -527,6 +535,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     if !e2e_possible() {
         return;
     }
+    let _slot = e2e_slot().await;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let now = chrono_now();
@@ -1055,6 +1064,7 @@ async fn demo_mode_language_switch_and_fob_card() {
     if !e2e_possible() {
         return;
     }
+    let _slot = e2e_slot().await;
     let dir = tempfile::tempdir().unwrap();
     // The demo makes its own throw-away venue; the data folder given here stays unused.
     let (client, _driver) =
@@ -1266,6 +1276,7 @@ async fn the_counter_fits_every_screen_and_passes_the_accessibility_audit() {
     if !e2e_possible() {
         return;
     }
+    let _slot = e2e_slot().await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let setup = venue(&data, &dir.path().join("venue.age"));
@@ -1405,6 +1416,7 @@ async fn counters_share_a_server_venue_and_the_window_shows_whether_it_is_reache
     if !e2e_possible() {
         return;
     }
+    let _slot = e2e_slot().await;
     let pg = tokio::task::block_in_place(postgres_cluster::PgCluster::start);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

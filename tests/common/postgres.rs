@@ -88,7 +88,7 @@ impl PgCluster {
         conf.push_str(&format!(
             "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
              ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
-             fsync = on\nsynchronous_commit = on\nmax_connections = 60\n",
+             fsync = on\nsynchronous_commit = on\nmax_connections = 60\nlog_statement = 'ddl'\n",
             dir.path().display()
         ));
         std::fs::write(data.join("postgresql.conf"), conf).unwrap();

@@ -703,10 +703,12 @@ impl ServerStore {
         let role = format!("{}_c_{suffix}", self.link.login.dbname);
         let password =
             tresen_protocol::encoding::hex(&tresen_protocol::crypto::random_bytes::<24>());
+        // The server gets only the SCRAM verifier, so the password is in no statement log.
+        // The verifier is base64 and '$'-separated: nothing in it needs quoting.
+        let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
         self.write(|tx| {
-            // The password is made here and is all hex: nothing in it needs quoting.
             tx.batch_execute(&format!(
-                "CREATE ROLE {role} LOGIN PASSWORD '{password}' IN ROLE {group}"
+                "CREATE ROLE {role} LOGIN PASSWORD '{verifier}' IN ROLE {group}"
             ))?;
             tx.execute(
                 "INSERT INTO counters(role, label, created_at) VALUES ($1, $2, $3)",
