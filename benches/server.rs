@@ -6,7 +6,11 @@
 //! - scan → committed: the time `scan_guest` takes on one counter until the server has
 //!   committed the check-in (p50, p99), next to one bare insert;
 //! - forwarding: a counter scans while the server is down, then forwards its outbox;
-//!   the time next to as many bare inserts.
+//!   the time next to as many bare inserts;
+//! - approving a request over every check-in of the run, read from the server with a
+//!   streaming cursor: records per second next to the raw per-record work (opening the
+//!   guest and table seals) on all cores, and the peak memory, as `--bench approve` does
+//!   for SQLite.
 //!
 //! `cargo bench --bench server` (TRESEN_BENCH_N scans per counter, default 2000;
 //! TRESEN_BENCH_OUTBOX buffered scans, default 10000). The machine's cores are shared by
@@ -34,6 +38,9 @@ struct Operator {
     dir: tempfile::TempDir,
     venue: Venue,
     area: i64,
+    authority: tresen_protocol::authority_keys::AuthorityKeys,
+    key_file: std::path::PathBuf,
+    pass: Passphrase,
 }
 
 fn operator(pg: &PgCluster) -> Operator {
@@ -41,6 +48,8 @@ fn operator(pg: &PgCluster) -> Operator {
     let authority = tresen_protocol::authority_keys::AuthorityKeys::generate("Bench-Amt");
     let trust = authority.trust_file(1, now).unwrap();
     let dir = tempfile::tempdir_in(common::base_dir()).unwrap();
+    let key_file = dir.path().join("k.age");
+    let pass = Passphrase::new("correct horse battery staple tresen");
     let mut venue = Venue::init_on_server(
         &dir.path().join("operator"),
         &VenueSetup {
@@ -48,8 +57,8 @@ fn operator(pg: &PgCluster) -> Operator {
             address: "Weg 1",
             trust_file: &trust,
             expect_root: &tresen_protocol::trust::root_fingerprint(&authority.root.public_key()),
-            key_file: &dir.path().join("k.age"),
-            passphrase: &Passphrase::new("correct horse battery staple tresen"),
+            key_file: &key_file,
+            passphrase: &pass,
             secret_store: SecretStore::File,
         },
         pg.operator(),
@@ -58,7 +67,14 @@ fn operator(pg: &PgCluster) -> Operator {
     .unwrap();
     let loc = venue.add_location("L", now).unwrap();
     let area = venue.add_area(loc, "A", None, now).unwrap();
-    Operator { dir, venue, area }
+    Operator {
+        dir,
+        venue,
+        area,
+        authority,
+        key_file,
+        pass,
+    }
 }
 
 fn counter(op: &mut Operator, label: &str) -> Venue {
@@ -251,4 +267,104 @@ fn main() {
         .unwrap()
         .get(0);
     assert_eq!(total as usize, 7 * n + outbox, "check-ins lost or doubled");
+    approve(&pg, &mut op, total as u64);
+}
+
+fn approve(pg: &PgCluster, op: &mut Operator, total: u64) {
+    use tresen_protocol::checkin_record;
+    let now = common::now();
+    let office_dir = op.dir.path().join("office");
+    let cert = tresen_office::authority::add_office(
+        op.dir.path(),
+        &op.authority,
+        &tresen_office::authority::NewOffice {
+            dir: &office_dir,
+            id: "ga",
+            name: "Bench-Amt Mitte",
+            passphrase: &op.pass,
+            valid_days: 30,
+        },
+        now - 10,
+    )
+    .unwrap();
+    let desk = tresen_office::desk::OfficeDesk::open(&office_dir, &op.pass).unwrap();
+    let listing = op
+        .authority
+        .trust_file_with(2, now - 5, vec![cert])
+        .unwrap();
+    op.venue.update_trust(&listing, now - 5).unwrap();
+    let keys = tresen_protocol::venue_keys::VenueSecretKeys::read_key_file(&op.key_file, &op.pass)
+        .unwrap();
+    let fingerprint = op.venue.venue_public_keys().fingerprint();
+
+    // Raw rate: opening a record's guest and table seals, on a sample read from the server.
+    let rows = pg
+        .superuser_in_venue()
+        .query(
+            "SELECT id, area_id, checked_in_at, guest_seal, table_seal, seal_version
+             FROM checkins LIMIT 2000",
+            &[],
+        )
+        .unwrap();
+    let sample: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let id: Vec<u8> = r.get(0);
+            let b = checkin_record::Binding {
+                record_id: id.try_into().unwrap(),
+                venue_fingerprint: fingerprint,
+                area_id: u32::try_from(r.get::<_, i64>(1)).unwrap(),
+                checked_in_at: r.get(2),
+            };
+            let version = u8::try_from(r.get::<_, i16>(5)).unwrap();
+            (b, r.get::<_, Vec<u8>>(3), r.get::<_, Vec<u8>>(4), version)
+        })
+        .collect();
+    let t = Instant::now();
+    for (b, g, tb, v) in &sample {
+        checkin_record::open(&keys.seal, *v, b, g, tb).unwrap();
+    }
+    let raw = sample.len() as f64 / t.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+
+    std::thread::sleep(Duration::from_millis(1100));
+    let now = common::now();
+    let req = desk
+        .make_request(
+            &tresen_office::desk::RequestSpec {
+                venue: &op.venue.fingerprint(),
+                areas: &[],
+                from: now - 86_400,
+                until: now,
+                case_reference: "AZ",
+                reason: "Bench",
+                valid_secs: 86_400,
+            },
+            now,
+        )
+        .unwrap();
+    let out = op.dir.path().join("answer");
+    let rss_before = common::status_kib("self", "VmRSS:");
+    let peak = std::sync::atomic::AtomicU64::new(rss_before);
+    let progress = |_: u64, _: u64| {
+        peak.fetch_max(
+            common::status_kib("self", "VmRSS:"),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    };
+    let t = Instant::now();
+    let report = op
+        .venue
+        .approve_request(req.as_bytes(), &keys, &out, &progress, now)
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(report.records, total, "the answer misses check-ins");
+    let rate = total as f64 / secs;
+    println!(
+        "approval over {total} check-ins from the server: {rate:.0} records/s ({secs:.2} s)   raw record open {raw:.0}/s × {cores} cores   ratio {:.0} %   RSS +{} KiB (peak {} KiB)",
+        100.0 * rate / (raw * cores),
+        peak.load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(rss_before),
+        peak.load(std::sync::atomic::Ordering::Relaxed)
+    );
 }

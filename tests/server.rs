@@ -301,6 +301,9 @@ fn a_stopped_server_loses_no_scan_and_forwards_each_exactly_once() {
         t + 59
     );
     assert!(counter.sync_state().online);
+    // The operator's PC was connected through the restart: its next change goes through
+    // on a new connection instead of failing on the one the restart broke.
+    op.venue.add_location("Filiale 2", t + 2001).unwrap();
     assert_eq!(op.venue.present_total(t + 2000).unwrap(), 50);
 }
 
@@ -595,4 +598,45 @@ impl<'a> TestVenueLike<'a> {
             tresen_office::desk::OfficeDesk::open(&dir, &Passphrase::new(OFFICE_PASS)).unwrap();
         Office { dir, desk }
     }
+}
+
+/// Scans kept while offline are forwarded in batches, one transaction each: a scan the
+/// server refuses is rolled back alone, kept on the counter and counted as refused; the
+/// scans around it in the same batch arrive.
+#[test]
+fn a_refused_scan_in_a_forwarded_batch_leaves_the_others_in() {
+    let pg = PgCluster::start();
+    let t = at(2026, 11, 30, 18, 0);
+    let mut op = server_venue(&pg, t);
+    let (_d, mut counter) = join(&mut op, "Eingang", t);
+    let (terrasse, bar) = (op.terrasse, op.bar);
+    pg.kill();
+    for (i, area) in [terrasse, bar, terrasse].into_iter().enumerate() {
+        let g = code(&counter, i);
+        counter
+            .check_in(&g, area, None, Method::Fob, t + i as i64)
+            .unwrap();
+    }
+    assert_eq!(counter.sync_state().waiting, 3);
+    pg.start_again();
+    // The server refuses check-ins at the bar (as a constraint added later would).
+    pg.superuser_in_venue()
+        .batch_execute(&format!(
+            "CREATE FUNCTION no_bar() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.area_id = {bar} THEN RAISE EXCEPTION 'no bar'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER no_bar BEFORE INSERT ON checkins FOR EACH ROW EXECUTE FUNCTION no_bar();"
+        ))
+        .unwrap();
+    counter.retry_server_now();
+    let r = counter.forward_pending(Duration::from_secs(30)).unwrap();
+    assert_eq!((r.forwarded, r.failed, r.waiting), (2, 1, 0), "{r:?}");
+    assert_eq!(count(&pg, "SELECT COUNT(*) FROM checkins"), 2);
+    assert_eq!(
+        count(
+            &pg,
+            &format!("SELECT COUNT(*) FROM checkins WHERE area_id = {bar}")
+        ),
+        0
+    );
+    assert_eq!(counter.sync_state().failed, 1);
 }

@@ -116,8 +116,13 @@ impl JoinFile {
             return Err(JoinFileError::Malformed("too large".into()));
         }
         let json = key_file::decrypt_text(pass, sealed)?;
+        Self::from_plaintext(&json)
+    }
+
+    /// Reads the decrypted JSON of a join file (§15).
+    pub fn from_plaintext(json: &str) -> Result<JoinFile, JoinFileError> {
         let probe: serde_json::Value =
-            serde_json::from_str(&json).map_err(|e| JoinFileError::Malformed(e.to_string()))?;
+            serde_json::from_str(json).map_err(|e| JoinFileError::Malformed(e.to_string()))?;
         if probe.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(JoinFileError::Malformed("not a join file".into()));
         }
@@ -131,7 +136,7 @@ impl JoinFile {
             ));
         }
         let file: JoinFile =
-            serde_json::from_str(&json).map_err(|e| JoinFileError::Malformed(e.to_string()))?;
+            serde_json::from_str(json).map_err(|e| JoinFileError::Malformed(e.to_string()))?;
         file.secret()?;
         Ok(file)
     }

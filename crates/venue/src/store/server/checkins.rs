@@ -1,6 +1,7 @@
 //! Check-ins in the server database: the scan transaction (shared by live scans and
 //! forwarded ones, made idempotent by the scan's event id), check-outs, counts, purge.
 
+use postgres::types::Type;
 use postgres::GenericClient;
 
 use crate::store::*;
@@ -12,9 +13,9 @@ fn lock_pseudonym(c: &mut impl GenericClient, pseudonym: &[u8]) -> Result<(), St
     for (k, p) in key.iter_mut().zip(pseudonym) {
         *k = *p;
     }
-    c.execute(
+    c.execute_typed(
         "SELECT pg_advisory_xact_lock($1)",
-        &[&i64::from_be_bytes(key)],
+        &[(&i64::from_be_bytes(key), Type::INT8)],
     )?;
     Ok(())
 }
@@ -30,6 +31,8 @@ pub fn close_overdue(c: &mut impl GenericClient, now: i64) -> Result<u64, StoreE
 /// A scan in the caller's transaction: false (nothing done) if this event was applied
 /// before. Otherwise closes the guest's own overdue stay, looks up the pseudonym, lets
 /// `decide` choose and writes the step.
+/// Statements with their parameter types, so that each is one round trip (no separate
+/// prepare): a scan at the counter waits for all of them.
 pub fn record_scan(
     c: &mut impl GenericClient,
     event_id: &[u8],
@@ -37,65 +40,77 @@ pub fn record_scan(
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
 ) -> Result<Option<ScanStep>, crate::Error> {
     let fresh = c
-        .execute(
+        .execute_typed(
             "INSERT INTO scan_events(id, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&event_id, &n.now],
+            &[(&event_id, Type::BYTEA), (&n.now, Type::INT8)],
         )
         .map_err(StoreError::from)?;
     if fresh == 0 {
         return Ok(None);
     }
     lock_pseudonym(c, n.pseudonym)?;
-    c.execute(
+    c.execute_typed(
         "UPDATE checkins SET checked_out_at = due_at, checkout_reason = 'max-stay'
          WHERE pseudonym = $1 AND checked_out_at IS NULL AND due_at <= $2",
-        &[&n.pseudonym, &n.now],
+        &[(&n.pseudonym, Type::BYTEA), (&n.now, Type::INT8)],
     )
     .map_err(StoreError::from)?;
-    let last_read_at: Option<i64> = c
-        .query_one(
-            "SELECT MAX(last_read_at) FROM checkins WHERE pseudonym = $1",
-            &[&n.pseudonym],
+    let prior = c
+        .query_typed_one(
+            "SELECT m.last, o.id, o.area_id, o.checked_in_at
+             FROM (SELECT MAX(last_read_at) AS last FROM checkins WHERE pseudonym = $1) m
+             LEFT JOIN LATERAL (SELECT id, area_id, checked_in_at FROM checkins
+                                WHERE pseudonym = $1 AND checked_out_at IS NULL LIMIT 1) o ON true",
+            &[(&n.pseudonym, Type::BYTEA)],
         )
+        .map_err(StoreError::from)?;
+    let last_read_at: Option<i64> = prior.try_get(0).map_err(StoreError::from)?;
+    let open = match prior
+        .try_get::<_, Option<Vec<u8>>>(1)
         .map_err(StoreError::from)?
-        .get(0);
-    let open = c
-        .query_opt(
-            "SELECT id, area_id, checked_in_at FROM checkins
-             WHERE pseudonym = $1 AND checked_out_at IS NULL LIMIT 1",
-            &[&n.pseudonym],
-        )
-        .map_err(StoreError::from)?
-        .map(|r| (r.get(0), r.get(1), r.get(2)));
+    {
+        Some(id) => Some((
+            id,
+            prior.try_get(2).map_err(StoreError::from)?,
+            prior.try_get(3).map_err(StoreError::from)?,
+        )),
+        None => None,
+    };
     let step = decide(&PriorScan { last_read_at, open })?;
-    const CLOSE: &str =
-        "UPDATE checkins SET checked_out_at = $1, checkout_reason = $3, last_read_at = $1
-                         WHERE id = $2";
+    fn close(
+        c: &mut impl GenericClient,
+        now: i64,
+        id: &Vec<u8>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        c.execute_typed(
+            "UPDATE checkins SET checked_out_at = $1, checkout_reason = $3, last_read_at = $1
+             WHERE id = $2",
+            &[(&now, Type::INT8), (id, Type::BYTEA), (&reason, Type::TEXT)],
+        )?;
+        Ok(())
+    }
     match &step {
         ScanStep::Ignore => {}
-        ScanStep::CheckOut { record } => {
-            c.execute(CLOSE, &[&n.now, record, &"scan"])
-                .map_err(StoreError::from)?;
-        }
+        ScanStep::CheckOut { record } => close(c, n.now, record, "scan")?,
         ScanStep::CheckIn { moved_from } => {
             if let Some(id) = moved_from {
-                c.execute(CLOSE, &[&n.now, id, &"moved"])
-                    .map_err(StoreError::from)?;
+                close(c, n.now, id, "moved")?;
             }
-            c.execute(
+            c.execute_typed(
                 "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym,
                                       last_read_at, guest_seal, table_seal, seal_version)
                  VALUES ($1, $2, $3, $4, $5, $6, $4, $7, $8, $9)",
                 &[
-                    &n.record,
-                    &n.area,
-                    &n.venue_key_id,
-                    &n.now,
-                    &n.due_at,
-                    &n.pseudonym,
-                    &n.guest_seal,
-                    &n.table_seal,
-                    &i16::from(n.seal_version),
+                    (&n.record, Type::BYTEA),
+                    (&n.area, Type::INT8),
+                    (&n.venue_key_id, Type::INT8),
+                    (&n.now, Type::INT8),
+                    (&n.due_at, Type::INT8),
+                    (&n.pseudonym, Type::BYTEA),
+                    (&n.guest_seal, Type::BYTEA),
+                    (&n.table_seal, Type::BYTEA),
+                    (&i16::from(n.seal_version), Type::INT2),
                 ],
             )
             .map_err(StoreError::from)?;

@@ -37,6 +37,12 @@ use local::Queued;
 /// connect timeout, which must not land on the counter often).
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
+/// How far the time noted for the clock guard may lag behind the last scan.
+const CLOCK_NOTE_SECS: i64 = 60;
+/// A connection unused for this long is checked with a round trip before its next use.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
+/// How long that check waits for the server.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Removes this PC's link to a server after a setup or a join that failed, so that the
 /// data folder is as it was before.
@@ -226,6 +232,10 @@ pub struct ServerStore {
     link: ServerLink,
     db: RefCell<Option<Client>>,
     retry_at: Cell<Option<Instant>>,
+    /// When the connection last answered; after a pause it is checked before use.
+    answered_at: Cell<Instant>,
+    /// The time last noted for the clock guard (on this PC's disk).
+    clock_noted: Cell<i64>,
     failed_tries: Cell<u32>,
     problem: RefCell<Option<StoreError>>,
     local: Connection,
@@ -245,6 +255,8 @@ impl ServerStore {
             link,
             db: RefCell::new(client),
             retry_at: Cell::new(None),
+            answered_at: Cell::new(Instant::now()),
+            clock_noted: Cell::new(i64::MIN),
             failed_tries: Cell::new(0),
             problem: RefCell::new(None),
             local,
@@ -368,6 +380,17 @@ impl ServerStore {
     /// Runs `f` on the server connection, connecting first if needed. A connection that
     /// breaks is dropped, so the next call connects again.
     fn db<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        // A server restarted during a pause leaves a connection that fails its next use; a
+        // round trip finds out before the work starts, so that the work gets a fresh one.
+        if self.answered_at.get().elapsed() > IDLE_CHECK {
+            let mut guard = self.db.borrow_mut();
+            if guard
+                .as_mut()
+                .is_some_and(|c| c.is_valid(CHECK_TIMEOUT).is_err())
+            {
+                *guard = None;
+            }
+        }
         let fresh = self.db.borrow().is_none();
         if fresh {
             if let Some(at) = self.retry_at.get() {
@@ -409,6 +432,9 @@ impl ServerStore {
             return Err(self.last_problem());
         };
         let out = f(client);
+        if out.is_ok() {
+            self.answered_at.set(Instant::now());
+        }
         if let Err(e) = &out {
             if e.is_unreachable() || client.is_closed() {
                 // The next call connects again at once; only a failed connect waits.
@@ -523,12 +549,29 @@ impl ServerStore {
         &self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.db(|c| {
-            let mut tx = c.transaction()?;
-            let v = f(&mut tx)?;
-            tx.commit()?;
-            Ok(v)
-        })
+        // A connection the server dropped (a restart) fails at BEGIN, before anything was
+        // sent that could commit: then, and only then, the write runs again on a new one.
+        let mut f = Some(f);
+        let began = Cell::new(false);
+        let mut attempt = || {
+            self.db(|c| {
+                let mut tx = c.transaction()?;
+                began.set(true);
+                let f = f
+                    .take()
+                    .ok_or_else(|| StoreError::Other("a write ran twice".into()))?;
+                let v = f(&mut tx)?;
+                tx.commit()?;
+                Ok(v)
+            })
+        };
+        let had_connection = self.db.borrow().is_some();
+        match attempt() {
+            Err(e) if had_connection && e.is_unreachable() && !began.get() => {
+                attempt().map_err(|again| if began.get() { again } else { e })
+            }
+            out => out,
+        }
     }
 
     /// A write that changes what counters scan against: the view follows.
@@ -633,57 +676,79 @@ impl ServerStore {
 
     /// Applies one waiting event in its own server transaction: Some(true) if applied,
     /// Some(false) if the server had it already.
-    fn forward_one(
+    /// Forwards a batch of waiting scans in one transaction, each in its own savepoint: a
+    /// scan the server refuses is rolled back alone and reported, the others commit
+    /// together (one flush for the batch). Server trouble aborts the batch, to be sent
+    /// again; the scans' event ids make that harmless.
+    fn forward_batch(
         &self,
+        batch: &[Queued],
+        decide: &mut dyn FnMut(i64, i64, &PriorScan) -> Result<ScanStep, crate::Error>,
+    ) -> Result<Vec<Result<bool, crate::Error>>, StoreError> {
+        self.db(|c| {
+            let mut tx = c.transaction()?;
+            let mut results = Vec::with_capacity(batch.len());
+            for q in batch {
+                let mut sp = tx.savepoint("forward")?;
+                let out = Self::apply_queued(&mut sp, q, decide);
+                match out {
+                    Ok(v) => {
+                        sp.commit()?;
+                        results.push(Ok(v));
+                    }
+                    Err(crate::Error::Store(e)) if e.is_unreachable() => return Err(e),
+                    Err(crate::Error::Store(StoreError::Busy)) => return Err(StoreError::Busy),
+                    Err(e) => {
+                        sp.rollback()?;
+                        results.push(Err(e));
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(results)
+        })
+    }
+
+    fn apply_queued(
+        tx: &mut Transaction<'_>,
         q: &Queued,
         decide: &mut dyn FnMut(i64, i64, &PriorScan) -> Result<ScanStep, crate::Error>,
     ) -> Result<bool, crate::Error> {
-        let mut out: Result<bool, crate::Error> = Ok(false);
-        self.db(|c| {
-            let mut tx = c.transaction()?;
-            out = match q.kind.as_str() {
-                "scan" => {
-                    let pseudonym = q.pseudonym.clone().unwrap_or_default();
-                    let n = NewCheckin {
-                        record: &q.record,
-                        area: q.area,
-                        venue_key_id: q.venue_key_id,
-                        now: q.at,
-                        due_at: q.due_at,
-                        pseudonym: &pseudonym,
-                        guest_seal: &q.guest_seal,
-                        table_seal: &q.table_seal,
-                        seal_version: q.seal_version,
-                        note_time: false,
-                    };
-                    checkins::record_scan(&mut tx, &q.event_id, &n, &mut |p| {
-                        decide(q.area, q.at, p)
-                    })
+        match q.kind.as_str() {
+            "scan" => {
+                let pseudonym = q.pseudonym.clone().unwrap_or_default();
+                let n = NewCheckin {
+                    record: &q.record,
+                    area: q.area,
+                    venue_key_id: q.venue_key_id,
+                    now: q.at,
+                    due_at: q.due_at,
+                    pseudonym: &pseudonym,
+                    guest_seal: &q.guest_seal,
+                    table_seal: &q.table_seal,
+                    seal_version: q.seal_version,
+                    note_time: false,
+                };
+                checkins::record_scan(tx, &q.event_id, &n, &mut |p| decide(q.area, q.at, p))
                     .map(|s| s.is_some())
-                }
-                kind => {
-                    let fresh = tx.execute(
+            }
+            kind => {
+                let fresh = tx
+                    .execute(
                         "INSERT INTO scan_events(id, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                         &[&q.event_id, &q.at],
-                    )?;
-                    if fresh > 0 {
-                        if kind == "table" {
-                            checkins::set_table_seal(&mut tx, &q.record, &q.table_seal)?;
-                        } else {
-                            checkins::check_out_record(&mut tx, &q.record, q.at)?;
-                        }
+                    )
+                    .map_err(StoreError::from)?;
+                if fresh > 0 {
+                    if kind == "table" {
+                        checkins::set_table_seal(tx, &q.record, &q.table_seal)?;
+                    } else {
+                        checkins::check_out_record(tx, &q.record, q.at)?;
                     }
-                    Ok(fresh > 0)
                 }
-            };
-            match &out {
-                Ok(_) => tx.commit()?,
-                Err(crate::Error::Store(e)) => return Err(e.clone_shallow()),
-                Err(_) => {}
+                Ok(fresh > 0)
             }
-            Ok(())
-        })?;
-        out
+        }
     }
 
     // ----- counters and join files -----
@@ -1101,8 +1166,14 @@ impl VenueStore for ServerStore {
             match done {
                 Ok(()) => {
                     let step = out?.unwrap_or(ScanStep::Ignore);
-                    if n.note_time && step != ScanStep::Ignore {
+                    // The clock guard looks for a day's difference: a minute's precision
+                    // spares each scan a second flush to this PC's disk.
+                    if n.note_time
+                        && step != ScanStep::Ignore
+                        && n.now >= self.clock_noted.get().saturating_add(CLOCK_NOTE_SECS)
+                    {
                         local::put_meta(&self.local, Meta::ClockSeen, &n.now.to_string())?;
+                        self.clock_noted.set(n.now);
                     }
                     return Ok(step);
                 }
@@ -1361,32 +1432,34 @@ impl VenueStore for ServerStore {
     ) -> Result<ForwardReport, crate::Error> {
         let start = Instant::now();
         let mut report = ForwardReport::default();
-        'outer: while start.elapsed() < budget {
+        while start.elapsed() < budget {
             let batch = local::next(&self.local, 64)?;
             if batch.is_empty() {
                 break;
             }
-            for q in &batch {
-                match self.forward_one(q, decide) {
+            let results = match self.forward_batch(&batch, decide) {
+                Ok(r) => r,
+                Err(e) if e.is_unreachable() || matches!(e, StoreError::Busy) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let tx = self
+                .local
+                .unchecked_transaction()
+                .map_err(StoreError::from)?;
+            for (q, r) in batch.iter().zip(results) {
+                match r {
                     Ok(true) => report.forwarded += 1,
                     Ok(false) => report.already += 1,
-                    Err(crate::Error::Store(e))
-                        if e.is_unreachable() || matches!(e, StoreError::Busy) =>
-                    {
-                        break 'outer;
-                    }
                     Err(e) => {
                         tracing::error!(event = "server.forward_refused", error = %e);
-                        local::set_failed(&self.local, q.seq, &e.to_string())?;
+                        local::set_failed(&tx, q.seq, &e.to_string())?;
                         report.failed += 1;
                         continue;
                     }
                 }
-                local::forwarded(&self.local, q.seq)?;
-                if start.elapsed() >= budget {
-                    break 'outer;
-                }
+                local::forwarded(&tx, q.seq)?;
             }
+            tx.commit().map_err(StoreError::from)?;
         }
         report.waiting = self.waiting()?.0;
         Ok(report)
