@@ -37,8 +37,6 @@ use local::Queued;
 /// connect timeout, which must not land on the counter often).
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
-/// How far the time noted for the clock guard may lag behind the last scan.
-const CLOCK_NOTE_SECS: i64 = 60;
 /// A connection unused for this long is checked with a round trip before its next use.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 /// How long that check waits for the server.
@@ -234,8 +232,6 @@ pub struct ServerStore {
     retry_at: Cell<Option<Instant>>,
     /// When the connection last answered; after a pause it is checked before use.
     answered_at: Cell<Instant>,
-    /// The time last noted for the clock guard (on this PC's disk).
-    clock_noted: Cell<i64>,
     failed_tries: Cell<u32>,
     problem: RefCell<Option<StoreError>>,
     local: Connection,
@@ -256,7 +252,6 @@ impl ServerStore {
             db: RefCell::new(client),
             retry_at: Cell::new(None),
             answered_at: Cell::new(Instant::now()),
-            clock_noted: Cell::new(i64::MIN),
             failed_tries: Cell::new(0),
             problem: RefCell::new(None),
             local,
@@ -1166,14 +1161,8 @@ impl VenueStore for ServerStore {
             match done {
                 Ok(()) => {
                     let step = out?.unwrap_or(ScanStep::Ignore);
-                    // The clock guard looks for a day's difference: a minute's precision
-                    // spares each scan a second flush to this PC's disk.
-                    if n.note_time
-                        && step != ScanStep::Ignore
-                        && n.now >= self.clock_noted.get().saturating_add(CLOCK_NOTE_SECS)
-                    {
+                    if n.note_time && step != ScanStep::Ignore {
                         local::put_meta(&self.local, Meta::ClockSeen, &n.now.to_string())?;
-                        self.clock_noted.set(n.now);
                     }
                     return Ok(step);
                 }
