@@ -2,6 +2,7 @@
 //! offer, written once over the floors below. Knows nothing of Tauri or clap.
 #![forbid(unsafe_code)]
 
+pub mod about;
 pub mod dashboard;
 pub mod demo;
 mod error;

@@ -363,3 +363,13 @@ fn protocol_doc_quotes_every_vector() {
         );
     }
 }
+
+#[test]
+fn protocol_doc_names_the_protocol_version_the_code_implements() {
+    let doc = std::fs::read_to_string(DOC).expect("docs/protocol.md");
+    let line = format!(
+        "Protocol version {} (`tresen_protocol::PROTOCOL_VERSION`",
+        tresen_protocol::PROTOCOL_VERSION
+    );
+    assert!(doc.contains(&line), "docs/protocol.md does not say: {line}");
+}

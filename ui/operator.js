@@ -301,6 +301,7 @@ let venueSettings = {};
 async function loadSettings() {
   const s = await run("get_settings");
   prefs = s.app;
+  $("about-line").textContent = t("aboutLine", { version: s.about.version, protocol: s.about.protocol, schema: s.about.schema, server: s.about.server_schema });
   const keyOf = (name) => name.replaceAll("-", "_");
   venueSettings = Object.fromEntries(s.ranges.map(([name]) => [name, s.venue[keyOf(name)]]));
   const form = $("venue-settings");

@@ -71,7 +71,7 @@ fn args() -> Args {
                 std::process::exit(0);
             }
             "--version" | "-V" => {
-                println!("tresen-app {}", env!("CARGO_PKG_VERSION"));
+                println!("{}", tresen::about::version_line("tresen-app"));
                 std::process::exit(0);
             }
             "--data-dir" => a.data_dir = value().map(PathBuf::from),

@@ -114,6 +114,7 @@ pub struct AllSettings {
     /// (name, min, max)
     ranges: Vec<(&'static str, u32, u32)>,
     app: Preferences,
+    about: tresen::about::About,
 }
 
 #[tauri::command]
@@ -126,6 +127,7 @@ pub fn get_settings(state: State<'_, AppState>) -> UiResult<AllSettings> {
             .map(|&(name, min, max, _)| (name, min, max))
             .collect(),
         app: lock(&state.prefs).clone(),
+        about: tresen::about::about(),
     })
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tresen_cli_support::now;
 use tresen_venue::Venue;
 
@@ -14,6 +14,7 @@ mod areas;
 mod batch;
 mod counter;
 mod counters;
+mod docs;
 mod keys;
 mod printing;
 mod requests;
@@ -95,6 +96,12 @@ enum Command {
     /// the counters' logins, forwarding scans kept while the server was away.
     #[command(subcommand)]
     Counter(counters::CounterCmd),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    GenerateDocs {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 /// Exit codes: 0 done, 1 error, 2 usage, 3 a scan was refused.
@@ -110,7 +117,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -118,6 +128,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command line as clap sees it, with the version line that names the protocol and
+/// schema versions (shared by `--version`, the man pages and the completions).
+fn command() -> clap::Command {
+    let version: &'static str = Box::leak(tresen::about::version_text().into_boxed_str());
+    Cli::command().version(version)
 }
 
 fn data_dir(cli: &Cli) -> Result<PathBuf> {
@@ -129,6 +146,9 @@ fn data_dir(cli: &Cli) -> Result<PathBuf> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::GenerateDocs { out } = &cli.command {
+        return docs::generate(command(), out).map(|()| ExitCode::SUCCESS);
+    }
     let dir = data_dir(&cli)?;
     // The two commands that work without an open venue.
     match &cli.command {
@@ -144,7 +164,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut k = Venue::open(&dir, now())?;
     let done = ExitCode::SUCCESS;
     Ok(match cli.command {
-        Command::Venue(setup::VenueCmd::Init(_)) | Command::Secret(_) => done,
+        Command::Venue(setup::VenueCmd::Init(_))
+        | Command::Secret(_)
+        | Command::GenerateDocs { .. } => done,
         Command::Venue(setup::VenueCmd::Show) => setup::show(&k).map(|()| done)?,
         Command::Status => setup::status(&mut k).map(|()| done)?,
         Command::Trust(c) => setup::trust(&mut k, c).map(|()| done)?,

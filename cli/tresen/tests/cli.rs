@@ -778,3 +778,40 @@ fn printing_from_the_command_line_and_reprinting_a_replaced_code() {
     );
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// What a support call asks first, and what the package installs: the version line names
+/// the protocol and schema versions, and the man pages and completions come from the
+/// same definitions as `--help`.
+#[test]
+fn version_names_protocol_and_schema_and_docs_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = tresen(dir.path(), &["--version"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let line = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        line.trim(),
+        format!(
+            "tresen {} (protocol {}, database schema {}, server schema {})",
+            env!("CARGO_PKG_VERSION"),
+            tresen_protocol::PROTOCOL_VERSION,
+            tresen_venue::store::sqlite::schema::schema_version(),
+            tresen_venue::store::server::schema::schema_version()
+        )
+    );
+    let out = dir.path().join("docs");
+    let o = tresen(
+        dir.path(),
+        &["generate-docs", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let page = std::fs::read_to_string(out.join("man/tresen.1")).unwrap();
+    assert!(page.contains("counter"), "{page}");
+    assert!(out.join("man/tresen-counter-join.1").exists());
+    let bash = std::fs::read_to_string(out.join("completions/tresen.bash")).unwrap();
+    assert!(bash.contains("checkin"));
+    assert!(out.join("completions/_tresen").exists());
+    assert!(out.join("completions/tresen.fish").exists());
+    // A packaging step, not for users: hidden from the help.
+    let help = String::from_utf8(tresen(dir.path(), &["--help"]).stdout).unwrap();
+    assert!(!help.contains("generate-docs"));
+}

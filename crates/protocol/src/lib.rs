@@ -6,6 +6,10 @@
 //! it alone.
 #![forbid(unsafe_code)]
 
+/// The revision of docs/protocol.md this crate implements; it goes up with every change
+/// of a format's version there (the history is in the document).
+pub const PROTOCOL_VERSION: u32 = 3;
+
 pub mod answer;
 pub mod audit_chain;
 pub mod authority_keys;
