@@ -236,6 +236,45 @@ fn the_counter_role_may_not_delete_read_the_audit_log_change_settings_or_approve
         ),
         1
     );
+    // What the login may write, it may write only as a counter records it: no times far
+    // ahead (kept from the purge), no blank or huge seals, no rewriting a stay that ended.
+    let terrasse = op.terrasse;
+    let guarded = [
+        "UPDATE checkins SET checked_out_at = 9223372036854775807 WHERE checked_out_at IS NULL"
+            .to_string(),
+        "UPDATE checkins SET table_seal = '' WHERE checked_out_at IS NULL".to_string(),
+        format!(
+            "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, last_read_at,
+                                  guest_seal, table_seal, seal_version)
+             VALUES ('\\x01', {terrasse}, 1, 9000000000000, 9000000003600, 9000000000000,
+                     decode(repeat('00', 300), 'hex'), decode(repeat('00', 40), 'hex'), 2)"
+        ),
+        format!(
+            "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, last_read_at,
+                                  guest_seal, table_seal, seal_version)
+             VALUES ('\\x02', {terrasse}, 1, {t}, {t} + 3600, {t},
+                     decode(repeat('00', 5000000), 'hex'), decode(repeat('00', 40), 'hex'), 2)"
+        ),
+        "INSERT INTO scan_events(id, at) VALUES ('\\x03', 9000000000000)".to_string(),
+    ];
+    for sql in &guarded {
+        let e = c.batch_execute(sql).expect_err(sql);
+        let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
+        assert_eq!(code, "P0001", "{sql}: {e}");
+    }
+    // Closing the open stay is what a counter does; changing it afterwards is not.
+    c.batch_execute(&format!(
+        "UPDATE checkins SET checked_out_at = {}, checkout_reason = 'scan' WHERE checked_out_at IS NULL",
+        t + 3
+    ))
+    .unwrap();
+    let e = c
+        .batch_execute("UPDATE checkins SET checked_out_at = checked_in_at")
+        .expect_err("rewriting an ended stay");
+    assert_eq!(
+        e.code().map(|c| c.code().to_string()).as_deref(),
+        Some("P0001")
+    );
     // A revoked counter can no longer log in; its scans stay on its PC.
     op.venue.revoke_counter(&login.user, t + 10).unwrap();
     let e = tresen_venue::store::server::link::connect(&login)
@@ -388,6 +427,22 @@ fn a_database_that_offers_another_venue_key_or_certificate_is_refused() {
     let (_d, counter) = join(&mut op, "Theke", t);
     drop(counter);
     let mut su = pg.superuser_in_venue();
+    // Only the key changes, its fingerprint column stays: the pin is checked against the
+    // key itself.
+    su.batch_execute(
+        "UPDATE venue_keys SET seal_pk = decode(repeat('11', 32), 'hex') WHERE retired_at IS NULL",
+    )
+    .unwrap();
+    let e = Venue::open(&_d.path().join("data"), t + 5).err().unwrap();
+    assert_eq!(e.code(), "db-key-not-pinned", "{e}");
+    let e = Venue::join(&data, &sealed, &made.passphrase, SecretStore::File, t)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "db-key-not-pinned", "{e}");
+    let e = Venue::open(&op.dir.path().join("data"), t + 5)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "db-key-not-pinned", "{e}");
     su.batch_execute(
         "UPDATE venue_keys SET retired_at = 1;
          INSERT INTO venue_keys(seal_pk, sign_pk, fingerprint, created_at)
@@ -639,4 +694,57 @@ fn a_refused_scan_in_a_forwarded_batch_leaves_the_others_in() {
         0
     );
     assert_eq!(counter.sync_state().failed, 1);
+    // The refused scan is kept for the operator to see, but not past the retention period.
+    purge_daily(&mut counter, t, t + 29 * 86_400);
+    let s = counter.sync_state();
+    assert_eq!((s.failed, s.waiting), (0, 0), "{s:?}");
+}
+
+/// A database that swaps the trust file for one of another root (listing an "office" of
+/// its own, to have guests' contacts sealed to it) is refused by the operator's PC and
+/// by every counter: each pinned the root it was set up with.
+#[test]
+fn a_database_that_swaps_the_health_authority_is_refused() {
+    let pg = PgCluster::start();
+    let t = at(2026, 11, 30, 18, 0);
+    let mut op = server_venue(&pg, t);
+    let file = op.dir.path().join("late.tresen-join");
+    let made = op.venue.make_join_file("Später", &file, t).unwrap();
+    let (counter_dir, counter) = join(&mut op, "Eingang", t);
+    drop(counter);
+    let op_data = op.dir.path().join("data");
+    let ServerVenue {
+        dir: _op_dir,
+        venue,
+        ..
+    } = op;
+    drop(venue);
+    let forger = tresen_protocol::authority_keys::AuthorityKeys::generate("Gesundheitsamt Test");
+    let forged = forger.trust_file(9, t).unwrap();
+    let root = forger.root.public_key();
+    pg.superuser_in_venue()
+        .execute(
+            "UPDATE trust SET raw = $1, root_key = $2, serial = 9",
+            &[&forged, &&root[..]],
+        )
+        .unwrap();
+    let e = Venue::open(&counter_dir.path().join("data"), t + 5)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "db-root-not-pinned", "{e}");
+    let e = Venue::open(&op_data, t + 5).err().unwrap();
+    assert_eq!(e.code(), "db-root-not-pinned", "{e}");
+    // A counter joining now brings the root in its join file and is refused as well.
+    let dir = tempfile::tempdir().unwrap();
+    let e = Venue::join(
+        &dir.path().join("data"),
+        &std::fs::read(&file).unwrap(),
+        &made.passphrase,
+        SecretStore::File,
+        t,
+    )
+    .err()
+    .unwrap();
+    assert_eq!(e.code(), "db-root-not-pinned", "{e}");
+    assert!(!dir.path().join("data/server.json").exists());
 }

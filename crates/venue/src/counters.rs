@@ -125,7 +125,12 @@ impl Venue {
         let their_trust = trust::verify(&file.trust, None)?;
         let secret = file.secret()?;
         let joined = (|| {
-            let mut store = ServerStore::join(data_dir, file.server.clone(), fingerprint)?;
+            let mut store = ServerStore::join(
+                data_dir,
+                file.server.clone(),
+                fingerprint,
+                their_trust.root_key,
+            )?;
             let stored = store
                 .trust()?
                 .ok_or_else(|| StoreError::Corrupt("no trust file is stored".into()))?;

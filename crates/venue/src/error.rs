@@ -114,6 +114,7 @@ impl Error {
             Error::Store(StoreError::Forbidden(_)) => "db-forbidden",
             Error::Store(StoreError::TooOld { .. }) => "db-too-old",
             Error::Store(StoreError::KeyNotPinned(_)) => "db-key-not-pinned",
+            Error::Store(StoreError::RootNotPinned(_)) => "db-root-not-pinned",
             Error::Store(_) => "store",
             Error::Secret(SecretError::KeyringUnavailable(_)) => "keyring-unavailable",
             Error::Secret(SecretError::Missing) => "secret-missing",
@@ -206,7 +207,9 @@ impl Error {
                 | StoreError::LoginRefused(d)
                 | StoreError::Forbidden(d),
             ) => params([("detail", json!(d))]),
-            Error::Store(StoreError::KeyNotPinned(fp)) => params([("got", json!(fp))]),
+            Error::Store(StoreError::KeyNotPinned(fp) | StoreError::RootNotPinned(fp)) => {
+                params([("got", json!(fp))])
+            }
             Error::JoinFile(tresen_protocol::join_file::JoinFileError::TooNew(v)) => {
                 params([("version", json!(v))])
             }

@@ -42,6 +42,8 @@ pub enum StoreError {
     TooOld { found: i64, known: i64 },
     #[error("the venue database offers a venue key this PC does not know (fingerprint {0}); nothing was sealed to it. If the operator replaced the key, join the venue again with a new join file")]
     KeyNotPinned(String),
+    #[error("the venue database holds a trust file of another health authority (root {0}) than the one this PC was set up with; nothing was read from it or sealed with it. Ask the operator; a database that was changed behind the venue's back must not be used")]
+    RootNotPinned(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -61,6 +63,7 @@ impl StoreError {
             StoreError::Tls(_) => "db-tls",
             StoreError::LoginRefused(_) => "db-login",
             StoreError::KeyNotPinned(_) => "db-key-not-pinned",
+            StoreError::RootNotPinned(_) => "db-root-not-pinned",
             StoreError::TooOld { .. } => "db-too-old",
             StoreError::TooNew { .. } => "db-too-new",
             _ => "db-offline",
@@ -87,6 +90,7 @@ impl StoreError {
             StoreError::LoginRefused(s) => StoreError::LoginRefused(s.clone()),
             StoreError::Forbidden(s) => StoreError::Forbidden(s.clone()),
             StoreError::KeyNotPinned(s) => StoreError::KeyNotPinned(s.clone()),
+            StoreError::RootNotPinned(s) => StoreError::RootNotPinned(s.clone()),
             StoreError::Other(s) => StoreError::Other(s.clone()),
             e @ StoreError::DataDir { .. } => StoreError::Other(e.to_string()),
         }

@@ -37,6 +37,10 @@ pub struct ServerLink {
     /// The venue key fingerprints (hex) this PC seals to; another key in the database is
     /// refused.
     pub pinned_keys: Vec<String>,
+    /// The root key (hex) of the health authority whose trust file this PC was set up
+    /// with; a trust file of another root in the database is refused.
+    #[serde(default)]
+    pub pinned_root: Option<String>,
 }
 
 impl ServerLink {

@@ -45,6 +45,9 @@ pub fn listen(login: ServerLogin, on_change: impl Fn(Change) + Send + 'static) -
     let thread = std::thread::Builder::new()
         .name("tresen-listen".into())
         .spawn(move || {
+            // Soon after a server restart, then less often: a refused login (a revoked
+            // counter) must not knock on the server twice a second for ever.
+            let mut wait = Duration::from_millis(500);
             while !flag.load(Ordering::Relaxed) {
                 let mut client = match link::connect(&login).and_then(|mut c| {
                     c.batch_execute("LISTEN tresen_checkins; LISTEN tresen_areas")?;
@@ -52,10 +55,15 @@ pub fn listen(login: ServerLogin, on_change: impl Fn(Change) + Send + 'static) -
                 }) {
                     Ok(c) => c,
                     Err(_) => {
-                        std::thread::sleep(Duration::from_millis(500));
+                        let until = std::time::Instant::now() + wait;
+                        while std::time::Instant::now() < until && !flag.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                        wait = (wait * 2).min(Duration::from_secs(10));
                         continue;
                     }
                 };
+                wait = Duration::from_millis(500);
                 on_change(Change::Reconnected);
                 while !flag.load(Ordering::Relaxed) {
                     let mut n = client.notifications();

@@ -115,6 +115,14 @@ pub fn note_pc_event(
     Ok(())
 }
 
+/// Scans that waited (or were refused) past the retention period go like the check-ins on
+/// the server would; this PC's own events after the audit period.
+pub fn drop_expired(conn: &Connection, cutoff: i64, audit_cutoff: i64) -> Result<u64, StoreError> {
+    let scans = conn.execute("DELETE FROM outbox WHERE at < ?1", [cutoff])?;
+    conn.execute("DELETE FROM pc_events WHERE at < ?1", [audit_cutoff])?;
+    Ok(scans as u64)
+}
+
 /// A scan, table or check-out waiting to be forwarded, in the order it was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {

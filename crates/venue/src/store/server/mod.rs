@@ -307,6 +307,7 @@ impl ServerStore {
             role: ServerRole::Operator,
             login,
             pinned_keys: Vec::new(),
+            pinned_root: None,
         };
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
@@ -329,13 +330,14 @@ impl ServerStore {
         data_dir: &Path,
         login: ServerLogin,
         fingerprint: [u8; 32],
+        root: [u8; 32],
     ) -> Result<ServerStore, StoreError> {
         let mut client = link::connect(&login)?;
         schema::check_version(&mut client)?;
         let keys = venue_rows::keys(&mut client)?;
-        let current = keys.iter().rev().find(|k| k.retired_at.is_none());
-        if current.map(|k| k.fingerprint.as_slice()) != Some(&fingerprint[..]) {
-            return Err(StoreError::KeyNotPinned(hex(&fingerprint)));
+        let offered = current_fingerprint(&keys)?;
+        if offered != fingerprint {
+            return Err(StoreError::KeyNotPinned(hex(&offered)));
         }
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
@@ -346,6 +348,7 @@ impl ServerStore {
             role: ServerRole::Counter,
             login,
             pinned_keys: vec![hex(&fingerprint)],
+            pinned_root: Some(hex(&root)),
         };
         link.save(data_dir)?;
         let local = local::open(data_dir)?;
@@ -473,6 +476,8 @@ impl ServerStore {
         }
         let keys = venue_rows::keys(&mut tx)?;
         self.check_pinned(&keys)?;
+        let trust = venue_rows::trust(&mut tx)?;
+        self.check_root(trust.as_deref())?;
         let (name, address) = venue_rows::name_address(&mut tx)?;
         let view = areas::area_view(&mut tx)?;
         let mut metas = Vec::new();
@@ -486,7 +491,7 @@ impl ServerStore {
             address,
             settings: venue_rows::settings(&mut tx)?,
             keys,
-            trust: venue_rows::trust(&mut tx)?,
+            trust,
             contact_key_ids: venue_rows::contact_key_ids(&mut tx)?,
             metas,
             ever_verified: venue_rows::ever_verified(&mut tx)?,
@@ -511,10 +516,28 @@ impl ServerStore {
         if self.link.pinned_keys.is_empty() {
             return Ok(());
         }
-        match keys.iter().rev().find(|k| k.retired_at.is_none()) {
-            Some(k) if self.link.pinned_keys.contains(&hex(&k.fingerprint)) => Ok(()),
-            Some(k) => Err(StoreError::KeyNotPinned(hex(&k.fingerprint))),
-            None => Err(StoreError::Corrupt("the venue has no key".into())),
+        let fingerprint = hex(&current_fingerprint(keys)?);
+        if self.link.pinned_keys.contains(&fingerprint) {
+            Ok(())
+        } else {
+            Err(StoreError::KeyNotPinned(fingerprint))
+        }
+    }
+
+    /// The trust file in the database must have the root this PC was set up with: a
+    /// database that swaps it could list an office of its own making and have guests'
+    /// contacts sealed to it.
+    fn check_root(&self, trust: Option<&str>) -> Result<(), StoreError> {
+        let (Some(pinned), Some(raw)) = (&self.link.pinned_root, trust) else {
+            return Ok(());
+        };
+        let root = tresen_protocol::trust::verify(raw, None)
+            .map_err(|e| StoreError::Corrupt(format!("the stored trust file: {e}")))?
+            .root_key;
+        if hex(&root) == *pinned {
+            Ok(())
+        } else {
+            Err(StoreError::RootNotPinned(hex(&root)))
         }
     }
 
@@ -829,11 +852,27 @@ impl ServerStore {
                 "UPDATE counters SET revoked_at = $2 WHERE role = $1",
                 &[&role, &now],
             )?;
-            tx.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
-                &[&role],
-            )?;
             Ok(())
+        })?;
+        // Only once NOLOGIN is committed: a session ended before that could be replaced by
+        // a new login, which NOLOGIN would not end later.
+        self.db(|c| {
+            for _ in 0..50 {
+                let left: i64 = c
+                    .query_one(
+                        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+                         WHERE usename = $1",
+                        &[&role],
+                    )?
+                    .get(0);
+                if left == 0 {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(StoreError::Other(format!(
+                "the sessions of {role} did not end; revoke it again"
+            )))
         })?;
         Ok(true)
     }
@@ -856,6 +895,8 @@ impl VenueStore for ServerStore {
         }
         tx.commit()?;
         self.pin(&v.key.fingerprint)?;
+        self.link.pinned_root = Some(hex(&v.trust.root_key));
+        self.link.save(&self.data_dir)?;
         self.db(|c| self.refresh(c))
     }
     fn venue_name_address(&self) -> Result<(String, String), StoreError> {
@@ -1001,7 +1042,18 @@ impl VenueStore for ServerStore {
         Ok(self.fresh_view().snap.trust.clone())
     }
     fn store_trust(&mut self, t: &TrustRow, now: i64) -> Result<(), StoreError> {
-        self.write_config(|tx| venue_rows::store_trust(tx, t, now))
+        let root = hex(&t.root_key);
+        if let Some(pinned) = &self.link.pinned_root {
+            if *pinned != root {
+                return Err(StoreError::RootNotPinned(root));
+            }
+        }
+        self.write_config(|tx| venue_rows::store_trust(tx, t, now))?;
+        if self.link.pinned_root.is_none() {
+            self.link.pinned_root = Some(root);
+            self.link.save(&self.data_dir)?;
+        }
+        Ok(())
     }
     fn contact_key_ids(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         Ok(self.fresh_view().snap.contact_key_ids.clone())
@@ -1293,17 +1345,20 @@ impl VenueStore for ServerStore {
         if note_time {
             local::put_meta(&self.local, Meta::ClockSeen, &plan.now.to_string())?;
         }
-        match self.link.role {
+        let expired_here = local::drop_expired(&self.local, plan.cutoff, plan.audit_cutoff)?;
+        let mut counts = match self.link.role {
             // A counter's part: stays that ran out end; deleting is the operator's.
-            ServerRole::Counter => Ok(PurgeCounts {
+            ServerRole::Counter => PurgeCounts {
                 auto_checked_out: self.close_overdue(plan.now)?,
                 ..PurgeCounts::default()
-            }),
-            ServerRole::Operator => match self.write(|tx| checkins::purge(tx, plan)) {
-                Err(e) if e.is_unreachable() => Ok(PurgeCounts::default()),
-                other => other,
             },
-        }
+            ServerRole::Operator => match self.write(|tx| checkins::purge(tx, plan)) {
+                Err(e) if e.is_unreachable() => PurgeCounts::default(),
+                other => other?,
+            },
+        };
+        counts.checkins += expired_here;
+        Ok(counts)
     }
 
     fn request_decided(
@@ -1461,4 +1516,20 @@ impl VenueStore for ServerStore {
     fn server_role(&self) -> Option<ServerRole> {
         Some(self.link.role)
     }
+}
+
+/// The fingerprint of the key the venue seals to now (the newest one not retired), worked
+/// out from the keys themselves: a server's fingerprint column is not evidence of them.
+fn current_fingerprint(keys: &[StoredKey]) -> Result<[u8; 32], StoreError> {
+    let key = keys
+        .iter()
+        .filter(|k| k.retired_at.is_none())
+        .max_by_key(|k| k.id)
+        .ok_or_else(|| StoreError::Corrupt("the venue has no current key".into()))?;
+    let bad = || StoreError::Corrupt("a stored venue key is damaged".into());
+    let public = tresen_protocol::venue_keys::VenuePublicKeys {
+        seal: key.seal.as_slice().try_into().map_err(|_| bad())?,
+        sign: key.sign.as_slice().try_into().map_err(|_| bad())?,
+    };
+    Ok(public.fingerprint())
 }

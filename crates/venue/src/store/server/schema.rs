@@ -156,6 +156,51 @@ CREATE TRIGGER areas_notify AFTER INSERT OR UPDATE OR DELETE ON areas
 CREATE TRIGGER area_tables_notify AFTER INSERT OR UPDATE OR DELETE ON area_tables
     FOR EACH ROW EXECUTE FUNCTION notify_areas();
 "#,
+    // What a counter's login can write is what a counter records: a stolen login must not
+    // keep rows from the purge with times far ahead, rewrite stays that ended, blank a
+    // table or store seals of megabytes. A closed check-in changes no more (the purge
+    // still clears its pseudonym and deletes it); an end before the start is taken as the
+    // start (counters' clocks differ by seconds). Times may lie up to 3 days ahead, as far
+    // as the clock guard lets a PC's clock be.
+    r#"
+CREATE FUNCTION checkins_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    latest BIGINT := extract(epoch FROM now())::BIGINT + 259200;
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.checked_out_at IS NOT NULL AND (
+           NEW.checked_out_at IS DISTINCT FROM OLD.checked_out_at
+        OR NEW.checkout_reason IS DISTINCT FROM OLD.checkout_reason
+        OR NEW.table_seal IS DISTINCT FROM OLD.table_seal
+        OR NEW.guest_seal IS DISTINCT FROM OLD.guest_seal
+        OR NEW.checked_in_at IS DISTINCT FROM OLD.checked_in_at
+        OR NEW.area_id IS DISTINCT FROM OLD.area_id) THEN
+        RAISE EXCEPTION 'a check-in that ended cannot be changed';
+    END IF;
+    IF NEW.checked_in_at > latest OR NEW.last_read_at > latest OR NEW.checked_out_at > latest
+       OR NEW.due_at < NEW.checked_in_at
+       OR NEW.due_at > GREATEST(NEW.checked_in_at, latest) + 172800
+       OR octet_length(NEW.guest_seal) NOT BETWEEN 16 AND 4096
+       OR octet_length(NEW.table_seal) NOT BETWEEN 16 AND 1024
+       OR length(NEW.checkout_reason) > 32 THEN
+        RAISE EXCEPTION 'not a check-in a counter records';
+    END IF;
+    IF NEW.checked_out_at < NEW.checked_in_at THEN
+        NEW.checked_out_at := NEW.checked_in_at;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER checkins_guard BEFORE INSERT OR UPDATE ON checkins
+    FOR EACH ROW EXECUTE FUNCTION checkins_guard();
+CREATE FUNCTION scan_events_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.at > extract(epoch FROM now())::BIGINT + 259200 OR octet_length(NEW.id) > 64 THEN
+        RAISE EXCEPTION 'not a scan a counter records';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER scan_events_guard BEFORE INSERT OR UPDATE ON scan_events
+    FOR EACH ROW EXECUTE FUNCTION scan_events_guard();
+"#,
 ];
 
 /// The meta keys a counter may read; the audit log's anchors are not among them.
