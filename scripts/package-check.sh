@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Checks what the packages hold and declare (dpkg-deb), without installing them.
+set -euo pipefail
+app=$1
+office=$2
+# Paths as the archive lists them, with or without a leading "./".
+paths() { dpkg-deb --contents "$1" | awk '{print $NF}' | sed 's|^\./||'; }
+contents=$(paths "$app")
+fail=0
+for f in usr/bin/tresen-app usr/bin/tresen \
+  usr/lib/udev/rules.d/70-tresen-scanners.rules usr/share/applications/Tresen.desktop \
+  usr/share/man/man1/tresen.1.gz usr/share/man/man1/tresen-counter-join.1.gz \
+  usr/share/bash-completion/completions/tresen usr/share/zsh/vendor-completions/_tresen \
+  usr/share/fish/vendor_completions.d/tresen.fish \
+  usr/share/doc/tresen/LICENSE-DejaVu.txt usr/share/doc/tresen/CHANGELOG.md; do
+  if ! grep -qx "$f" <<<"$contents"; then
+    echo "package-check: $app lacks $f" >&2
+    fail=1
+  fi
+done
+depends=$(dpkg-deb -f "$app" Depends)
+for d in libwebkit2gtk-4.1-0 libgtk-3-0 libdbus-1-3; do
+  grep -q "$d" <<<"$depends" || { echo "package-check: Depends lacks $d: $depends" >&2; fail=1; }
+done
+for s in postinst postrm; do
+  dpkg-deb --ctrl-tarfile "$app" | tar -t | sed 's|^\./||' | grep -qx "$s" \
+    || { echo "package-check: no $s" >&2; fail=1; }
+done
+desktop=$(dpkg-deb --fsys-tarfile "$app" | tar -xO --wildcards '*usr/share/applications/Tresen.desktop')
+grep -q '^Name=Tresen$' <<<"$desktop" && grep -q '^GenericName\[de\]=' <<<"$desktop" \
+  || { echo "package-check: desktop entry lacks its names: $desktop" >&2; fail=1; }
+paths "$office" | grep -qx usr/bin/health-office \
+  || { echo "package-check: $office lacks health-office" >&2; fail=1; }
+if grep -q 'health-office' <<<"$contents"; then
+  echo "package-check: the venue package carries health-office" >&2
+  fail=1
+fi
+[ "$fail" = 0 ] && echo "package-check: $(basename "$app") and $(basename "$office") hold what they should"
+exit "$fail"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds the Debian packages into build/package/:
+#   tresen_<version>_amd64.deb       the app (Tauri's bundler), the `tresen` command, the
+#                                    scanner udev rule, the desktop entry, man pages,
+#                                    shell completions and the font licence;
+#   tresen-health-office_<version>_amd64.deb   the authority's tool, for its own PCs.
+# Then checks what they hold and what they depend on. With --install-test it also installs
+# them on a fresh Debian 12 built with debootstrap (scripts/package-install-test.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TAURI_CLI_VERSION=2.12.4
+scripts/setup-system.sh
+if ! cargo tauri --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION"; then
+  cargo install tauri-cli --version "=$TAURI_CLI_VERSION" --locked
+fi
+
+target=${CARGO_TARGET_DIR:-$PWD/target}
+stage=build/package
+rm -rf "$stage"
+mkdir -p "$stage"
+cargo build --release --locked -p tresen-cli -p health-office
+cp "$target/release/tresen" "$stage/"
+"$stage/tresen" generate-docs --out "$stage"
+gzip -9n "$stage"/man/*.1
+
+# The package's part of the Tauri configuration, with this checkout's absolute paths.
+sed "s|@REPO@|$PWD|g" assets/linux/package.json > "$stage/tauri.package.json"
+# Run from src-tauri/: from the top level, tauri-cli would take the root package for the app.
+(cd src-tauri && cargo tauri build --ci --bundles deb --config "../$stage/tauri.package.json" -- --locked)
+version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' tauri.conf.json)
+cp "$target/release/bundle/deb/Tresen_${version}_amd64.deb" "$stage/tresen_${version}_amd64.deb"
+
+# The health office's tool: a plain binary package.
+ho="$stage/health-office-root"
+mkdir -p "$ho/DEBIAN" "$ho/usr/bin" "$ho/usr/share/doc/tresen-health-office"
+install -m 0755 "$target/release/health-office" "$ho/usr/bin/health-office"
+cp CHANGELOG.md "$ho/usr/share/doc/tresen-health-office/"
+cat > "$ho/DEBIAN/control" <<CONTROL
+Package: tresen-health-office
+Version: $version
+Architecture: amd64
+Maintainer: Tresen <tresen@example.org>
+Depends: libc6 (>= 2.34)
+Section: misc
+Priority: optional
+Description: Tresen for health offices
+ Makes signed data requests for venues that run Tresen and opens their sealed
+ answers into a contact list. Venues do not need this package.
+CONTROL
+dpkg-deb --root-owner-group --build "$ho" "$stage/tresen-health-office_${version}_amd64.deb" >/dev/null
+rm -rf "$ho"
+
+scripts/package-check.sh "$stage/tresen_${version}_amd64.deb" "$stage/tresen-health-office_${version}_amd64.deb"
+if [ "${1:-}" = "--install-test" ]; then
+  scripts/package-install-test.sh "$stage/tresen_${version}_amd64.deb"
+fi
