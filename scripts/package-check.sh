@@ -22,6 +22,22 @@ depends=$(dpkg-deb -f "$app" Depends)
 for d in libwebkit2gtk-4.1-0 libgtk-3-0 libdbus-1-3; do
   grep -q "$d" <<<"$depends" || { echo "package-check: Depends lacks $d: $depends" >&2; fail=1; }
 done
+# Every shared library the programs load comes from a declared dependency (or one of
+# theirs): a library only the build machine has would fail on a venue's PC.
+unpacked=$(mktemp -d)
+trap 'rm -rf "$unpacked"' EXIT
+dpkg-deb -x "$app" "$unpacked"
+deps=$(tr ',' '\n' <<<"$depends" | sed 's/(.*)//; s/ //g' | grep -v '^$')
+closure=$( (echo "$deps"; apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+  --no-breaks --no-replaces --no-enhances $deps 2>/dev/null | grep -v '^ ' | grep -v '^<') | sort -u)
+for bin in "$unpacked/usr/bin/tresen-app" "$unpacked/usr/bin/tresen"; do
+  for lib in $(objdump -p "$bin" | awk '/NEEDED/ {print $2}'); do
+    owner=$(dpkg -S "*/$lib" 2>/dev/null | head -1 | cut -d: -f1)
+    case "$owner" in libc6 | libgcc-s1 | "") continue ;; esac
+    grep -qx "$owner" <<<"$closure" \
+      || { echo "package-check: $(basename "$bin") needs $lib ($owner), which Depends does not bring" >&2; fail=1; }
+  done
+done
 for s in postinst postrm; do
   dpkg-deb --ctrl-tarfile "$app" | tar -t | sed 's|^\./||' | grep -qx "$s" \
     || { echo "package-check: no $s" >&2; fail=1; }

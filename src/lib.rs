@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod about;
+pub mod autostart;
 pub mod dashboard;
 pub mod demo;
 mod error;

@@ -41,6 +41,8 @@ pub struct Preferences {
     pub sound: bool,
     /// Full screen, no window decorations; closing needs the operator PIN.
     pub kiosk_mode: bool,
+    /// The app starts in kiosk mode when the user logs in (see `autostart`).
+    pub start_at_login: bool,
     pub scanners: Vec<ScannerSetting>,
 }
 
@@ -50,6 +52,7 @@ impl Default for Preferences {
             language: Language::De,
             sound: true,
             kiosk_mode: false,
+            start_at_login: false,
             scanners: Vec::new(),
         }
     }
@@ -115,6 +118,7 @@ mod tests {
             language: Language::En,
             sound: false,
             kiosk_mode: true,
+            start_at_login: true,
             scanners: vec![ScannerSetting::Serial {
                 path: "/dev/ttyACM0".into(),
                 baud: 115_200,

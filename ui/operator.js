@@ -316,6 +316,7 @@ async function loadSettings() {
   $("set-language").value = prefs.language;
   $("set-sound").checked = prefs.sound;
   $("set-kiosk").checked = prefs.kiosk_mode;
+  $("set-autostart").checked = prefs.start_at_login;
   $("scanner-rows").replaceChildren();
   prefs.scanners.forEach(scannerRow);
 }
@@ -556,7 +557,7 @@ export function setupOperator(refreshAll) {
           venueSettings[name] = input.value.trim();
         }
       }
-      const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, scanners: readScanners() };
+      const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, start_at_login: $("set-autostart").checked, scanners: readScanners() };
       await run("set_preferences", { prefs: next }, formError($("settings-form")));
       prefs = next;
       say(t("saved"));

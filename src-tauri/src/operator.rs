@@ -186,6 +186,16 @@ pub fn set_preferences<R: Runtime>(
 ) -> UiResult<()> {
     state.require_operator()?;
     let old = lock(&state.prefs).clone();
+    if prefs.start_at_login != old.start_at_login {
+        let app_program = std::env::current_exe().map_err(|e| {
+            UiError::new(
+                "autostart-failed",
+                format!("this program's path is unknown: {e}"),
+            )
+        })?;
+        let custom = tresen_venue::default_data_dir().as_deref() != Some(state.data_dir.as_path());
+        tresen::autostart::set(&state.data_dir, prefs.start_at_login, &app_program, custom)?;
+    }
     save_preferences(&state, &prefs)?;
     if prefs.scanners != old.scanners {
         state.scanners_changed.store(true, Ordering::Relaxed);

@@ -86,6 +86,18 @@ impl From<tresen::pc_preferences::PreferencesError> for UiError {
     }
 }
 
+impl From<tresen::autostart::AutostartError> for UiError {
+    fn from(e: tresen::autostart::AutostartError) -> Self {
+        use tresen::autostart::AutostartError as A;
+        match e {
+            A::Preferences(p) => p.into(),
+            A::Entry { ref path, .. } => UiError::new("autostart-failed", e.to_string())
+                .with("path", path.display().to_string()),
+            A::NoConfigDir => UiError::new("autostart-failed", e.to_string()),
+        }
+    }
+}
+
 impl From<tresen_devices::setting::SettingError> for UiError {
     fn from(e: tresen_devices::setting::SettingError) -> Self {
         UiError::new("scanner-setting", e.to_string())

@@ -28,6 +28,7 @@ fn home() -> &'static PathBuf {
     HOME.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
         std::env::set_var("HOME", &dir);
+        std::env::set_var("XDG_CONFIG_HOME", dir.join(".config"));
         std::env::remove_var("XDG_DOCUMENTS_DIR");
         dir
     })
@@ -496,4 +497,33 @@ fn the_wizard_creates_a_venue_on_a_server_and_refuses_a_bad_connection() {
     assert_eq!(o["sync"]["role"], "operator", "{o}");
     assert_eq!(o["sync"]["online"], true, "{o}");
     assert!(data.join("server.json").exists());
+}
+
+/// The operator's "start at login" writes the autostart entry for kiosk mode, and taking
+/// it back removes it; the counter (no PIN) cannot change it.
+#[test]
+fn start_at_login_is_the_operators_and_writes_the_autostart_entry() {
+    let s = shell();
+    let entry = home().join(".config/autostart/de.tresen.kiosk.desktop");
+    s.ok("unlock", json!({ "pin": PIN }));
+    let mut prefs = s.ok("get_settings", json!({}))["app"].clone();
+    s.ok("lock_operator", json!({}));
+    prefs["start_at_login"] = json!(true);
+    assert_eq!(
+        s.refused("set_preferences", json!({ "prefs": prefs.clone() })),
+        "operator-locked"
+    );
+    assert!(!entry.exists());
+    s.ok("unlock", json!({ "pin": PIN }));
+    s.ok("set_preferences", json!({ "prefs": prefs.clone() }));
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(text.contains(" --kiosk"), "{text}");
+    assert_eq!(
+        s.ok("get_settings", json!({}))["app"]["start_at_login"],
+        true
+    );
+    prefs["start_at_login"] = json!(false);
+    s.ok("set_preferences", json!({ "prefs": prefs }));
+    assert!(!entry.exists());
+    s.ok("lock_operator", json!({}));
 }

@@ -1,5 +1,6 @@
 //! `tresen clock`, `settings`, `purge`: the operator's housekeeping.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -20,7 +21,15 @@ pub enum ClockCmd {
 #[derive(Subcommand)]
 pub enum SettingsCmd {
     Show,
-    Set { key: String, value: String },
+    Set {
+        key: String,
+        value: String,
+    },
+    /// Start the app in kiosk mode when this user logs in to this PC (on), or not (off).
+    Autostart {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 pub fn clock(k: &mut Venue, c: ClockCmd) -> Result<()> {
@@ -40,8 +49,30 @@ pub fn clock(k: &mut Venue, c: ClockCmd) -> Result<()> {
     Ok(())
 }
 
+/// `settings autostart on|off`: this PC's start at login, without opening the venue.
+pub fn autostart(dir: &Path, custom_data_dir: bool, state: &str) -> Result<()> {
+    // The app installed next to this command (both in /usr/bin from the package).
+    let app = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("tresen-app")))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("tresen-app"));
+    let on = state == "on";
+    let entry = tresen::autostart::set(dir, on, &app, custom_data_dir)?;
+    if on {
+        println!(
+            "Tresen starts in kiosk mode when this user logs in ({}).",
+            entry.display()
+        );
+    } else {
+        println!("Tresen no longer starts at login.");
+    }
+    Ok(())
+}
+
 pub fn settings(k: &mut Venue, c: SettingsCmd) -> Result<()> {
     match c {
+        SettingsCmd::Autostart { .. } => {}
         SettingsCmd::Show => {
             for (key, min, max, what) in tresen_venue::settings::KEYS {
                 let v = k.settings().get(key).unwrap_or_default();

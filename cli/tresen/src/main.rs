@@ -150,6 +150,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return docs::generate(command(), out).map(|()| ExitCode::SUCCESS);
     }
     let dir = data_dir(&cli)?;
+    if let Command::Settings(admin::SettingsCmd::Autostart { state }) = &cli.command {
+        return admin::autostart(&dir, cli.data_dir.is_some(), state).map(|()| ExitCode::SUCCESS);
+    }
     // The two commands that work without an open venue.
     match &cli.command {
         Command::Venue(setup::VenueCmd::Init(args)) => return setup::init(&dir, args),

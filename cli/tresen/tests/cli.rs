@@ -815,3 +815,47 @@ fn version_names_protocol_and_schema_and_docs_are_generated() {
     let help = String::from_utf8(tresen(dir.path(), &["--help"]).stdout).unwrap();
     assert!(!help.contains("generate-docs"));
 }
+
+/// `tresen settings autostart on` writes the XDG autostart entry that starts the app in
+/// kiosk mode for this data folder; `off` removes it; the choice is kept in this PC's
+/// preferences. An entry that cannot be written (the autostart folder is a file) is
+/// refused with its path and changes nothing.
+#[test]
+fn autostart_writes_and_removes_the_login_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let run = |state: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tresen"))
+            .current_dir(dir.path())
+            .args(["--data-dir", "data", "settings", "autostart", state])
+            .env("XDG_CONFIG_HOME", &config)
+            .env_remove("TRESEN_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let entry = config.join("autostart/de.tresen.kiosk.desktop");
+    let o = run("on");
+    assert!(o.status.success(), "{}", text(&o));
+    let text_of_entry = std::fs::read_to_string(&entry).unwrap();
+    let exec = text_of_entry
+        .lines()
+        .find_map(|l| l.strip_prefix("Exec="))
+        .unwrap();
+    assert!(exec.contains("tresen-app --kiosk --data-dir "), "{exec}");
+    assert!(exec.ends_with("/data"), "{exec}");
+    let prefs = std::fs::read_to_string(dir.path().join("data/app-preferences.json")).unwrap();
+    assert!(prefs.contains("\"start_at_login\": true"), "{prefs}");
+    let o = run("off");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!entry.exists());
+    let prefs = std::fs::read_to_string(dir.path().join("data/app-preferences.json")).unwrap();
+    assert!(prefs.contains("\"start_at_login\": false"), "{prefs}");
+    // The autostart folder cannot be made: refused, the preferences stay as they were.
+    std::fs::remove_dir_all(&config).unwrap();
+    std::fs::write(&config, "not a folder").unwrap();
+    let o = run("on");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("start-at-login entry"), "{}", text(&o));
+    let prefs = std::fs::read_to_string(dir.path().join("data/app-preferences.json")).unwrap();
+    assert!(prefs.contains("\"start_at_login\": false"), "{prefs}");
+}
