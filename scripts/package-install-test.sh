@@ -16,6 +16,7 @@ mirror=${mirror:-$(awk '$1=="deb" && $2 ~ /debian$/ {print $2; exit}' /etc/apt/s
 mirror=${mirror:-http://deb.debian.org/debian}
 
 root=$(mktemp -d /var/tmp/tresen-chroot.XXXXXX)
+chmod 755 "$root"
 cleanup() {
   for m in dev/pts dev proc sys; do umount -l "$root/$m" 2>/dev/null || true; done
   rm -rf "$root"
