@@ -5,7 +5,8 @@
 #                                    shell completions and the font licence;
 #   tresen-health-office_<version>_amd64.deb   the authority's tool, for its own PCs.
 # Then checks what they hold and what they depend on. With --install-test it also installs
-# them on a fresh Debian 12 built with debootstrap (scripts/package-install-test.sh).
+# them on a fresh Debian 12 built with debootstrap (scripts/package-install-test.sh);
+# `--install-test OLD.deb` installs an older package there first and upgrades from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,5 +54,10 @@ rm -rf "$ho"
 
 scripts/package-check.sh "$stage/tresen_${version}_amd64.deb" "$stage/tresen-health-office_${version}_amd64.deb"
 if [ "${1:-}" = "--install-test" ]; then
-  scripts/package-install-test.sh "$stage/tresen_${version}_amd64.deb"
+  if [ -n "${2:-}" ]; then
+    # An older package to install first and upgrade from.
+    scripts/package-install-test.sh "$stage/tresen_${version}_amd64.deb" --upgrade-from "$2"
+  else
+    scripts/package-install-test.sh "$stage/tresen_${version}_amd64.deb"
+  fi
 fi
