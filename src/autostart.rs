@@ -36,9 +36,27 @@ pub fn entry_path() -> Result<PathBuf, AutostartError> {
 }
 
 /// Turns starting at login on or off for this PC: writes or removes the entry, then keeps
-/// the choice in the preferences (an entry that cannot be written changes neither). `app`
-/// is the app's program; `data_dir` is named in the entry when it is not the default one.
+/// the choice in the preferences (damaged preferences, or an entry that cannot be
+/// written, change neither). `app` is the app's program; `data_dir` is named in the entry
+/// when it is not the default one.
 pub fn set(
+    data_dir: &Path,
+    on: bool,
+    app: &Path,
+    custom_data_dir: bool,
+) -> Result<PathBuf, AutostartError> {
+    let mut prefs = Preferences::load(data_dir)?;
+    let path = write_entry(data_dir, on, app, custom_data_dir)?;
+    if prefs.start_at_login != on {
+        prefs.start_at_login = on;
+        prefs.save(data_dir)?;
+    }
+    Ok(path)
+}
+
+/// Writes (on) or removes (off) the entry alone, for a caller that keeps the preferences
+/// itself (the app saves them with the rest of its settings).
+pub fn write_entry(
     data_dir: &Path,
     on: bool,
     app: &Path,
@@ -77,11 +95,6 @@ pub fn set(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(err("remove", e)),
         }
-    }
-    let mut prefs = Preferences::load(data_dir).unwrap_or_default();
-    if prefs.start_at_login != on {
-        prefs.start_at_login = on;
-        prefs.save(data_dir)?;
     }
     Ok(path)
 }

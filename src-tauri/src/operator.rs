@@ -194,7 +194,12 @@ pub fn set_preferences<R: Runtime>(
             )
         })?;
         let custom = tresen_venue::default_data_dir().as_deref() != Some(state.data_dir.as_path());
-        tresen::autostart::set(&state.data_dir, prefs.start_at_login, &app_program, custom)?;
+        tresen::autostart::write_entry(
+            &state.data_dir,
+            prefs.start_at_login,
+            &app_program,
+            custom,
+        )?;
     }
     save_preferences(&state, &prefs)?;
     if prefs.scanners != old.scanners {

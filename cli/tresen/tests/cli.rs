@@ -858,4 +858,13 @@ fn autostart_writes_and_removes_the_login_entry() {
     assert!(text(&o).contains("start-at-login entry"), "{}", text(&o));
     let prefs = std::fs::read_to_string(dir.path().join("data/app-preferences.json")).unwrap();
     assert!(prefs.contains("\"start_at_login\": false"), "{prefs}");
+    // Damaged preferences are not replaced by the defaults: refused, nothing written.
+    std::fs::remove_file(&config).unwrap();
+    let prefs_path = dir.path().join("data/app-preferences.json");
+    std::fs::write(&prefs_path, "{ damaged").unwrap();
+    let o = run("on");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("damaged"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&prefs_path).unwrap(), "{ damaged");
+    assert!(!entry.exists());
 }
