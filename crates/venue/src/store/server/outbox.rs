@@ -1,5 +1,6 @@
-//! Scans while the server is away: kept in this PC's outbox under their event ids, and
-//! forwarded in order, in batches, once it answers again.
+//! Where a scan goes: to the server when it answers and nothing waits before it, else into
+//! this PC's outbox under its event id, forwarded in order, in batches, once the server
+//! answers again.
 
 use super::*;
 
