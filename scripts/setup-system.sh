@@ -10,6 +10,7 @@ packages=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   age poppler-utils zbar-tools util-linux
   postgresql-15
+  cups-daemon cups-client cups-filters cups-ipp-utils
   exfat-fuse exfatprogs fusefat dosfstools
 )
 # npm (for the accessibility audit's axe-core): Debian's, unless a Node.js with its own

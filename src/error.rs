@@ -22,6 +22,14 @@ pub enum Error {
     },
     #[error("register the guest first; the card is printed right after")]
     NoRegisteredGuest,
+    #[error("{source}{}", match .pdf { Some(p) => format!(" (the PDF is kept: {})", p.display()), None => String::new() })]
+    Printer {
+        source: tresen_devices::printer::PrinterError,
+        /// The document as PDF, saved before it was sent.
+        pdf: Option<std::path::PathBuf>,
+    },
+    #[error("no receipt printer is set; set one in the operator's scanner and printer settings")]
+    NoReceiptPrinter,
 }
 
 impl From<KeyFileError> for Error {
@@ -44,6 +52,50 @@ impl Error {
             Error::Read { path, .. } => {
                 p.insert("path".into(), json!(path.display().to_string()));
             }
+            Error::Printer { source, pdf } => {
+                use tresen_devices::printer::PrinterError as P;
+                if let Some(pdf) = pdf {
+                    p.insert("pdf".into(), json!(pdf.display().to_string()));
+                }
+                match source {
+                    P::Unreachable { server, reason } => {
+                        p.insert("server".into(), json!(server));
+                        p.insert("detail".into(), json!(reason));
+                    }
+                    P::NoSuchPrinter(name) => {
+                        p.insert("printer".into(), json!(name));
+                    }
+                    P::Stopped {
+                        printer,
+                        reason,
+                        message,
+                    } => {
+                        p.insert("printer".into(), json!(printer));
+                        p.insert("reason".into(), json!(reason.code()));
+                        p.insert("detail".into(), json!(message));
+                    }
+                    P::NotAccepting { printer, message } | P::Refused { printer, message } => {
+                        p.insert("printer".into(), json!(printer));
+                        p.insert("detail".into(), json!(message));
+                    }
+                    P::NoPaper {
+                        printer,
+                        media,
+                        supported,
+                    } => {
+                        p.insert("printer".into(), json!(printer));
+                        p.insert("media".into(), json!(media));
+                        p.insert("detail".into(), json!(supported.join(", ")));
+                    }
+                    P::Protocol(m) | P::ReceiptSetting(m) => {
+                        p.insert("detail".into(), json!(m));
+                    }
+                    P::ReceiptOpen { path, reason } | P::ReceiptWrite { path, reason } => {
+                        p.insert("path".into(), json!(path));
+                        p.insert("detail".into(), json!(reason));
+                    }
+                }
+            }
             _ => {}
         }
         p
@@ -65,6 +117,8 @@ impl Error {
             }
             Error::Read { .. } => "read-failed",
             Error::NoRegisteredGuest => "no-registered-guest",
+            Error::Printer { source, .. } => source.code(),
+            Error::NoReceiptPrinter => "no-receipt-printer",
         }
     }
 }

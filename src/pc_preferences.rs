@@ -23,6 +23,8 @@ pub enum PreferencesError {
     },
     #[error("scanner setting not valid: {0}")]
     Invalid(#[from] SettingError),
+    #[error("{0}")]
+    Receipt(tresen_devices::printer::PrinterError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -44,6 +46,10 @@ pub struct Preferences {
     /// The app starts in kiosk mode when the user logs in (see `autostart`).
     pub start_at_login: bool,
     pub scanners: Vec<ScannerSetting>,
+    /// The printer each kind of document goes to (CUPS names).
+    pub document_printers: std::collections::BTreeMap<crate::printing::DocumentKind, String>,
+    /// The counter's receipt printer for guests' slips.
+    pub receipt_printer: Option<crate::printing::ReceiptPrinter>,
 }
 
 impl Default for Preferences {
@@ -54,6 +60,8 @@ impl Default for Preferences {
             kiosk_mode: false,
             start_at_login: false,
             scanners: Vec::new(),
+            document_printers: Default::default(),
+            receipt_printer: None,
         }
     }
 }
@@ -78,6 +86,10 @@ impl Preferences {
     /// Saves through a temporary file and a rename, so a crash or a full disk leaves the
     /// old preferences in place.
     pub fn save(&self, data_dir: &Path) -> Result<(), PreferencesError> {
+        if let Some(r) = &self.receipt_printer {
+            tresen_devices::printer::receipt::ReceiptPort::parse(&r.device)
+                .map_err(PreferencesError::Receipt)?;
+        }
         for s in &self.scanners {
             s.check()?;
         }
@@ -124,6 +136,13 @@ mod tests {
                 baud: 115_200,
                 terminator: "crlf".into(),
             }],
+            document_printers: [(crate::printing::DocumentKind::Posters, "buero".to_string())]
+                .into(),
+            receipt_printer: Some(crate::printing::ReceiptPrinter {
+                device: "/dev/usb/lp0".into(),
+                width: crate::printing::SlipWidth::Mm80,
+                qr: crate::printing::SlipQr::Raster,
+            }),
         };
         p.save(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(Preferences::load(dir.path()).ok(), Some(p.clone()));

@@ -1,7 +1,16 @@
 //! Printing, for the app and the `tresen` tool alike: posters, table cards, fob cards and
-//! the key recovery sheet, as PDF.
+//! the key recovery sheet, as PDF, saved and then sent to a printer of the system's print
+//! service; the guest's slip on a receipt printer.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+pub use tresen_devices::printer::cups::{media_for, Job};
+pub use tresen_devices::printer::receipt::ReceiptPort;
+pub use tresen_devices::printer::{
+    Cups, JobState, JobStatus, PrinterError, PrinterInfo, PrinterState, StopReason,
+};
+pub use tresen_documents::receipt_slip::{guest_slip, SlipQr, SlipWidth};
 
 pub use tresen_documents::documents::TableLayout;
 use tresen_documents::documents::{self, PosterInfo, TableInfo};
@@ -37,6 +46,16 @@ pub enum Document<'a> {
 }
 
 impl Document<'_> {
+    /// The kind of document, as a printer is remembered for it.
+    pub fn kind(&self) -> DocumentKind {
+        match self {
+            Document::Posters { .. } => DocumentKind::Posters,
+            Document::TableCards { .. } => DocumentKind::Tables,
+            Document::FobCards { .. } | Document::NewFobCard { .. } => DocumentKind::Fob,
+            Document::RecoverySheet { .. } => DocumentKind::Recovery,
+        }
+    }
+
     /// The file name a document is saved under by default.
     pub fn file_stem(&self) -> &'static str {
         match self {
@@ -46,6 +65,115 @@ impl Document<'_> {
             Document::RecoverySheet { .. } => "schluessel-notfallblatt",
         }
     }
+}
+
+/// The kinds of document, each with its own printer (posters on the office laser, cards on
+/// the label printer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentKind {
+    Posters,
+    Tables,
+    Fob,
+    Recovery,
+}
+
+impl DocumentKind {
+    pub fn parse(s: &str) -> Option<DocumentKind> {
+        match s.trim() {
+            "posters" => Some(DocumentKind::Posters),
+            "tables" => Some(DocumentKind::Tables),
+            "fob" => Some(DocumentKind::Fob),
+            "recovery" => Some(DocumentKind::Recovery),
+            _ => None,
+        }
+    }
+}
+
+/// Where a document goes after it is saved as PDF.
+pub struct PrintTo<'a> {
+    pub cups: &'a Cups,
+    pub printer: &'a str,
+    pub copies: u32,
+}
+
+/// A job the print service took.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentJob {
+    pub printer: String,
+    pub job: i32,
+}
+
+/// A document saved, and sent when a printer was named.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivered {
+    pub path: PathBuf,
+    pub pages: usize,
+    pub sent: Option<SentJob>,
+}
+
+/// Saves the PDF to a new file, then sends it to the printer on the paper its pages
+/// have, at 100 %. When the printer fails, the PDF stays and the error names it.
+pub fn deliver(
+    pdf: &Pdf,
+    title: &str,
+    out: &Path,
+    to: Option<PrintTo<'_>>,
+) -> Result<Delivered, Error> {
+    tresen_protocol::files::write_new_file(out, &pdf.bytes)?;
+    let sent = match to {
+        None => None,
+        Some(to) => {
+            let job = Job {
+                title,
+                document: &pdf.bytes,
+                media: &media_for(pdf.page_mm.0, pdf.page_mm.1),
+                copies: to.copies,
+            };
+            let id = to
+                .cups
+                .submit(to.printer, &job)
+                .map_err(|source| Error::Printer {
+                    source,
+                    pdf: Some(out.to_path_buf()),
+                })?;
+            Some(SentJob {
+                printer: to.printer.to_string(),
+                job: id,
+            })
+        }
+    };
+    Ok(Delivered {
+        path: out.to_path_buf(),
+        pages: pdf.pages,
+        sent,
+    })
+}
+
+/// The receipt printer at the counter: its port, its roll and how it prints QR codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptPrinter {
+    /// `/dev/usb/lp0` or `/dev/ttyUSB0@9600`.
+    pub device: String,
+    #[serde(default)]
+    pub width: SlipWidth,
+    #[serde(default)]
+    pub qr: SlipQr,
+}
+
+impl ReceiptPrinter {
+    /// Checks the setting without opening the port.
+    pub fn check(&self) -> Result<ReceiptPort, Error> {
+        ReceiptPort::parse(&self.device).map_err(|source| Error::Printer { source, pdf: None })
+    }
+}
+
+/// Prints the guest's slip: exactly this code, as a QR code, with the fob card's text.
+pub fn print_slip(printer: &ReceiptPrinter, code: &str) -> Result<(), Error> {
+    let port = printer.check()?;
+    let bytes = guest_slip(code, printer.width, printer.qr)?;
+    port.send(&bytes)
+        .map_err(|source| Error::Printer { source, pdf: None })
 }
 
 /// Renders a document with the venue's current codes.

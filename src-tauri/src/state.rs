@@ -73,14 +73,18 @@ impl From<tresen_protocol::key_file::KeyFileError> for UiError {
 impl From<tresen::pc_preferences::PreferencesError> for UiError {
     fn from(e: tresen::pc_preferences::PreferencesError) -> Self {
         use tresen::pc_preferences::PreferencesError as P;
+        let e = match e {
+            P::Receipt(source) => return tresen::Error::Printer { source, pdf: None }.into(),
+            e => e,
+        };
         let path = match &e {
             P::Damaged { path, .. } | P::Write { path, .. } => path.display().to_string(),
-            P::Invalid(_) => String::new(),
+            P::Invalid(_) | P::Receipt(_) => String::new(),
         };
         let code = match &e {
             P::Damaged { .. } => "preferences-damaged",
             P::Write { .. } => "preferences",
-            P::Invalid(_) => "scanner-setting",
+            P::Invalid(_) | P::Receipt(_) => "scanner-setting",
         };
         UiError::new(code, e.to_string()).with("path", path)
     }

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use tresen_cli_support::now;
 use tresen_venue::{Error, Venue};
 
-use crate::printing::{print_document, Document, Paper, TableLayout};
+use crate::printing::{save_document, Document, Paper, TableLayout};
 use crate::Result;
 
 #[derive(Subcommand)]
@@ -161,7 +161,7 @@ pub fn area(k: &mut Venue, c: AreaCmd) -> Result<()> {
             let code = k.replace_area_code(id, n)?;
             println!("The area's code was replaced; the old poster is refused from now on. New code:\n{code}");
             match reprint {
-                Some(out) => print_document(
+                Some(out) => save_document(
                     k,
                     &Document::Posters {
                         areas: &[id],
@@ -253,7 +253,7 @@ pub fn table(k: &mut Venue, c: TableCmd) -> Result<()> {
             let code = k.replace_table_code(id, table, now())?;
             println!("The code of table {table} was replaced; the old card is refused from now on. New code:\n{code}");
             match reprint {
-                Some(out) => print_document(
+                Some(out) => save_document(
                     k,
                     &Document::TableCards {
                         area: Some(id),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use tresen::outcome::Outcome;
+use tresen::printing::ReceiptPrinter;
 use tresen_cli_support::now;
 use tresen_protocol::checkin_record::Method;
 use tresen_protocol::time::format_time;
@@ -53,10 +54,17 @@ pub enum GuestCmd {
         area: String,
         #[arg(long)]
         table: Option<u16>,
+        /// Also print each guest's slip on the receipt printer (`tresen printer receipt`).
+        #[arg(long)]
+        slip: bool,
     },
     /// Make guest codes (for key fobs or cards); nothing is stored. Contact data from
     /// standard input, as for `register`.
-    Code,
+    Code {
+        /// Also print each code's slip on the receipt printer (`tresen printer receipt`).
+        #[arg(long)]
+        slip: bool,
+    },
     /// List open check-ins (ids and times; the kiosk never sees names).
     Open {
         #[arg(long)]
@@ -129,15 +137,38 @@ pub fn checkin(k: &mut Venue, a: CheckinArgs) -> Result<ExitCode> {
     })
 }
 
-pub fn guest(k: &mut Venue, c: GuestCmd) -> Result<ExitCode> {
+/// The receipt printer of this PC, when slips are asked for.
+fn slip_printer(dir: &std::path::Path, slip: bool) -> Result<Option<ReceiptPrinter>> {
+    if !slip {
+        return Ok(None);
+    }
+    let prefs = tresen::pc_preferences::Preferences::load(dir)?;
+    let printer = prefs
+        .receipt_printer
+        .ok_or(tresen::Error::NoReceiptPrinter)?;
+    printer.check()?;
+    Ok(Some(printer))
+}
+
+fn print_slip(printer: Option<&ReceiptPrinter>, code: &str) -> Result<()> {
+    if let Some(p) = printer {
+        tresen::printing::print_slip(p, code)?;
+        println!("slip printed on {}", p.device);
+    }
+    Ok(())
+}
+
+pub fn guest(k: &mut Venue, c: GuestCmd, dir: &std::path::Path) -> Result<ExitCode> {
     match c {
-        GuestCmd::Register { area, table } => {
+        GuestCmd::Register { area, table, slip } => {
             let id = k.area_id(&area)?;
+            let slip = slip_printer(dir, slip)?;
             let refused =
                 for_each_contact(|c, line| match k.register_guest(c, id, table, now()) {
                     Ok((code, o)) => {
                         println!("{}", Outcome::of_scan(k, &o).line());
                         println!("guest code (print it on a fob card):\n{}", code.to_text());
+                        print_slip(slip.as_ref(), &code.to_text())?;
                         Ok(true)
                     }
                     Err(Error::Refused(r)) => {
@@ -154,10 +185,12 @@ pub fn guest(k: &mut Venue, c: GuestCmd) -> Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_REFUSED));
             }
         }
-        GuestCmd::Code => {
+        GuestCmd::Code { slip } => {
+            let slip = slip_printer(dir, slip)?;
             let refused = for_each_contact(|c, line| match k.make_guest_code(c) {
                 Ok(code) => {
                     println!("{}", code.to_text());
+                    print_slip(slip.as_ref(), &code.to_text())?;
                     Ok(true)
                 }
                 Err(Error::Contact(e)) => {

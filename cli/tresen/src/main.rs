@@ -89,9 +89,12 @@ enum Command {
     /// it is set right or confirmed here.
     #[command(subcommand)]
     Clock(admin::ClockCmd),
-    /// Print-ready PDFs: posters, table cards, guest fob cards, the key recovery sheet.
+    /// Print-ready PDFs: posters, table cards, guest fob cards, the key recovery sheet;
+    /// saved, and sent to a printer with --printer.
+    Print(printing::PrintArgs),
+    /// The printers of the system's print service, and the counter's receipt printer.
     #[command(subcommand)]
-    Print(printing::PrintCmd),
+    Printer(printing::PrinterCmd),
     /// Several counters sharing the venue's server database: join files, joining,
     /// the counters' logins, forwarding scans kept while the server was away.
     #[command(subcommand)]
@@ -150,6 +153,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return docs::generate(command(), out).map(|()| ExitCode::SUCCESS);
     }
     let dir = data_dir(&cli)?;
+    if let Command::Printer(c) = &cli.command {
+        return printing::printer(&dir, c).map(|()| ExitCode::SUCCESS);
+    }
     if let Command::Settings(admin::SettingsCmd::Autostart { state }) = &cli.command {
         return admin::autostart(&dir, cli.data_dir.is_some(), state).map(|()| ExitCode::SUCCESS);
     }
@@ -169,7 +175,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     Ok(match cli.command {
         Command::Venue(setup::VenueCmd::Init(_))
         | Command::Secret(_)
-        | Command::GenerateDocs { .. } => done,
+        | Command::GenerateDocs { .. }
+        | Command::Printer(_) => done,
         Command::Venue(setup::VenueCmd::Show) => setup::show(&k).map(|()| done)?,
         Command::Status => setup::status(&mut k).map(|()| done)?,
         Command::Trust(c) => setup::trust(&mut k, c).map(|()| done)?,
@@ -178,7 +185,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Table(c) => areas::table(&mut k, c).map(|()| done)?,
         Command::Checkin(a) => counter::checkin(&mut k, a)?,
         Command::Checkout(a) => counter::checkout(&mut k, a).map(|()| done)?,
-        Command::Guest(c) => counter::guest(&mut k, c)?,
+        Command::Guest(c) => counter::guest(&mut k, c, &dir)?,
         Command::Present => counter::present(&mut k).map(|()| done)?,
         Command::Key(c) => keys::run(&mut k, c).map(|()| done)?,
         Command::Purge => admin::purge(&mut k)?,

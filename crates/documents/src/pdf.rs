@@ -22,6 +22,8 @@ pub enum PrintError {
     Font,
     #[error("nothing to print: {0}")]
     Nothing(String),
+    #[error("the receipt slip could not be made: {0}")]
+    Slip(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,8 @@ impl Paper {
 pub struct Pdf {
     pub bytes: Vec<u8>,
     pub pages: usize,
+    /// Width and height of its pages in millimetres: the paper it must be printed on.
+    pub page_mm: (f32, f32),
 }
 
 #[derive(Clone, Copy)]
@@ -97,6 +101,7 @@ pub struct Canvas {
     metrics: Metrics,
     pages: Vec<PdfPage>,
     ops: Vec<Op>,
+    page_mm: (f32, f32),
 }
 
 fn pt(mm: f32) -> Pt {
@@ -126,12 +131,14 @@ impl Canvas {
             metrics: Metrics::new()?,
             pages: Vec::new(),
             ops: Vec::new(),
+            page_mm: Paper::A4.size_mm(),
         })
     }
 
     pub fn finish_page(&mut self, paper: (f32, f32)) {
         let ops = std::mem::take(&mut self.ops);
         self.pages.push(PdfPage::new(Mm(paper.0), Mm(paper.1), ops));
+        self.page_mm = paper;
     }
 
     pub fn finish(mut self) -> Pdf {
@@ -141,7 +148,11 @@ impl Canvas {
             .doc
             .with_pages(std::mem::take(&mut self.pages))
             .save(&PdfSaveOptions::default(), &mut warnings);
-        Pdf { bytes, pages }
+        Pdf {
+            bytes,
+            pages,
+            page_mm: self.page_mm,
+        }
     }
 
     pub fn width_mm(&self, face: Face, text: &str, size_pt: f32) -> f32 {
