@@ -21,7 +21,13 @@ export function errorText(e) {
   if (e.code === "invalid-contact" && params.problem) {
     return t(`contact.${params.problem}`, { ...params, field: params.field ? t(`field.${params.field}`) : "" });
   }
-  return t(`err.${e.code}`, params) ?? t(e.code, params) ?? e.message;
+  // A printer's reason for stopping is a code of its own ("out-of-paper").
+  let words = params;
+  if (params.reason) {
+    const word = t(`err.${params.reason}`) ?? params.reason;
+    words = { ...params, reason: params.detail ? `${word} („${params.detail}“)` : word };
+  }
+  return t(`err.${e.code}`, words) ?? t(e.code, words) ?? e.message;
 }
 
 // The operator PIN, asked again for a destructive or security-relevant change. Resolves

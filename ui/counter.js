@@ -363,6 +363,10 @@ export function setupCounter(refreshAll) {
     if (document.activeElement !== wedge && !busy()) wedge.focus();
   }, 1000);
 
+  // A receipt printer set by the operator: the slip is offered, checked, instead of the card.
+  call("counter_printing")
+    .then((p) => ($("reg-slip-row").hidden = !p.receipt_printer))
+    .catch(() => {});
   $("register").addEventListener("submit", async (e) => {
     e.preventDefault();
     const v = (id) => $(id).value;
@@ -378,14 +382,21 @@ export function setupCounter(refreshAll) {
     showResult(r.result);
     $("reg-fob-result").replaceChildren();
     if (!r.result.ok) $("reg-fob-result").textContent = resultText(r.result);
-    if (r.result.ok && $("reg-fob").checked) {
+    if (r.result.ok && !$("reg-slip-row").hidden && $("reg-slip").checked) {
+      try {
+        await call("print_slip");
+        $("reg-fob-result").append(t("slipPrinted"));
+      } catch (err) {
+        $("reg-fob-result").textContent = errorText(err);
+      }
+    } else if (r.result.ok && $("reg-fob").checked) {
       try {
         const p = await call("print_document", { document: { kind: "registered-fob" }, out: null });
         const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
         open.addEventListener("click", () =>
           call("open_document", { path: p.path }).catch((err) => ($("reg-fob-result").textContent = errorText(err))),
         );
-        $("reg-fob-result").append(t("fobSaved", { path: p.path }), " ", open);
+        $("reg-fob-result").append(p.sent ? t("fobSent", { path: p.path, printer: p.sent.printer }) : t("fobSaved", { path: p.path }), " ", open);
       } catch (err) {
         $("reg-fob-result").textContent = errorText(err);
       }

@@ -147,12 +147,58 @@ function showPrinted(box, p) {
   const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
   const why = el("p", { className: "bad", role: "alert" });
   open.addEventListener("click", () => call("open_document", { path: p.path }).catch((e) => (why.textContent = errorText(e))));
-  box.replaceChildren(el("span", { className: "printed-path", textContent: t("printed", { n: p.pages, path: p.path }) }), " ", open, why);
+  const saved = p.pages == null ? t("pdfKept", { path: p.path }) : t("printed", { n: p.pages, path: p.path });
+  box.replaceChildren(el("span", { className: "printed-path", textContent: saved }), " ", open, why);
   box.hidden = false;
+}
+
+// The printers, with the one last used for this kind of document chosen.
+let printers = [];
+async function loadPrinters() {
+  try {
+    printers = await call("list_printers");
+    $("print-printer-state").textContent = printers.length ? "" : t("noPrinters");
+  } catch (e) {
+    printers = [];
+    $("print-printer-state").textContent = errorText(e);
+  }
+  fillPrinters();
+}
+
+function fillPrinters() {
+  const kind = $("print-kind").value;
+  const chosen = prefs?.document_printers?.[kind] ?? "";
+  const stateWord = (p) => (p.state === "stopped" ? ` – ${t("printerStopped", { reason: t(`err.${p.reason ?? "paused"}`) ?? p.reason })}` : "");
+  $("print-printer").replaceChildren(
+    el("option", { value: "", textContent: t("pdfOnly") }),
+    ...printers.map((p) => el("option", { value: p.name, textContent: `${p.info || p.name}${stateWord(p)}`, selected: p.name === chosen })),
+  );
+  $("print-go").textContent = $("print-printer").value ? t("printNow") : t("savePdf");
+}
+
+// Follows a job until it is printed or stops, in the words of the window.
+function followJob(box, sent) {
+  const line = el("p", { className: "job-state", role: "status" });
+  box.append(line);
+  const tick = async () => {
+    let s;
+    try {
+      s = await call("print_job_state", { printer: sent.printer, job: sent.job });
+    } catch (e) {
+      line.textContent = errorText(e);
+      return;
+    }
+    const reason = s.reason ? (t(`err.${s.reason}`) ?? s.reason) : "";
+    line.className = `job-state ${s.state}`;
+    line.textContent = t(`job-${s.state}`, { printer: sent.printer, job: sent.job, reason: reason || s.message || "…" });
+    if (!["done", "cancelled", "failed"].includes(s.state)) setTimeout(tick, 1000);
+  };
+  tick();
 }
 
 function printKindChanged() {
   const kind = $("print-kind").value;
+  fillPrinters();
   for (const d of document.querySelectorAll("#print-form [data-for]")) d.hidden = !d.dataset.for.split(" ").includes(kind);
   if (!$("print-key").value) $("print-key").value = keyFile;
   call("suggest_pdf_path", { kind }).then((p) => ($("print-out").value = p));
@@ -171,9 +217,20 @@ async function printNow(e) {
   else document = { kind, key_file: v("print-key"), passphrase: v("print-pass") };
   $("print-result").hidden = true;
   try {
-    const p = await run("print_document", { document, out: v("print-out") }, formError($("print-form")));
+    const printer = $("print-printer").value || null;
+    const copies = Number($("print-copies").value) || 1;
+    let p;
+    try {
+      p = await run("print_document", { document, out: v("print-out"), printer, copies }, formError($("print-form")));
+    } catch (err) {
+      // The printer failed: the PDF is saved all the same, and can be opened.
+      if (err?.params?.pdf) showPrinted($("print-result"), { path: err.params.pdf, pages: null });
+      throw err;
+    }
     $("print-pass").value = "";
+    if (printer) prefs = { ...prefs, document_printers: { ...(prefs.document_printers ?? {}), [kind]: printer } };
     showPrinted($("print-result"), p);
+    if (p.sent) followJob($("print-result"), p.sent);
     say(t("saved"));
     call("suggest_pdf_path", { kind }).then((next) => ($("print-out").value = next));
   } catch {
@@ -319,6 +376,14 @@ async function loadSettings() {
   $("set-autostart").checked = prefs.start_at_login;
   $("scanner-rows").replaceChildren();
   prefs.scanners.forEach(scannerRow);
+  $("set-receipt").value = prefs.receipt_printer?.device ?? "";
+  $("set-receipt-width").value = prefs.receipt_printer?.width ?? "58";
+  $("set-receipt-qr").value = prefs.receipt_printer?.qr ?? "native";
+}
+
+function readReceiptPrinter() {
+  const device = $("set-receipt").value.trim();
+  return device ? { device, width: $("set-receipt-width").value, qr: $("set-receipt-qr").value } : null;
 }
 
 // After a verified copy on a stick: the key file on this PC's disk can go (PIN again).
@@ -375,7 +440,7 @@ async function addCounter(e) {
   }
 }
 
-const loaders = { areas: loadAreas, print: async () => { await loadAreas(); printKindChanged(); }, key: loadKey, requests: loadAudit, settings: loadSettings, counters: loadCounters };
+const loaders = { areas: loadAreas, print: async () => { await loadAreas(); if (!prefs) prefs = (await run("get_settings")).app; printKindChanged(); await loadPrinters(); }, key: loadKey, requests: loadAudit, settings: loadSettings, counters: loadCounters };
 
 export async function showTab(name) {
   for (const b of document.querySelectorAll("[data-tab]")) b.classList.toggle("current", b.dataset.tab === name);
@@ -404,6 +469,7 @@ export function setupOperator(refreshAll) {
     $("new-location").value = "";
   });
   $("print-kind").addEventListener("change", printKindChanged);
+  $("print-printer").addEventListener("change", () => ($("print-go").textContent = $("print-printer").value ? t("printNow") : t("savePdf")));
   $("counter-add").addEventListener("submit", addCounter);
   $("counter-add-choose").addEventListener("click", () => choose($("counter-add-out"), "save-join"));
   $("print-form").addEventListener("submit", printNow);
@@ -557,13 +623,27 @@ export function setupOperator(refreshAll) {
           venueSettings[name] = input.value.trim();
         }
       }
-      const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, start_at_login: $("set-autostart").checked, scanners: readScanners() };
+      const next = { ...prefs, language: $("set-language").value, sound: $("set-sound").checked, kiosk_mode: $("set-kiosk").checked, start_at_login: $("set-autostart").checked, scanners: readScanners(), receipt_printer: readReceiptPrinter() };
       await run("set_preferences", { prefs: next }, formError($("settings-form")));
       prefs = next;
       say(t("saved"));
       refresh();
     } catch {
       // shown by run()
+    }
+  });
+  $("receipt-test").addEventListener("click", async () => {
+    const box = $("receipt-test-result");
+    box.textContent = "";
+    try {
+      // The setting as typed is saved first: the test prints with what will be used.
+      const next = { ...prefs, receipt_printer: readReceiptPrinter() };
+      await run("set_preferences", { prefs: next });
+      prefs = next;
+      await run("print_test_slip");
+      box.textContent = t("receiptTestDone");
+    } catch (e) {
+      box.textContent = errorText(e);
     }
   });
   $("pin-change").addEventListener("submit", async (e) => {

@@ -1,12 +1,16 @@
-//! Printing (PDFs written where the operator chooses, then opened in the system viewer)
-//! and the file dialogs.
+//! Printing: PDFs written where the operator chooses and sent to a printer of the system's
+//! print service (or opened in the system viewer), the job's progress, the guest's slip on
+//! the counter's receipt printer; and the file dialogs.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
-use tresen::printing::{render, Document as Doc, Paper, Pdf, TableLayout};
+use tresen::printing::{
+    deliver, print_slip as send_slip, render, Cups, Document as Doc, DocumentKind, JobStatus,
+    Paper, Pdf, PrintTo, PrinterInfo, SentJob, TableLayout,
+};
 use tresen_protocol::contact::ContactData;
 use tresen_protocol::key_file::Passphrase;
 use tresen_protocol::time::format_time;
@@ -41,6 +45,8 @@ pub enum Document {
 pub struct Printed {
     path: String,
     pages: usize,
+    /// The job, when it was sent to a printer.
+    sent: Option<SentJob>,
 }
 
 /// The kind of document as the window names it, for the default file name.
@@ -50,6 +56,15 @@ fn kind(doc: &Document) -> &'static str {
         Document::Tables { .. } => "tables",
         Document::Fob { .. } | Document::RegisteredFob {} => "fob",
         Document::Recovery { .. } => "recovery",
+    }
+}
+
+fn document_kind(doc: &Document) -> DocumentKind {
+    match doc {
+        Document::Posters { .. } => DocumentKind::Posters,
+        Document::Tables { .. } => DocumentKind::Tables,
+        Document::Fob { .. } | Document::RegisteredFob {} => DocumentKind::Fob,
+        Document::Recovery { .. } => DocumentKind::Recovery,
     }
 }
 
@@ -157,37 +172,178 @@ pub fn make_parent(out: &Path) -> UiResult<()> {
     Ok(())
 }
 
-fn write_pdf(state: &AppState, pdf: &Pdf, out: &Path) -> UiResult<Printed> {
+/// Writes the PDF (never over an existing file), then sends it to the printer, if one is
+/// named. The app may open the PDF afterwards, also when the printer failed.
+fn write_pdf(
+    state: &AppState,
+    pdf: &Pdf,
+    title: &str,
+    out: &Path,
+    printer: Option<(&str, u32)>,
+) -> UiResult<Printed> {
     make_parent(out)?;
-    tresen_protocol::key_file::write_new_file(out, &pdf.bytes)?;
-    state.remember_written(out);
-    Ok(Printed {
-        path: out.display().to_string(),
-        pages: pdf.pages,
-    })
+    let cups = Cups::from_env();
+    let to = printer.map(|(printer, copies)| PrintTo {
+        cups: &cups,
+        printer,
+        copies,
+    });
+    match deliver(pdf, title, out, to) {
+        Ok(done) => {
+            state.remember_written(out);
+            Ok(Printed {
+                path: done.path.display().to_string(),
+                pages: done.pages,
+                sent: done.sent,
+            })
+        }
+        Err(e @ tresen::Error::Printer { .. }) => {
+            state.remember_written(out);
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// Writes a document as PDF (never over an existing file). Everything but the fob card of
-/// the guest just registered needs the operator; that one goes to the fixed documents
-/// folder, never to a path the window names.
+/// Writes a document as PDF and, with a printer named, prints it. Everything but the fob
+/// card of the guest just registered needs the operator, whose printer choice is kept per
+/// kind of document; the counter's card goes to the fixed documents folder and to the
+/// printer the operator chose for cards, never to a path or printer the window names.
 #[tauri::command]
 pub async fn print_document<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     document: Document,
     out: Option<String>,
+    printer: Option<String>,
+    copies: Option<u32>,
 ) -> UiResult<Printed> {
     let out = out.as_deref().map(str::trim).filter(|o| !o.is_empty());
-    if !matches!(document, Document::RegisteredFob {}) || out.is_some() {
+    let printer = printer
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string);
+    let counter_card = matches!(document, Document::RegisteredFob {});
+    if !counter_card || out.is_some() {
         state.require_operator()?;
+    }
+    let kind_of = document_kind(&document);
+    let printer = if counter_card {
+        lock(&state.prefs).document_printers.get(&kind_of).cloned()
+    } else {
+        printer
+    };
+    if let (false, Some(p)) = (counter_card, &printer) {
+        remember_printer(&state, kind_of, p)?;
     }
     let out = match out {
         Some(o) => PathBuf::from(o),
         None => default_pdf_path(&app, kind(&document)),
     };
+    let title = stem(kind(&document));
     let pdf = render_document(&state, document)?;
-    write_pdf(&state, &pdf, &out)
+    let copies = copies.unwrap_or(1).clamp(1, 99);
+    write_pdf(
+        &state,
+        &pdf,
+        title,
+        &out,
+        printer.as_deref().map(|p| (p, copies)),
+    )
 }
+
+/// Keeps the printer last used for a kind of document, for the next time.
+fn remember_printer(state: &AppState, kind: DocumentKind, printer: &str) -> UiResult<()> {
+    let mut prefs = lock(&state.prefs).clone();
+    if prefs.document_printers.get(&kind).map(String::as_str) == Some(printer) {
+        return Ok(());
+    }
+    prefs.document_printers.insert(kind, printer.to_string());
+    prefs.save(&state.data_dir)?;
+    *lock(&state.prefs) = prefs;
+    Ok(())
+}
+
+/// The printers of the system's print service, with their state and paper.
+#[tauri::command]
+pub async fn list_printers(state: State<'_, AppState>) -> UiResult<Vec<PrinterInfo>> {
+    state.require_operator()?;
+    let list = tauri::async_runtime::spawn_blocking(|| Cups::from_env().printers())
+        .await
+        .map_err(|e| UiError::new("error", e.to_string()))?;
+    list.map_err(|source| tresen::Error::Printer { source, pdf: None }.into())
+}
+
+/// How a print job is doing: queued, printing, done, or the printer's reason for stopping.
+#[tauri::command]
+pub async fn print_job_state(printer: String, job: i32) -> UiResult<JobStatus> {
+    let status = tauri::async_runtime::spawn_blocking(move || Cups::from_env().job(&printer, job))
+        .await
+        .map_err(|e| UiError::new("error", e.to_string()))?;
+    status.map_err(|source| tresen::Error::Printer { source, pdf: None }.into())
+}
+
+/// What the counter can print: a slip on the receipt printer, a card on a printer.
+#[derive(Serialize)]
+pub struct CounterPrinting {
+    receipt_printer: bool,
+    card_printer: Option<String>,
+}
+
+#[tauri::command]
+pub fn counter_printing(state: State<'_, AppState>) -> CounterPrinting {
+    let prefs = lock(&state.prefs);
+    CounterPrinting {
+        receipt_printer: prefs.receipt_printer.is_some(),
+        card_printer: prefs.document_printers.get(&DocumentKind::Fob).cloned(),
+    }
+}
+
+/// The slip of the guest just registered, on the receipt printer: exactly the code that
+/// was checked in. Used up once printed; kept for another try when the printer failed.
+#[tauri::command]
+pub async fn print_slip(state: State<'_, AppState>) -> UiResult<()> {
+    let printer = lock(&state.prefs)
+        .receipt_printer
+        .clone()
+        .ok_or(tresen::Error::NoReceiptPrinter)?;
+    let code = lock(&state.last_registered)
+        .as_ref()
+        .filter(|(_, at)| at.elapsed() < REGISTERED_FOB_WINDOW)
+        .map(|(code, _)| code.clone())
+        .ok_or(tresen::Error::NoRegisteredGuest)?;
+    let sent = {
+        let code = code.clone();
+        tauri::async_runtime::spawn_blocking(move || send_slip(&printer, &code))
+            .await
+            .map_err(|e| UiError::new("error", e.to_string()))?
+    };
+    sent?;
+    let mut last = lock(&state.last_registered);
+    if last.as_ref().is_some_and(|(c, _)| *c == code) {
+        *last = None;
+    }
+    Ok(())
+}
+
+/// A test slip (no guest code: a text that no counter accepts), to check the receipt
+/// printer's setting.
+#[tauri::command]
+pub async fn print_test_slip(state: State<'_, AppState>) -> UiResult<()> {
+    state.require_operator()?;
+    let printer = lock(&state.prefs)
+        .receipt_printer
+        .clone()
+        .ok_or(tresen::Error::NoReceiptPrinter)?;
+    tauri::async_runtime::spawn_blocking(move || send_slip(&printer, TEST_SLIP))
+        .await
+        .map_err(|e| UiError::new("error", e.to_string()))??;
+    Ok(())
+}
+
+/// What a test slip's QR code says.
+pub const TEST_SLIP: &str = "Tresen Testzettel / test slip";
 
 /// Opens a document this app wrote in the system's viewer.
 #[tauri::command]

@@ -156,6 +156,12 @@ fn the_counter_reaches_no_operator_command_until_the_pin_unlocks() {
             json!({ "purpose": "key", "suggested": null }),
         ),
         ("exit_app", json!({})),
+        ("list_printers", json!({})),
+        ("print_test_slip", json!({})),
+        (
+            "print_document",
+            json!({ "document": { "kind": "posters", "areas": [], "a3": false }, "out": null, "printer": "buero", "copies": 2 }),
+        ),
         ("counters", json!({})),
         ("add_counter", json!({ "name": "Theke 2", "out": out })),
         (
@@ -526,4 +532,78 @@ fn start_at_login_is_the_operators_and_writes_the_autostart_entry() {
     s.ok("set_preferences", json!({ "prefs": prefs }));
     assert!(!entry.exists());
     s.ok("lock_operator", json!({}));
+}
+
+/// The counter prints the slip of the guest it just registered on the receipt printer the
+/// operator set, once; the slip's code checks that guest out. It cannot send the card to a
+/// printer of its choosing, nor set the receipt printer.
+#[test]
+fn the_counters_slip_holds_the_registered_code_and_checks_the_guest_out() {
+    use serialport::SerialPort;
+    use std::io::Read;
+    let s = shell();
+    let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+    let pty = slave.name().unwrap();
+    assert_eq!(s.refused("print_slip", json!({})), "no-receipt-printer");
+    let mut prefs = serde_json::to_value(tresen::pc_preferences::Preferences::default()).unwrap();
+    prefs["receipt_printer"] =
+        json!({ "device": format!("{pty}@9600"), "width": "80", "qr": "native" });
+    assert_eq!(
+        s.refused("set_preferences", json!({ "prefs": prefs.clone() })),
+        "operator-locked"
+    );
+    s.ok("unlock", json!({ "pin": PIN }));
+    let mut bad = prefs.clone();
+    bad["receipt_printer"]["device"] = json!("ttyUSB0");
+    assert_eq!(
+        s.refused("set_preferences", json!({ "prefs": bad })),
+        "receipt-setting-invalid"
+    );
+    s.ok("set_preferences", json!({ "prefs": prefs }));
+    s.ok("lock_operator", json!({}));
+    assert_eq!(s.ok("counter_printing", json!({}))["receipt_printer"], true);
+
+    assert_eq!(s.refused("print_slip", json!({})), "no-registered-guest");
+    let contact = serde_json::to_value(common::contact(8)).unwrap();
+    let r = s.ok("register_guest", json!({ "contact": contact }));
+    assert_eq!(r["result"]["code"], "checked-in");
+    assert_eq!(s.present(), 1);
+    s.ok("print_slip", json!({}));
+    master
+        .set_timeout(std::time::Duration::from_millis(300))
+        .unwrap();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+    }
+    // GS ( k pL pH 49 80 48 data: the QR code's stored data.
+    let at = bytes
+        .windows(3)
+        .position(|w| w == [49, 80, 48])
+        .expect("a QR store command");
+    let len = bytes[at - 2] as usize | (bytes[at - 1] as usize) << 8;
+    let code = String::from_utf8(bytes[at + 3..at + len].to_vec()).unwrap();
+    assert!(code.starts_with("TRG"), "{code}");
+    // Printed once: the counter cannot print it again.
+    assert_eq!(s.refused("print_slip", json!({})), "no-registered-guest");
+    // The guest leaves after the double-read guard (3 s): the slip checks them out.
+    assert_eq!(s.scan(&code)["code"], "double-read");
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    let r = s.scan(&code);
+    assert_eq!(r["code"], "checked-out", "{r}");
+    assert_eq!(s.present(), 0);
+    drop(slave);
+
+    // The card goes to the operator's card printer only (none set: saved, not sent).
+    let contact = serde_json::to_value(common::contact(9)).unwrap();
+    s.ok("register_guest", json!({ "contact": contact }));
+    let printed = s.ok(
+        "print_document",
+        json!({ "document": { "kind": "registered-fob" }, "out": null, "printer": "anywhere", "copies": 50 }),
+    );
+    assert!(printed["sent"].is_null(), "{printed}");
 }

@@ -5,6 +5,8 @@
 
 #[path = "../../tests/common/postgres.rs"]
 mod postgres_cluster;
+#[path = "../../tests/common/cups.rs"]
+mod print_service;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -1535,4 +1537,143 @@ async fn counters_share_a_server_venue_and_the_window_shows_whether_it_is_reache
     .await;
     assert_eq!(checkins_on(&pg), 2);
     wait_text(&client, "present", "2").await;
+}
+
+/// Reads what the app sent to a receipt printer on a pseudo-terminal, until it is quiet.
+fn read_receipt(master: &mut serialport::TTYPort) -> Vec<u8> {
+    use serialport::SerialPort;
+    use std::io::Read;
+    master.set_timeout(Duration::from_millis(500)).unwrap();
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match master.read(&mut buf) {
+            Ok(n) if n > 0 => all.extend_from_slice(&buf[..n]),
+            _ if !all.is_empty() => return all,
+            _ => assert!(std::time::Instant::now() < end, "no slip arrived"),
+        }
+    }
+}
+
+/// The data of the QR code a slip stores with its native command (GS ( k … 49 80 48 data).
+fn slip_qr(bytes: &[u8]) -> String {
+    let at = bytes
+        .windows(3)
+        .position(|w| w == [49, 80, 48])
+        .expect("a QR store command");
+    let len = bytes[at - 2] as usize | (bytes[at - 1] as usize) << 8;
+    String::from_utf8(bytes[at + 3..at + len].to_vec()).unwrap()
+}
+
+/// The counter registers a guest with "print slip": the receipt printer gets the slip,
+/// and its code checks that guest out. The operator prints a poster through CUPS on the
+/// printer chosen, follows the job to "printed", and a stopped printer is named with its
+/// reason while the PDF stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slip_at_the_counter_and_a_poster_through_the_print_service() {
+    if !e2e_possible() {
+        return;
+    }
+    let _slot = e2e_slot().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    venue(&data, &dir.path().join("venue.age"));
+    let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+    let pty = serialport::SerialPort::name(&slave).unwrap();
+    std::fs::write(
+        data.join("app-preferences.json"),
+        serde_json::json!({ "receipt_printer": { "device": format!("{pty}@9600"), "width": "58", "qr": "native" } })
+            .to_string(),
+    )
+    .unwrap();
+    let mut cups = tokio::task::block_in_place(print_service::PrintService::start);
+    tokio::task::block_in_place(|| cups.add_printer("buero"));
+    let server = cups.server.clone();
+    let (client, _driver) = session_with(&data, None, &[("CUPS_SERVER", &server)]).await;
+    wait_text(&client, "venue", "Café Mönch").await;
+
+    // The slip: offered because a receipt printer is set, checked by default.
+    click(&client, "side-tab-register").await;
+    wait_shown(&client, "reg-slip-row").await;
+    register(&client, "Jonas Zettel", "030 2223334").await;
+    wait_text(&client, "result", "Eingecheckt: Terrasse").await;
+    let registered_at = std::time::Instant::now();
+    wait_text(&client, "reg-fob-result", "Zettel gedruckt").await;
+    let code = slip_qr(&tokio::task::block_in_place(|| read_receipt(&mut master)));
+    assert!(code.starts_with("TRG"), "{code}");
+    let present: u32 = text_of(&client, "present").await.parse().unwrap();
+    tokio::time::sleep(Duration::from_secs(4).saturating_sub(registered_at.elapsed())).await;
+    click(&client, "side-tab-recent").await;
+    wedge_scan(&client, &code).await;
+    wait_text(&client, "result", "Ausgecheckt: Terrasse").await;
+    wait_text(&client, "present", &(present - 1).to_string()).await;
+    drop(slave);
+
+    // A poster through the print service, on the printer chosen.
+    fill_pin_and_open(&client).await;
+    click_css(&client, "[data-tab='print']").await;
+    wait_shown(&client, "print-form").await;
+    wait_text(&client, "print-printer", "Virtual buero").await;
+    client
+        .execute(
+            "const s = document.getElementById('print-printer'); s.value = 'buero'; s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    fill(&client, "print-copies", "2").await;
+    let out = dir.path().join("out");
+    fill(
+        &client,
+        "print-out",
+        &out.join("aushang.pdf").display().to_string(),
+    )
+    .await;
+    shot_at(&client, "print-printer-choice.png", Some("print-form")).await;
+    click(&client, "print-go").await;
+    wait_text_for(
+        &client,
+        "print-result",
+        "ist gedruckt",
+        Duration::from_secs(60),
+    )
+    .await;
+    shot_at(&client, "print-job-done.png", Some("print-form")).await;
+    let kept = tokio::task::block_in_place(|| cups.kept("buero", 1));
+    assert_eq!(kept[0].media_size(), (21000, 29700));
+    assert_eq!(kept[0].copies(), 2);
+    assert!(out.join("aushang.pdf").exists());
+
+    // The printer stops: the window says which and why, and the PDF is kept.
+    tokio::task::block_in_place(|| cups.stop("buero", "Papier leer im Fach 1"));
+    fill(
+        &client,
+        "print-out",
+        &out.join("aushang-2.pdf").display().to_string(),
+    )
+    .await;
+    click(&client, "print-go").await;
+    let mut page = String::new();
+    for _ in 0..200 {
+        page = page_text(&client).await;
+        if page.contains("angehalten") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        page.contains(
+            "Der Drucker buero ist angehalten: vom Betreiber angehalten („Papier leer im Fach 1“)"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("aushang-2.pdf"), "{page}");
+    assert!(out.join("aushang-2.pdf").exists(), "the PDF is kept");
+    shot_at(&client, "print-printer-stopped.png", Some("print-go")).await;
+    // The remembered printer is this PC's preference for posters.
+    let prefs: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("app-preferences.json")).unwrap()).unwrap();
+    assert_eq!(prefs["document_printers"]["posters"], "buero", "{prefs}");
+    client.close().await.unwrap();
 }

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "../../../tests/common/cups.rs"]
+mod cups;
 
 use std::process::Command;
 
@@ -867,4 +869,192 @@ fn autostart_writes_and_removes_the_login_entry() {
     assert!(text(&o).contains("damaged"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&prefs_path).unwrap(), "{ damaged");
     assert!(!entry.exists());
+}
+
+fn tresen_cups(dir: &std::path::Path, server: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tresen"))
+        .current_dir(dir)
+        .args(["--data-dir", "data"])
+        .args(args)
+        .env_remove("TRESEN_DATA_DIR")
+        .env("CUPS_SERVER", server)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn printing_to_a_printer_of_the_print_service_and_a_stopped_one() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    let mut svc = cups::PrintService::start();
+    svc.add_printer("buero");
+    let server = svc.server.clone();
+    let o = tresen_cups(dir, &server, &["printer", "list"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let listed = text(&o);
+    assert!(
+        listed.contains("buero") && listed.contains("idle"),
+        "{listed}"
+    );
+    assert!(listed.contains("iso_a3_297x420mm"), "{listed}");
+
+    let o = tresen_cups(
+        dir,
+        &server,
+        &[
+            "print",
+            "posters",
+            "--a3",
+            "--out",
+            "a3.pdf",
+            "--printer",
+            "buero",
+            "--copies",
+            "2",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("Sent to buero as job"), "{out}");
+    assert!(out.contains("printed"), "{out}");
+    let kept = svc.kept("buero", 1);
+    assert_eq!(kept[0].media_size(), (29700, 42000));
+    assert_eq!(kept[0].copies(), 2);
+
+    svc.stop("buero", "Papier leer");
+    let o = tresen_cups(
+        dir,
+        &server,
+        &[
+            "print",
+            "posters",
+            "--out",
+            "stopped.pdf",
+            "--printer",
+            "buero",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = text(&o);
+    assert!(
+        err.contains("printer buero is stopped (paused: Papier leer)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the PDF is kept") && err.contains("stopped.pdf"),
+        "{err}"
+    );
+    assert!(dir.join("stopped.pdf").exists());
+
+    let o = tresen_cups(
+        dir,
+        &server,
+        &[
+            "print",
+            "posters",
+            "--out",
+            "nowhere.pdf",
+            "--printer",
+            "nirgends",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("no printer named 'nirgends'"),
+        "{}",
+        text(&o)
+    );
+    let o = tresen_cups(
+        dir,
+        &server,
+        &[
+            "print",
+            "posters",
+            "--out",
+            "x.pdf",
+            "--printer",
+            "buero",
+            "--copies",
+            "0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "clap refuses 0 copies");
+    assert!(!dir.join("x.pdf").exists());
+}
+
+#[test]
+fn the_receipt_printer_setting_and_a_slip_per_registered_guest() {
+    use serialport::SerialPort;
+    use std::io::Read;
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    let o = tresen_with_input(dir, &["guest", "code", "--slip"], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("no receipt printer is set"),
+        "{}",
+        text(&o)
+    );
+    let o = tresen(dir, &["printer", "receipt", "ttyUSB0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("not a device path"), "{}", text(&o));
+    let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+    let pty = slave.name().unwrap();
+    let o = tresen(
+        dir,
+        &[
+            "printer",
+            "receipt",
+            &format!("{pty}@9600"),
+            "--width",
+            "80",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let contact = r#"{"name":"Ida Bon","street":"Weg 1","postcode":"10115","city":"Berlin","phone":"030 1112223","email":""}"#;
+    let reader = std::thread::spawn(move || {
+        master
+            .set_timeout(std::time::Duration::from_secs(20))
+            .unwrap();
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            master
+                .set_timeout(std::time::Duration::from_millis(500))
+                .unwrap();
+        }
+        all
+    });
+    let o = tresen_with_input(
+        dir,
+        &["guest", "register", "--area", "Terrasse", "--slip"],
+        format!("{contact}\n").as_bytes(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("slip printed on"), "{out}");
+    let code = out
+        .lines()
+        .find(|l| l.starts_with("TRG"))
+        .expect("the code is shown")
+        .to_string();
+    let bytes = reader.join().unwrap();
+    let at = bytes
+        .windows(3)
+        .position(|w| w == [49, 80, 48])
+        .expect("a QR code");
+    let len = bytes[at - 2] as usize | (bytes[at - 1] as usize) << 8;
+    assert_eq!(
+        String::from_utf8(bytes[at + 3..at + len].to_vec()).unwrap(),
+        code
+    );
+    drop(slave);
+    let o = tresen(dir, &["printer", "receipt", "off"]);
+    assert!(o.status.success(), "{}", text(&o));
 }
