@@ -1,9 +1,10 @@
 #![no_main]
 //! What operators type: table numbers ("1-12, 15"), scanner settings (`PATH@BAUD`,
-//! `VID:PID`) and the scanners of the app's preferences file. Never panics; accepted table
+//! `VID:PID`), the receipt printer's port and the scanners of the app's preferences file. Never panics; accepted table
 //! lists stay within their limits; accepted settings pass their own check.
 
 use libfuzzer_sys::fuzz_target;
+use tresen_devices::printer::receipt::ReceiptPort;
 use tresen_devices::setting::ScannerSetting;
 use tresen_venue::parse_table_numbers;
 
@@ -27,6 +28,12 @@ fuzz_target!(|data: &[u8]| {
     .flatten()
     {
         assert!(s.check().is_ok());
+    }
+    if let Ok(port) = ReceiptPort::parse(&text) {
+        assert!(port.path().starts_with('/'));
+        if let ReceiptPort::Serial { baud, .. } = port {
+            assert!((1200..=921_600).contains(&baud));
+        }
     }
     if let Ok(scanners) = serde_json::from_slice::<Vec<ScannerSetting>>(data) {
         for s in &scanners {
