@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up this machine and runs every check and test: formatting, lints, unit and
-# integration tests (real Secret Service keyring in a private D-Bus session, real tmpfs
+# Sets up this machine and runs every check and test: formatting, lints, the scanners on
+# real USB gadgets in a virtual machine (tests/hil), unit and integration tests (real
+# Secret Service keyring in a private D-Bus session, real tmpfs
 # for full-disk tests, the real app over WebDriver under Xvfb with an accessibility audit
 # by axe-core; the X screen is large enough for a 1080 × 1920 portrait window).
 set -euo pipefail
@@ -20,6 +21,9 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --all-targets --locked
+
+# Hardware in the loop: the scanners on real USB gadgets in a QEMU guest (about 2 minutes).
+tests/hil/hil.sh "${CARGO_TARGET_DIR:-target}/debug"
 
 export TRESEN_REQUIRE_KEYRING=1 TRESEN_REQUIRE_E2E=1 TRESEN_REQUIRE_SPREADSHEET=1
 if [ "$(id -u)" -eq 0 ]; then export TRESEN_REQUIRE_TMPFS=1 TRESEN_REQUIRE_FUSE=1; fi

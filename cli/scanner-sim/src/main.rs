@@ -1,13 +1,17 @@
 //! `scanner-sim`: a serial scanner simulator for demos and tests. It creates a
 //! pseudo-terminal (and optionally a stable link to it), prints its path, then sends each
-//! line of standard input as one scan, paced at the baud rate.
+//! line of standard input as one scan, paced at the baud rate. With `--hidg`, it is the
+//! device side of a USB gadget instead (`/dev/hidg0`, in the hardware-in-the-loop tests):
+//! each line is typed as keyboard reports in a layout, or sent as point-of-sale reports.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tresen_devices::scanner::hid::{keyboard_reports, pos_reports};
 use tresen_devices::scanner::sim::{SerialSim, SimConfig};
+use tresen_protocol::keyboard_layout::Layout;
 
 #[derive(Parser)]
 #[command(
@@ -37,10 +41,76 @@ struct Args {
     /// Send line-noise bytes before each scan.
     #[arg(long)]
     noise: bool,
+    /// Write HID reports to this gadget device (`/dev/hidg0`) instead of a terminal.
+    #[arg(long, value_name = "DEVICE")]
+    hidg: Option<PathBuf>,
+    /// With --hidg: `keyboard` (press/release reports, Enter at the end) or `pos`.
+    #[arg(long, default_value = "keyboard", value_parser = ["keyboard", "pos"])]
+    reports: String,
+    /// With --hidg: the layout a keyboard scanner types in (us or de).
+    #[arg(long, default_value = "us")]
+    layout: String,
+    /// With --hidg: pause between reports, in milliseconds.
+    #[arg(long, default_value_t = 2)]
+    interval_ms: u64,
+    /// With --hidg: stop after this many reports of the next line (an unplug in the
+    /// middle of a scan).
+    #[arg(long)]
+    cut_after: Option<usize>,
+}
+
+/// The device side of a USB gadget: every line of standard input as reports.
+fn gadget(a: &Args, device: &std::path::Path) -> ExitCode {
+    let Some(layout) = Layout::parse(&a.layout) else {
+        eprintln!("scanner-sim: unknown layout '{}' (us, de)", a.layout);
+        return ExitCode::from(2);
+    };
+    let aim: [u8; 3] = match a.aim.as_deref().map(str::as_bytes) {
+        Some([x, y, z]) => [*x, *y, *z],
+        _ => [0; 3],
+    };
+    let mut out = match std::fs::OpenOptions::new().write(true).open(device) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("scanner-sim: cannot open {}: {e}", device.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let code = line.trim_end_matches(['\r', '\n']);
+        if code.is_empty() {
+            continue;
+        }
+        let reports: Vec<Vec<u8>> = if a.reports == "pos" {
+            pos_reports(code.as_bytes(), &aim)
+                .into_iter()
+                .map(|r| r.to_vec())
+                .collect()
+        } else {
+            keyboard_reports(code, layout)
+                .into_iter()
+                .map(|r| r.to_vec())
+                .collect()
+        };
+        let n = a.cut_after.unwrap_or(reports.len()).min(reports.len());
+        for r in &reports[..n] {
+            if let Err(e) = out.write_all(r) {
+                eprintln!("scanner-sim: write failed: {e}");
+                return ExitCode::FAILURE;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(a.interval_ms));
+        }
+        eprintln!("sent {} of {} reports", n, reports.len());
+    }
+    ExitCode::SUCCESS
 }
 
 fn main() -> ExitCode {
     let a = Args::parse();
+    if let Some(device) = a.hidg.clone() {
+        return gadget(&a, &device);
+    }
     let terminator = match a.terminator.as_str() {
         "cr" => b"\r".to_vec(),
         "lf" => b"\n".to_vec(),

@@ -289,6 +289,7 @@ impl ScanSource for UsbScanner {
                 return;
             }
         };
+        let mut ctx = ctx;
         let mut last: Option<DeviceState> = None;
         while !stop.load(Ordering::SeqCst) {
             let state = match self.find(&ctx) {
@@ -309,6 +310,11 @@ impl ScanSource for UsbScanner {
                 last = Some(state);
             }
             std::thread::sleep(RESCAN);
+            // libusb learns of a replugged device from udev's events; where no udev daemon
+            // runs (a minimal system, a container) only a fresh context lists it again.
+            if let Ok(fresh) = rusb::Context::new() {
+                ctx = fresh;
+            }
         }
     }
 }
