@@ -58,13 +58,13 @@ printf '%s\n' "$pass" > "$host/pass"
   t area add Terrasse --location "Filiale 1" --tables 1-4 >/dev/null
   t area add Bar --location "Filiale 1" >/dev/null
   t settings set double-read-seconds 0 >/dev/null
-  for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  for i in $(seq 1 18); do
     printf '{"name":"Gast %s","street":"Weg %s","postcode":"10115","city":"Berlin","phone":"030 12345%02d"}\n' "$i" "$i" "$i"
   done | t guest code > codes.txt
   t area code Bar > bar.txt
   t table code Terrasse 2 > table.txt
 ) || fail "could not set up the test venue with the tresen tool"
-[ "$(wc -l < "$host/codes.txt")" -eq 12 ] || fail "expected 12 guest codes"
+[ "$(wc -l < "$host/codes.txt")" -eq 18 ] || fail "expected 18 guest codes"
 
 # ----- the initramfs -----
 root="$work/root"

@@ -193,6 +193,67 @@ s_garbage_flood() {
   expect checked-in 1
 }
 
+wait_node() { i=0; while [ ! -e "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; [ -e "$1" ]; }
+gs_of() { echo /dev/ttyGS$(cat $G/$1/functions/acm.$2/port_num); }
+
+# The scanner's path changes while it is away (another device took ttyACM0): it is found
+# again by its USB serial number, and the other device is never read.
+s_acm_serial_number() {
+  gadget acma 0x0b63 HIL-ACM-A; acm acma usb0; plug acma dummy_udc.0
+  wait_node /dev/ttyACM0 || { echo "no ttyACM0"; return 1; }
+  scan --serial /dev/ttyACM0@115200
+  wait_for /tmp/scan.out ": connected" 1 30 || { echo "not connected: $(cat /tmp/scan.out)"; return 1; }
+  a=$(gs_of acma usb0); stty -F $a raw -echo
+  printf '%s\r' "$(code 12)" > $a
+  wait_for /tmp/scan.out checked-in 1 10 || { echo "first scan: $(cat /tmp/scan.out)"; return 1; }
+  unplug acma
+  sleep 1
+  gadget acmb 0x0b64 HIL-ACM-B; acm acmb usb1; plug acmb dummy_udc.1
+  wait_node /dev/ttyACM0 || { echo "the other device did not come"; return 1; }
+  b=$(gs_of acmb usb1); stty -F $b raw -echo
+  sleep 1.5
+  [ "$(grep -c ": connected" /tmp/scan.out)" -eq 1 ] || { echo "opened the other device: $(cat /tmp/scan.out)"; return 1; }
+  plug acma dummy_udc.0
+  wait_node /dev/ttyACM1 || { echo "the scanner came back elsewhere: $(ls /dev/ttyACM*)"; return 1; }
+  wait_for /tmp/scan.out ": connected" 2 30 || { echo "not found again: $(cat /tmp/scan.out)"; return 1; }
+  printf 'not from the scanner\r' > $b
+  printf '%s\r' "$(code 13)" > $a
+  wait_for /tmp/scan.out checked-in 2 10
+  sleep 0.5
+  stop_scan; remove acma; remove acmb
+  expect checked-in 2 && expect refused 0 && echo "found again at /dev/ttyACM1 by its serial number"
+}
+
+# How long a guest waits, per path: from the scanner's first report (or byte) to the
+# durable check-in line, with the wire time the device itself needs. Under software
+# emulation these are upper bounds of what real hardware does.
+timed() {
+  before=$(grep -c checked-in /tmp/scan.out)
+  t0=$(now_ms)
+  eval "$1"
+  wait_for /tmp/scan.out checked-in $((before + 1)) 30 || return 1
+  echo $(( $(now_ms) - t0 ))
+}
+s_timings() {
+  gadget kbd 0x0b61 HIL-KBD-T; hid kbd usb0 keyboard; plug kbd dummy_udc.0
+  gadget acm 0x0b63 HIL-ACM-T; acm acm usb1; plug acm dummy_udc.1
+  wait_node /dev/ttyACM0 || { echo "no ttyACM0"; return 1; }
+  scan --usb 0c2e:0b61 --layout us --serial /dev/ttyACM0@115200
+  wait_for /tmp/scan.out ": connected" 2 30 || { echo "not connected: $(cat /tmp/scan.out)"; return 1; }
+  h=$(hidg_of kbd usb0); g=$(gs_of acm usb1); stty -F $g raw -echo
+  n=$(( $(code 14 | wc -c) * 2 ))
+  k2=$(timed "code 14 | scanner-sim --hidg $h --interval-ms 2 2>/dev/null") || return 1
+  k10=$(timed "code 15 | scanner-sim --hidg $h --interval-ms 10 2>/dev/null") || return 1
+  c=$(timed "printf '%s\\r' \"\$(code 16)\" > $g") || return 1
+  stop_scan; remove kbd; remove acm
+  gadget pos 0x0b62 HIL-POS-T; hid pos usb0 pos; plug pos
+  scan --usb 0c2e:0b62
+  wait_for /tmp/scan.out ": connected" 1 30 || { echo "not connected: $(cat /tmp/scan.out)"; return 1; }
+  p=$(timed "code 17 | scanner-sim --hidg $(hidg_of pos usb0) --reports pos --interval-ms 1 2>/dev/null") || return 1
+  stop_scan; remove pos
+  echo "keyboard 2 ms: ${k2} ms (wire $((n * 2)) ms); keyboard 10 ms: ${k10} ms (wire $((n * 10)) ms); point-of-sale: ${p} ms; USB-CDC 115200: ${c} ms"
+}
+
 scenario() {
   fn=s_$(echo "$1" | tr - _)
   if [ -f /hil/only ] && ! grep -qx "$1" /hil/only; then
@@ -224,7 +285,9 @@ scenario kbd-us
 scenario kbd-de
 scenario pos-split
 scenario acm-replug
+scenario acm-serial-number
 scenario no-access
 scenario two-scanners
 scenario unplug-mid-report
 scenario garbage-flood
+scenario timings

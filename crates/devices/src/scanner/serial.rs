@@ -111,19 +111,40 @@ fn advice_for(kind: ErrorKind) -> Option<(&'static str, &'static str, &'static s
     }
 }
 
+/// The USB serial number of the device behind a terminal (`ttyACM0`), read from sysfs, so
+/// that it works with or without a udev daemon.
+fn usb_serial_of(tty: &std::path::Path) -> Option<String> {
+    let real = std::fs::canonicalize(tty).ok()?;
+    let name = real.file_name()?.to_str()?.to_string();
+    let interface = std::fs::canonicalize(format!("/sys/class/tty/{name}/device")).ok()?;
+    let serial = std::fs::read_to_string(interface.parent()?.join("serial")).ok()?;
+    Some(serial.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// The terminal whose USB device has this serial number, if one is plugged in.
+fn tty_with_serial(serial: &str) -> Option<PathBuf> {
+    std::fs::read_dir("/sys/class/tty")
+        .ok()?
+        .flatten()
+        .map(|e| PathBuf::from("/dev").join(e.file_name()))
+        .find(|dev| usb_serial_of(dev).as_deref() == Some(serial))
+}
+
 impl SerialScanner {
-    fn current_path(&self) -> PathBuf {
-        if let Some(sn) = &self.cfg.usb_serial_number {
-            if let Ok(ports) = list_ports() {
-                if let Some(p) = ports
-                    .into_iter()
-                    .find(|p| p.serial_number.as_deref() == Some(sn.as_str()))
-                {
-                    return PathBuf::from(p.path);
-                }
-            }
+    /// Where the scanner is now: found by its USB serial number once it is known (its path
+    /// changes when another device took it meanwhile), else the configured path.
+    fn current_path(&self, serial: Option<&str>) -> Option<PathBuf> {
+        let Some(sn) = serial else {
+            return Some(self.cfg.path.clone());
+        };
+        if let Some(p) = tty_with_serial(sn) {
+            return Some(p);
         }
-        self.cfg.path.clone()
+        list_ports()
+            .ok()?
+            .into_iter()
+            .find(|p| p.serial_number.as_deref() == Some(sn))
+            .map(|p| PathBuf::from(p.path))
     }
 }
 
@@ -141,8 +162,21 @@ impl ScanSource for SerialScanner {
                 last_state = Some(s);
             }
         };
+        // A USB scanner's serial number, once seen: from then on it is followed by it.
+        let mut serial = self.cfg.usb_serial_number.clone();
         while !stop.load(Ordering::SeqCst) {
-            let path = self.current_path();
+            let Some(path) = self.current_path(serial.as_deref()) else {
+                set_state(DeviceState::Waiting {
+                    code: "not-connected",
+                    reason: format!(
+                        "{} is not connected (serial number {})",
+                        self.cfg.path.display(),
+                        serial.as_deref().unwrap_or_default()
+                    ),
+                });
+                std::thread::sleep(RETRY);
+                continue;
+            };
             let opened = serialport::new(path.to_string_lossy(), self.cfg.baud)
                 .timeout(READ_TIMEOUT)
                 .open_native();
@@ -165,8 +199,11 @@ impl ScanSource for SerialScanner {
                     continue;
                 }
             };
+            if serial.is_none() {
+                serial = usb_serial_of(&path);
+            }
             set_state(DeviceState::Connected);
-            tracing::info!(event = "scanner.connected", device = %name);
+            tracing::info!(event = "scanner.connected", device = %name, path = %path.display(), serial = serial.as_deref().unwrap_or(""));
             let mut framer = Framer::new(self.cfg.framing.clone());
             let mut buf = [0u8; 1024];
             while !stop.load(Ordering::SeqCst) {
