@@ -39,6 +39,17 @@ if [ ! -d "$kdir/lib/modules" ]; then
   mv "$kdir.part" "$kdir"
 fi
 vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -1)
+# udevadm, to test the project's udev rule against the real device (Debian's udev
+# package, unpacked, not installed on this machine).
+upkg="$cache/udev"
+if [ ! -x "$upkg/bin/udevadm" ]; then
+  (cd "$cache" && rm -f udev_*.deb && apt-get download -q udev >/dev/null) \
+    || fail "could not download the udev package with apt-get"
+  rm -rf "$upkg.part" && mkdir -p "$upkg.part"
+  dpkg-deb -x "$cache"/udev_*.deb "$upkg.part"
+  rm -f "$cache"/udev_*.deb
+  mv "$upkg.part" "$upkg"
+fi
 moddir=$(ls -d "$kdir"/lib/modules/* | head -1)
 
 # ----- the venue, made on the host with the same tools a user has -----
@@ -88,14 +99,17 @@ for m in fs/configfs/configfs drivers/usb/common/usb-common drivers/usb/core/usb
   esac
 done
 copy_bin() {
-  strip -o "$root/bin/$1" "$bin/$1"
-  ldd "$bin/$1" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
+  strip -o "$root/bin/$1" "${2:-$bin}/$1"
+  ldd "${2:-$bin}/$1" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
 }
 copy_bin tresen
 copy_bin scanner-sim
+rm -f "$root/bin/udevadm"
+copy_bin udevadm "$upkg/bin"
+mkdir -p "$root/etc/udev/rules.d" "$root/run/udev"
 cp -a "$host/data/." "$root/data/"
 cp "$host/codes.txt" "$host/bar.txt" "$host/table.txt" "$root/hil/"
 # Report descriptors as real scanners have them: a boot keyboard, and a HID point-of-sale
@@ -105,6 +119,7 @@ printf '\x06\x8c\x00\x09\x02\xa1\x01\x85\x02\x15\x00\x26\xff\x00\x75\x08\x95\x3f
 cp "$here/guest/init" "$root/init"
 cp "$here/guest/scenarios.sh" "$root/hil/scenarios.sh"
 cp "$here/../../assets/udev/70-tresen-scanners.rules" "$root/hil/"
+cp "$here/../../assets/udev/70-tresen-scanners.rules" "$root/etc/udev/rules.d/"
 chmod +x "$root/init" "$root/hil/scenarios.sh"
 # TRESEN_HIL_ONLY="kbd-de …": run only these, traced on the console (for debugging).
 if [ -n "${TRESEN_HIL_ONLY:-}" ]; then printf '%s\n' $TRESEN_HIL_ONLY > "$root/hil/only"; fi

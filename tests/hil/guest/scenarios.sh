@@ -136,10 +136,16 @@ s_no_access() {
   mkdir -p /home/counter/data && cp -a /data/. /home/counter/data/ && chown -R counter:counter /home/counter
   out=$(su -s /bin/sh -c "tresen --data-dir /home/counter/data scanner list" counter 2>&1)
   echo "$out" | grep -q "70-tresen-scanners.rules" || { echo "no advice: $out"; remove kbd; return 1; }
-  # The rule's effect: group plugdev, mode 0660, the counter user in plugdev.
-  grep -q 'GROUP="plugdev"' /hil/70-tresen-scanners.rules || { echo "rule changed"; remove kbd; return 1; }
+  # The project's rule, run by udev against this very device: its group and mode are
+  # what the device node gets.
+  sysdev=$(dirname "$(grep -l 0c2e /sys/bus/usb/devices/*/idVendor | head -1)")
+  udevadm test --action=add "$sysdev" > /tmp/udev.out 2>&1
+  group=$(sed -n 's/.*70-tresen-scanners.rules:[0-9]* GROUP \([0-9]*\).*/\1/p' /tmp/udev.out | tail -1)
+  mode=$(sed -n 's/.*70-tresen-scanners.rules:[0-9]* MODE \([0-7]*\).*/\1/p' /tmp/udev.out | tail -1)
+  grep -q "70-tresen-scanners.rules:[0-9]* .*uaccess\|TAG.*uaccess" /tmp/udev.out || { echo "the rule gave no uaccess tag: $(grep -i tresen /tmp/udev.out | tail -3)"; remove kbd; return 1; }
+  [ "$group" = 46 ] && [ "$mode" = 0660 ] || { echo "the rule did not match: group '$group' mode '$mode' $(grep -i tresen /tmp/udev.out | tail -3)"; remove kbd; return 1; }
   sed -i 's/^plugdev:x:46:$/plugdev:x:46:counter/' /etc/group
-  chgrp 46 $node; chmod 0660 $node
+  chgrp $group $node; chmod $mode $node
   : > /tmp/scan.out
   su -s /bin/sh -c "tresen --data-dir /home/counter/data scan --area Terrasse --usb 0c2e:0b61 --layout us" counter > /tmp/scan.out 2>&1 &
   SCAN=$!
