@@ -292,6 +292,29 @@ impl PrintService {
                 "-E",
             ],
         );
+        self.wait_for_paper(name);
+    }
+
+    /// Waits until the scheduler made the queue's PPD from the printer's answers (it does
+    /// so in the background after `lpadmin -m everywhere`): then the queue lists its paper.
+    fn wait_for_paper(&self, name: &str) {
+        let t = Instant::now();
+        loop {
+            let out = Command::new("lpoptions")
+                .env("CUPS_SERVER", &self.server)
+                .args(["-p", name, "-l"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).contains("A3") {
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "queue {name} never listed its paper: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Stops a queue as an owner would in the printer settings.

@@ -52,6 +52,9 @@ pub struct ScanArgs {
     /// How the guests' codes are presented.
     #[arg(long, default_value = "fob", value_parser = ["fob", "app"])]
     method: String,
+    /// Add to each line the time from the scan's last byte to its durable record.
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Subcommand)]
@@ -179,7 +182,16 @@ pub fn scan(k: &mut Venue, a: ScanArgs) -> Result<ExitCode> {
             }
             ScannerEvent::Scan(s) => {
                 let o = session.handle(k, &s.text, method, now())?;
-                writeln!(out, "{} {}", s.device, Outcome::of_counter(k, &o).line())?;
+                write!(out, "{} {}", s.device, Outcome::of_counter(k, &o).line())?;
+                if a.timings {
+                    // From the scan's last byte or report to here, after the durable write.
+                    write!(
+                        out,
+                        " took={:.3}ms",
+                        s.received.elapsed().as_secs_f64() * 1e3
+                    )?;
+                }
+                writeln!(out)?;
             }
         }
         out.flush()?;

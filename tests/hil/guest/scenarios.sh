@@ -230,34 +230,48 @@ s_acm_serial_number() {
   expect checked-in 2 && expect refused 0 && echo "found again at /dev/ttyACM1 by its serial number"
 }
 
-# How long a guest waits, per path: from the scanner's first report (or byte) to the
-# durable check-in line, with the wire time the device itself needs. Under software
-# emulation these are upper bounds of what real hardware does.
-timed() {
-  before=$(grep -c checked-in /tmp/scan.out)
-  t0=$(now_ms)
-  eval "$1"
-  wait_for /tmp/scan.out checked-in $((before + 1)) 30 || return 1
-  echo $(( $(now_ms) - t0 ))
+# How long a guest waits, per path: for N scans, the time from the scan's last report (or
+# byte) to its durable record as `tresen scan --timings` sees it (p50, p99), the whole scan
+# from the scanner's first report, and the wire time the device itself needs. Under
+# software emulation these are upper bounds of what real hardware does.
+percentile() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int((NR - 1) * p / 100) + 1; printf "%.2f", v[i] }'; }
+# measure NAME N "command that sends code $1"
+measure() {
+  name=$1; n=$2; send=$3
+  : > /tmp/whole.txt
+  for i in $(seq 1 $n); do
+    before=$(grep -c "took=" /tmp/scan.out)
+    t0=$(now_ms)
+    eval "$send" || return 1
+    wait_for /tmp/scan.out "took=" $((before + 1)) 30 || { echo "$name: no result"; return 1; }
+    echo $(( $(now_ms) - t0 )) >> /tmp/whole.txt
+  done
+  grep -o "took=[0-9.]*" /tmp/scan.out | tail -$n | cut -d= -f2 > /tmp/took.txt
+  echo "$name: last report to durable p50 $(percentile 50 < /tmp/took.txt) ms, p99 $(percentile 99 < /tmp/took.txt) ms; whole scan p50 $(percentile 50 < /tmp/whole.txt) ms"
 }
 s_timings() {
   gadget kbd 0x0b61 HIL-KBD-T; hid kbd usb0 keyboard; plug kbd dummy_udc.0
   gadget acm 0x0b63 HIL-ACM-T; acm acm usb1; plug acm dummy_udc.1
   wait_node /dev/ttyACM0 || { echo "no ttyACM0"; return 1; }
-  scan --usb 0c2e:0b61 --layout us --serial /dev/ttyACM0@115200
+  : > /tmp/scan.out
+  tresen $D scan --area Terrasse --timings --usb 0c2e:0b61 --layout us --serial /dev/ttyACM0@115200 > /tmp/scan.out 2>&1 &
+  SCAN=$!
   wait_for /tmp/scan.out ": connected" 2 30 || { echo "not connected: $(cat /tmp/scan.out)"; return 1; }
   h=$(hidg_of kbd usb0); g=$(gs_of acm usb1); stty -F $g raw -echo
-  n=$(( $(code 14 | wc -c) * 2 ))
-  k2=$(timed "code 14 | scanner-sim --hidg $h --interval-ms 2 2>/dev/null") || return 1
-  k10=$(timed "code 15 | scanner-sim --hidg $h --interval-ms 10 2>/dev/null") || return 1
-  c=$(timed "printf '%s\\r' \"\$(code 16)\" > $g") || return 1
+  reports=$(( $(code 14 | wc -c) * 2 ))
+  measure "keyboard, 2 ms a report (wire $((reports * 2)) ms)" 10 "code 14 | scanner-sim --hidg $h --interval-ms 2 2>/dev/null" > /tmp/t1 || { cat /tmp/t1; return 1; }
+  measure "keyboard, 10 ms a report (wire $((reports * 10)) ms)" 3 "code 15 | scanner-sim --hidg $h --interval-ms 10 2>/dev/null" > /tmp/t2 || { cat /tmp/t2; return 1; }
+  wire=$(( ($(code 16 | wc -c) * 10 * 1000 + 115199) / 115200 ))
+  measure "USB-CDC at 115200 baud (wire $wire ms)" 20 "printf '%s\\r' \"\$(code 16)\" > $g" > /tmp/t3 || { cat /tmp/t3; return 1; }
   stop_scan; remove kbd; remove acm
   gadget pos 0x0b62 HIL-POS-T; hid pos usb0 pos; plug pos
-  scan --usb 0c2e:0b62
+  : > /tmp/scan.out
+  tresen $D scan --area Terrasse --timings --usb 0c2e:0b62 > /tmp/scan.out 2>&1 &
+  SCAN=$!
   wait_for /tmp/scan.out ": connected" 1 30 || { echo "not connected: $(cat /tmp/scan.out)"; return 1; }
-  p=$(timed "code 17 | scanner-sim --hidg $(hidg_of pos usb0) --reports pos --interval-ms 1 2>/dev/null") || return 1
+  measure "point-of-sale, 5 reports at 1 ms" 20 "code 17 | scanner-sim --hidg $(hidg_of pos usb0) --reports pos --interval-ms 1 2>/dev/null" > /tmp/t4 || { cat /tmp/t4; return 1; }
   stop_scan; remove pos
-  echo "keyboard 2 ms: ${k2} ms (wire $((n * 2)) ms); keyboard 10 ms: ${k10} ms (wire $((n * 10)) ms); point-of-sale: ${p} ms; USB-CDC 115200: ${c} ms"
+  cat /tmp/t1 /tmp/t2 /tmp/t3 /tmp/t4 | tr '\n' '|' | sed 's/|$//; s/|/ | /g'; echo
 }
 
 scenario() {
