@@ -370,29 +370,35 @@ fn read_slip(master: &mut serialport::TTYPort) -> Vec<u8> {
     }
 }
 
-#[test]
-fn the_slip_holds_exactly_the_registered_code_as_a_native_qr_command() {
+/// Registers a guest and prints their slip on a receipt printer on a pty: the code
+/// checked in, and the slip as the printer read it.
+fn registered_slip(guest: usize, width: SlipWidth, qr: SlipQr, baud: &str) -> (String, Slip) {
     let t0 = at(2026, 11, 20, 12, 0);
     let mut v = venue(t0);
     let (code, _) = v
         .venue
-        .register_guest(&contact(3), v.terrasse, None, t0)
+        .register_guest(&contact(guest), v.terrasse, None, t0)
         .unwrap();
     let code = code.to_text();
-    for width in [SlipWidth::Mm58, SlipWidth::Mm80] {
-        let (mut master, path) = receipt_printer();
-        let printer = ReceiptPrinter {
-            device: format!("{path}@19200"),
-            width,
-            qr: SlipQr::Native,
-        };
-        let sender = {
-            let code = code.clone();
-            std::thread::spawn(move || print_slip(&printer, &code))
-        };
-        let bytes = read_slip(&mut master);
-        sender.join().unwrap().unwrap();
-        let slip = parse_escpos(&bytes);
+    let (mut master, path) = receipt_printer();
+    let printer = ReceiptPrinter {
+        device: format!("{path}{baud}"),
+        width,
+        qr,
+    };
+    let sender = {
+        let code = code.clone();
+        std::thread::spawn(move || print_slip(&printer, &code))
+    };
+    let bytes = read_slip(&mut master);
+    sender.join().unwrap().unwrap();
+    (code, parse_escpos(&bytes))
+}
+
+#[test]
+fn the_slip_holds_exactly_the_registered_code_as_a_native_qr_command() {
+    for (i, width) in [SlipWidth::Mm58, SlipWidth::Mm80].into_iter().enumerate() {
+        let (code, slip) = registered_slip(3 + i, width, SlipQr::Native, "@19200");
         assert!(slip.init, "initialised");
         assert_eq!(slip.qr_model, Some(50), "QR model 2");
         assert_eq!(slip.qr_ec, Some(49), "error correction M");
@@ -409,26 +415,7 @@ fn the_slip_holds_exactly_the_registered_code_as_a_native_qr_command() {
 
 #[test]
 fn a_raster_slip_decodes_to_the_registered_code() {
-    let t0 = at(2026, 11, 20, 12, 0);
-    let mut v = venue(t0);
-    let (code, _) = v
-        .venue
-        .register_guest(&contact(4), v.terrasse, None, t0)
-        .unwrap();
-    let code = code.to_text();
-    let (mut master, path) = receipt_printer();
-    let printer = ReceiptPrinter {
-        device: path,
-        width: SlipWidth::Mm58,
-        qr: SlipQr::Raster,
-    };
-    let sender = {
-        let code = code.clone();
-        std::thread::spawn(move || print_slip(&printer, &code))
-    };
-    let bytes = read_slip(&mut master);
-    sender.join().unwrap().unwrap();
-    let slip = parse_escpos(&bytes);
+    let (code, slip) = registered_slip(5, SlipWidth::Mm58, SlipQr::Raster, "");
     assert!(slip.qr_data.is_none(), "no QR command on a raster slip");
     let img = slip.raster.expect("a raster image");
     assert!(img.width() <= SlipWidth::Mm58.dots());

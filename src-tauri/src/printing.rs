@@ -191,6 +191,9 @@ fn write_pdf(
     match deliver(pdf, title, out, to) {
         Ok(done) => {
             state.remember_written(out);
+            if let Some(sent) = &done.sent {
+                lock(&state.sent_jobs).insert((sent.printer.clone(), sent.job));
+            }
             Ok(Printed {
                 path: done.path.display().to_string(),
                 pages: done.pages,
@@ -243,7 +246,12 @@ pub async fn print_document<R: Runtime>(
     };
     let title = stem(kind(&document));
     let pdf = render_document(&state, document)?;
-    let copies = copies.unwrap_or(1).clamp(1, 99);
+    // The guest's card once: more copies would be more ways into the guest's name.
+    let copies = if counter_card {
+        1
+    } else {
+        copies.unwrap_or(1).clamp(1, 99)
+    };
     write_pdf(
         &state,
         &pdf,
@@ -276,8 +284,19 @@ pub async fn list_printers(state: State<'_, AppState>) -> UiResult<Vec<PrinterIn
 }
 
 /// How a print job is doing: queued, printing, done, or the printer's reason for stopping.
+/// Only for the jobs this app sent.
 #[tauri::command]
-pub async fn print_job_state(printer: String, job: i32) -> UiResult<JobStatus> {
+pub async fn print_job_state(
+    state: State<'_, AppState>,
+    printer: String,
+    job: i32,
+) -> UiResult<JobStatus> {
+    if !lock(&state.sent_jobs).contains(&(printer.clone(), job)) {
+        return Err(UiError::new(
+            "not-ours",
+            "only jobs this app sent can be followed from here",
+        ));
+    }
     let status = tauri::async_runtime::spawn_blocking(move || Cups::from_env().job(&printer, job))
         .await
         .map_err(|e| UiError::new("error", e.to_string()))?;
@@ -308,10 +327,10 @@ pub async fn print_slip(state: State<'_, AppState>) -> UiResult<()> {
         .receipt_printer
         .clone()
         .ok_or(tresen::Error::NoReceiptPrinter)?;
-    let code = lock(&state.last_registered)
-        .as_ref()
+    // Taken before printing, so that two calls at once cannot print it twice.
+    let (code, at) = lock(&state.last_registered)
+        .take()
         .filter(|(_, at)| at.elapsed() < REGISTERED_FOB_WINDOW)
-        .map(|(code, _)| code.clone())
         .ok_or(tresen::Error::NoRegisteredGuest)?;
     let sent = {
         let code = code.clone();
@@ -319,12 +338,14 @@ pub async fn print_slip(state: State<'_, AppState>) -> UiResult<()> {
             .await
             .map_err(|e| UiError::new("error", e.to_string()))?
     };
-    sent?;
-    let mut last = lock(&state.last_registered);
-    if last.as_ref().is_some_and(|(c, _)| *c == code) {
-        *last = None;
+    if sent.is_err() {
+        // Kept for another try once the printer has paper, unless a newer guest came.
+        let mut last = lock(&state.last_registered);
+        if last.is_none() {
+            *last = Some((code, at));
+        }
     }
-    Ok(())
+    Ok(sent?)
 }
 
 /// A test slip (no guest code: a text that no counter accepts), to check the receipt

@@ -161,6 +161,8 @@ pub struct AppState {
     pub request: Mutex<Option<Vec<u8>>>,
     /// Documents the app wrote: only these may be opened in the system viewer.
     pub written: Mutex<HashSet<PathBuf>>,
+    /// The print jobs this app sent (printer, job), the only ones the window may follow.
+    pub sent_jobs: Mutex<HashSet<(String, i32)>>,
     /// Set by the operator's "quit" in kiosk mode, which otherwise refuses to close.
     pub allow_exit: AtomicBool,
     pub kiosk_mode: AtomicBool,
@@ -211,6 +213,7 @@ impl AppState {
             scanners_changed: AtomicBool::new(false),
             request: Mutex::new(None),
             written: Mutex::new(HashSet::new()),
+            sent_jobs: Mutex::new(HashSet::new()),
             allow_exit: AtomicBool::new(false),
             kiosk_mode: AtomicBool::new(false),
             setup_done: AtomicBool::new(setup_done),

@@ -606,4 +606,9 @@ fn the_counters_slip_holds_the_registered_code_and_checks_the_guest_out() {
         json!({ "document": { "kind": "registered-fob" }, "out": null, "printer": "anywhere", "copies": 50 }),
     );
     assert!(printed["sent"].is_null(), "{printed}");
+    // Only jobs this app sent can be followed: no probing of other printers' jobs.
+    assert_eq!(
+        s.refused("print_job_state", json!({ "printer": "buero", "job": 1 })),
+        "not-ours"
+    );
 }

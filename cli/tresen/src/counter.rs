@@ -150,10 +150,26 @@ fn slip_printer(dir: &std::path::Path, slip: bool) -> Result<Option<ReceiptPrint
     Ok(Some(printer))
 }
 
-fn print_slip(printer: Option<&ReceiptPrinter>, code: &str) -> Result<()> {
+/// Prints a guest's slip; a failure is said and counted, and the batch goes on (the guest
+/// is registered already).
+fn print_slip(printer: Option<&ReceiptPrinter>, code: &str, failed: &mut usize) {
     if let Some(p) = printer {
-        tresen::printing::print_slip(p, code)?;
-        println!("slip printed on {}", p.device);
+        match tresen::printing::print_slip(p, code) {
+            Ok(()) => println!("slip printed on {}", p.device),
+            Err(e) => {
+                *failed += 1;
+                eprintln!("slip not printed: {e}");
+            }
+        }
+    }
+}
+
+fn slips_failed(failed: usize) -> Result<()> {
+    if failed > 0 {
+        return Err(format!(
+            "{failed} slip(s) not printed; the guests are registered, print their codes from the lines above"
+        )
+        .into());
     }
     Ok(())
 }
@@ -163,12 +179,13 @@ pub fn guest(k: &mut Venue, c: GuestCmd, dir: &std::path::Path) -> Result<ExitCo
         GuestCmd::Register { area, table, slip } => {
             let id = k.area_id(&area)?;
             let slip = slip_printer(dir, slip)?;
+            let mut slips_lost = 0;
             let refused =
                 for_each_contact(|c, line| match k.register_guest(c, id, table, now()) {
                     Ok((code, o)) => {
                         println!("{}", Outcome::of_scan(k, &o).line());
                         println!("guest code (print it on a fob card):\n{}", code.to_text());
-                        print_slip(slip.as_ref(), &code.to_text())?;
+                        print_slip(slip.as_ref(), &code.to_text(), &mut slips_lost);
                         Ok(true)
                     }
                     Err(Error::Refused(r)) => {
@@ -181,16 +198,18 @@ pub fn guest(k: &mut Venue, c: GuestCmd, dir: &std::path::Path) -> Result<ExitCo
                     }
                     Err(e) => Err(e.into()),
                 })?;
+            slips_failed(slips_lost)?;
             if refused > 0 {
                 return Ok(ExitCode::from(EXIT_REFUSED));
             }
         }
         GuestCmd::Code { slip } => {
             let slip = slip_printer(dir, slip)?;
+            let mut slips_lost = 0;
             let refused = for_each_contact(|c, line| match k.make_guest_code(c) {
                 Ok(code) => {
                     println!("{}", code.to_text());
-                    print_slip(slip.as_ref(), &code.to_text())?;
+                    print_slip(slip.as_ref(), &code.to_text(), &mut slips_lost);
                     Ok(true)
                 }
                 Err(Error::Contact(e)) => {
@@ -199,6 +218,7 @@ pub fn guest(k: &mut Venue, c: GuestCmd, dir: &std::path::Path) -> Result<ExitCo
                 }
                 Err(e) => Err(e.into()),
             })?;
+            slips_failed(slips_lost)?;
             if refused > 0 {
                 return Ok(ExitCode::from(EXIT_REFUSED));
             }

@@ -164,6 +164,8 @@ pub fn media_for(width_mm: f32, height_mm: f32) -> String {
 /// CUPS refuses names with these, and they would change the printer's address.
 fn check_name(name: &str) -> Result<(), PrinterError> {
     let bad = name.is_empty()
+        || name == "."
+        || name == ".."
         || name.len() > 127
         || name
             .chars()
@@ -504,7 +506,9 @@ mod tests {
 
     #[test]
     fn a_printer_name_cannot_change_the_address() {
-        for bad in ["", "a/b", "../admin", "x#y", "a b", "a?op=1", "a%2f"] {
+        for bad in [
+            "", ".", "..", "a/b", "../admin", "x#y", "a b", "a?op=1", "a%2f",
+        ] {
             assert!(
                 matches!(check_name(bad), Err(PrinterError::NoSuchPrinter(_))),
                 "{bad}"

@@ -2,6 +2,7 @@
 //! like a file, or a serial port (`/dev/ttyUSB0@9600`). It takes ready ESC/POS bytes.
 
 use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::time::Duration;
 
 use super::PrinterError;
@@ -44,7 +45,12 @@ impl ReceiptPort {
             }
             None => (spec, None),
         };
-        if path.is_empty() || !path.starts_with('/') {
+        // Only device files: a slip must never be written into the venue's files.
+        let in_dev = path.starts_with("/dev/")
+            && !std::path::Path::new(path)
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir));
+        if !in_dev {
             return Err(PrinterError::ReceiptSetting(format!(
                 "'{spec}' is not a device path such as /dev/usb/lp0 or /dev/ttyUSB0@9600"
             )));
@@ -79,14 +85,20 @@ impl ReceiptPort {
             path: self.path().into(),
             reason: e.to_string(),
         };
+        // Also where a link in /dev points elsewhere: a character device, or nothing.
+        match std::fs::metadata(self.path()) {
+            Ok(m) if m.file_type().is_char_device() => {}
+            Ok(_) => return Err(open_err("this is not a device".into())),
+            Err(e) => return Err(open_err(access_hint(&e))),
+        }
         match self {
             ReceiptPort::UsbPrinter { path } => {
                 let mut f = std::fs::OpenOptions::new()
                     .write(true)
+                    .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
                     .open(path)
                     .map_err(|e| open_err(access_hint(&e)))?;
-                f.write_all(bytes).map_err(write_err)?;
-                f.flush().map_err(write_err)
+                write_within(&mut f, bytes, WRITE_TIMEOUT).map_err(write_err)
             }
             ReceiptPort::Serial { path, baud } => {
                 let mut port = serialport::new(path.as_str(), *baud)
@@ -98,6 +110,30 @@ impl ReceiptPort {
             }
         }
     }
+}
+
+/// Writes everything before the deadline; a printer without paper holds writes back, and
+/// the counter must not wait for it forever.
+fn write_within(f: &mut std::fs::File, mut bytes: &[u8], limit: Duration) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + limit;
+    while !bytes.is_empty() {
+        match f.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() > deadline {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the printer took nothing for 5 s (out of paper, cover open?)",
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn access_hint(e: &std::io::Error) -> String {
@@ -145,6 +181,24 @@ mod tests {
         ] {
             assert!(ReceiptPort::parse(bad).is_err(), "{bad}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn only_a_device_takes_a_slip() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("venue.sqlite3");
+        std::fs::write(&file, b"SQLite format 3")?;
+        // A link under /dev cannot be made here; a port naming a plain file is the same case.
+        let port = ReceiptPort::Serial {
+            path: file.display().to_string(),
+            baud: 9600,
+        };
+        assert!(matches!(
+            port.send(b"x"),
+            Err(PrinterError::ReceiptOpen { .. })
+        ));
+        assert_eq!(std::fs::read(&file)?, b"SQLite format 3");
         Ok(())
     }
 
