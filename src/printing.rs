@@ -112,8 +112,23 @@ pub struct Delivered {
     pub sent: Option<SentJob>,
 }
 
-/// Saves the PDF to a new file, then sends it to the printer on the paper its pages
-/// have, at 100 %. When the printer fails, the PDF stays and the error names it.
+/// Sends a document to the printer on the paper its pages have, at 100 %.
+pub fn send(pdf: &Pdf, title: &str, to: &PrintTo<'_>) -> Result<SentJob, PrinterError> {
+    let job = Job {
+        title,
+        document: &pdf.bytes,
+        media: &media_for(pdf.page_mm.0, pdf.page_mm.1),
+        copies: to.copies,
+    };
+    let id = to.cups.submit(to.printer, &job)?;
+    Ok(SentJob {
+        printer: to.printer.to_string(),
+        job: id,
+    })
+}
+
+/// Saves the PDF to a new file, then sends it to the printer, if one is named. When the
+/// printer fails, the PDF stays and the error names it.
 pub fn deliver(
     pdf: &Pdf,
     title: &str,
@@ -121,33 +136,42 @@ pub fn deliver(
     to: Option<PrintTo<'_>>,
 ) -> Result<Delivered, Error> {
     tresen_protocol::files::write_new_file(out, &pdf.bytes)?;
-    let sent = match to {
-        None => None,
-        Some(to) => {
-            let job = Job {
-                title,
-                document: &pdf.bytes,
-                media: &media_for(pdf.page_mm.0, pdf.page_mm.1),
-                copies: to.copies,
-            };
-            let id = to
-                .cups
-                .submit(to.printer, &job)
-                .map_err(|source| Error::Printer {
-                    source,
-                    pdf: Some(out.to_path_buf()),
-                })?;
-            Some(SentJob {
-                printer: to.printer.to_string(),
-                job: id,
-            })
-        }
-    };
+    let sent = to
+        .map(|to| send(pdf, title, &to))
+        .transpose()
+        .map_err(|source| Error::Printer {
+            source,
+            pdf: Some(out.to_path_buf()),
+        })?;
     Ok(Delivered {
         path: out.to_path_buf(),
         pages: pdf.pages,
         sent,
     })
+}
+
+/// Sends a document that should leave no file behind (the guest's card at the counter);
+/// only when the printer fails is it saved, so that it is not lost.
+pub fn send_or_save(
+    pdf: &Pdf,
+    title: &str,
+    out: &Path,
+    to: PrintTo<'_>,
+) -> Result<Delivered, Error> {
+    match send(pdf, title, &to) {
+        Ok(sent) => Ok(Delivered {
+            path: PathBuf::new(),
+            pages: pdf.pages,
+            sent: Some(sent),
+        }),
+        Err(source) => {
+            tresen_protocol::files::write_new_file(out, &pdf.bytes)?;
+            Err(Error::Printer {
+                source,
+                pdf: Some(out.to_path_buf()),
+            })
+        }
+    }
 }
 
 /// The receipt printer at the counter: its port, its roll and how it prints QR codes.

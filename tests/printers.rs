@@ -19,8 +19,8 @@ use common::{at, contact, pass, venue};
 use image::DynamicImage;
 use serialport::SerialPort;
 use tresen::printing::{
-    deliver, print_slip, render, Cups, Document, JobState, PrintTo, PrinterError, ReceiptPrinter,
-    SlipQr, SlipWidth, StopReason,
+    deliver, print_slip, render, send_or_save, Cups, Document, JobState, PrintTo, PrinterError,
+    ReceiptPrinter, SlipQr, SlipWidth, StopReason,
 };
 use tresen::Error;
 use tresen_documents::documents::TableLayout;
@@ -259,6 +259,27 @@ fn a_stopped_printer_is_named_and_the_pdf_is_kept() {
     };
     let done = deliver(&pdf, "aushang", &out.path().join("again.pdf"), Some(to)).unwrap();
     wait_done(&cups, "laser", done.sent.unwrap().job);
+
+    // The guest's card at the counter leaves no file when it prints, and is saved when
+    // the printer fails.
+    let card = out.path().join("karte.pdf");
+    let to = PrintTo {
+        cups: &cups,
+        printer: "laser",
+        copies: 1,
+    };
+    let done = send_or_save(&pdf, "gast-code", &card, to).unwrap();
+    assert!(done.path.as_os_str().is_empty() && !card.exists());
+    wait_done(&cups, "laser", done.sent.unwrap().job);
+    svc.stop("laser", "Deckel offen");
+    let to = PrintTo {
+        cups: &cups,
+        printer: "laser",
+        copies: 1,
+    };
+    let e = send_or_save(&pdf, "gast-code", &card, to).unwrap_err();
+    assert_eq!(e.code(), "printer-stopped");
+    assert_eq!(std::fs::read(&card).unwrap(), pdf.bytes, "saved, not lost");
 
     // No print service at all.
     let gone = Cups::at("127.0.0.1:1");

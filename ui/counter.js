@@ -392,13 +392,17 @@ export function setupCounter(refreshAll) {
     } else if (r.result.ok && $("reg-fob").checked) {
       try {
         const p = await call("print_document", { document: { kind: "registered-fob" }, out: null });
+        if (p.sent && !p.path) {
+          $("reg-fob-result").append(t("fobPrinted", { printer: p.sent.printer }));
+          throw null;
+        }
         const open = el("button", { type: "button", className: "small", textContent: t("openPdf") });
         open.addEventListener("click", () =>
           call("open_document", { path: p.path }).catch((err) => ($("reg-fob-result").textContent = errorText(err))),
         );
         $("reg-fob-result").append(p.sent ? t("fobSent", { path: p.path, printer: p.sent.printer }) : t("fobSaved", { path: p.path }), " ", open);
       } catch (err) {
-        $("reg-fob-result").textContent = errorText(err);
+        if (err !== null) $("reg-fob-result").textContent = errorText(err);
       }
     }
     if (r.result.ok) $("register").reset();

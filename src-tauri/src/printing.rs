@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 use tresen::printing::{
-    deliver, print_slip as send_slip, render, Cups, Document as Doc, DocumentKind, JobStatus,
-    Paper, Pdf, PrintTo, PrinterInfo, SentJob, TableLayout,
+    deliver, print_slip as send_slip, render, send_or_save, Cups, Document as Doc, DocumentKind,
+    JobStatus, Paper, Pdf, PrintTo, PrinterInfo, SentJob, TableLayout,
 };
 use tresen_protocol::contact::ContactData;
 use tresen_protocol::key_file::Passphrase;
@@ -173,13 +173,15 @@ pub fn make_parent(out: &Path) -> UiResult<()> {
 }
 
 /// Writes the PDF (never over an existing file), then sends it to the printer, if one is
-/// named. The app may open the PDF afterwards, also when the printer failed.
+/// named; the counter's card, with a printer set, only goes to the printer and is saved only
+/// when printing fails. The app may open a PDF it saved, also when the printer failed.
 fn write_pdf(
     state: &AppState,
     pdf: &Pdf,
     title: &str,
     out: &Path,
     printer: Option<(&str, u32)>,
+    keep: bool,
 ) -> UiResult<Printed> {
     make_parent(out)?;
     let cups = Cups::from_env();
@@ -188,9 +190,16 @@ fn write_pdf(
         printer,
         copies,
     });
-    match deliver(pdf, title, out, to) {
+    let result = match to {
+        Some(to) if !keep => send_or_save(pdf, title, out, to),
+        to => deliver(pdf, title, out, to),
+    };
+    match result {
         Ok(done) => {
-            state.remember_written(out);
+            // A card printed and not kept leaves nothing to open.
+            if !done.path.as_os_str().is_empty() {
+                state.remember_written(out);
+            }
             if let Some(sent) = &done.sent {
                 lock(&state.sent_jobs).insert((sent.printer.clone(), sent.job));
             }
@@ -258,6 +267,7 @@ pub async fn print_document<R: Runtime>(
         title,
         &out,
         printer.as_deref().map(|p| (p, copies)),
+        !counter_card,
     )
 }
 
