@@ -81,10 +81,10 @@ s_kbd_de() {
   gadget kbd 0x0b61 HIL-KBD-DE; hid kbd usb0 keyboard; plug kbd
   scan --usb 0c2e:0b61 --layout de
   wait_for /tmp/scan.out ": connected" 1 30 || { echo "not connected: $(cat /tmp/scan.out) $(dmesg | tail -5)"; return 1; }
-  { code 2; cat /hil/table.txt; } | timeout 60 scanner-sim --hidg $(hidg_of kbd usb0) --layout de --interval-ms 10 2>/dev/null
-  wait_for /tmp/scan.out table-assigned 1 30
+  { code 2; cat /hil/table.txt; cat /hil/bar.txt; } | timeout 60 scanner-sim --hidg $(hidg_of kbd usb0) --layout de --interval-ms 10 2>/dev/null
+  wait_for /tmp/scan.out area-selected 1 30
   stop_scan; remove kbd
-  expect checked-in 1 && expect table-assigned 1 && expect refused 0
+  expect checked-in 1 && expect table-assigned 1 && expect "area-selected.*Bar" 1 && expect refused 0
 }
 
 s_pos_split() {
