@@ -39,3 +39,7 @@ dbus-run-session -- sh -c '
   export GNOME_KEYRING_CONTROL
   exec xvfb-run -a -s "-screen 0 2560x2560x24" cargo test --workspace --locked
 '
+
+# The Debian packages, built from the debug build with Tauri's bundler and checked with
+# dpkg-deb (the full install test in a chroot: scripts/package.sh --install-test).
+scripts/package.sh --quick
