@@ -3,21 +3,36 @@
 set -euo pipefail
 app=$1
 office=$2
+rpm_pkg=${3:-}
 # Paths as the archive lists them, with or without a leading "./".
 paths() { dpkg-deb --contents "$1" | awk '{print $NF}' | sed 's|^\./||'; }
 contents=$(paths "$app")
 fail=0
-for f in usr/bin/tresen-app usr/bin/tresen \
-  usr/lib/udev/rules.d/70-tresen-scanners.rules usr/share/applications/Tresen.desktop \
-  usr/share/man/man1/tresen.1.gz usr/share/man/man1/tresen-counter-join.1.gz \
-  usr/share/bash-completion/completions/tresen usr/share/zsh/vendor-completions/_tresen \
-  usr/share/fish/vendor_completions.d/tresen.fish \
-  usr/share/doc/tresen/LICENSE-DejaVu.txt usr/share/doc/tresen/CHANGELOG.md; do
+expected="usr/bin/tresen-app usr/bin/tresen
+  usr/lib/udev/rules.d/70-tresen-scanners.rules usr/share/applications/Tresen.desktop
+  usr/share/man/man1/tresen.1.gz usr/share/man/man1/tresen-counter-join.1.gz
+  usr/share/bash-completion/completions/tresen usr/share/zsh/vendor-completions/_tresen
+  usr/share/fish/vendor_completions.d/tresen.fish
+  usr/share/doc/tresen/LICENSE-DejaVu.txt usr/share/doc/tresen/CHANGELOG.md"
+for f in $expected; do
   if ! grep -qx "$f" <<<"$contents"; then
     echo "package-check: $app lacks $f" >&2
     fail=1
   fi
 done
+# The RPM: the same files, its udev reload, and the runtime libraries it requires.
+if [ -n "$rpm_pkg" ]; then
+  rpm_contents=$(rpm -qlp "$rpm_pkg" 2>/dev/null | sed 's|^/||')
+  for f in $expected; do
+    grep -qx "$f" <<<"$rpm_contents" || { echo "package-check: $rpm_pkg lacks $f" >&2; fail=1; }
+  done
+  rpm -qp --scripts "$rpm_pkg" 2>/dev/null | grep -q 'udevadm control --reload-rules' \
+    || { echo "package-check: $rpm_pkg does not reload udev" >&2; fail=1; }
+  requires=$(rpm -qp --requires "$rpm_pkg" 2>/dev/null)
+  for d in 'libwebkit2gtk-4.1.so.0' libusb1 dbus-libs; do
+    grep -q "$d" <<<"$requires" || { echo "package-check: $rpm_pkg does not require $d" >&2; fail=1; }
+  done
+fi
 depends=$(dpkg-deb -f "$app" Depends)
 for d in libwebkit2gtk-4.1-0 libgtk-3-0 libdbus-1-3; do
   grep -q "$d" <<<"$depends" || { echo "package-check: Depends lacks $d: $depends" >&2; fail=1; }
@@ -51,5 +66,5 @@ if grep -q 'health-office' <<<"$contents"; then
   echo "package-check: the venue package carries health-office" >&2
   fail=1
 fi
-[ "$fail" = 0 ] && echo "package-check: $(basename "$app") and $(basename "$office") hold what they should"
+[ "$fail" = 0 ] && echo "package-check: $(basename "$app"), $(basename "$office")${rpm_pkg:+ and $(basename "$rpm_pkg")} hold what they should"
 exit "$fail"

@@ -3,7 +3,8 @@
 #   tresen_<version>_amd64.deb       the app (Tauri's bundler), the `tresen` command, the
 #                                    scanner udev rule, the desktop entry, man pages,
 #                                    shell completions and the font licence;
-#   tresen-health-office_<version>_amd64.deb   the authority's tool, for its own PCs.
+#   tresen-health-office_<version>_amd64.deb   the authority's tool, for its own PCs;
+#   tresen-<version>-1.x86_64.rpm    the app's package for RPM-based systems.
 # Then checks what they hold and what they depend on. With --install-test it also installs
 # them on a fresh Debian 12 built with debootstrap (scripts/package-install-test.sh);
 # `--install-test OLD.deb` installs an older package there first and upgrades from it.
@@ -41,9 +42,11 @@ gzip -9n "$stage"/man/*.1
 # The package's part of the Tauri configuration, with this checkout's absolute paths.
 sed "s|@REPO@|$PWD|g" assets/linux/package.json > "$stage/tauri.package.json"
 # Run from src-tauri/: from the top level, tauri-cli would take the root package for the app.
-(cd src-tauri && "$tauri" build --ci "${tauri_flag[@]}" --bundles deb --config "../$stage/tauri.package.json" -- --locked)
+(cd src-tauri && "$tauri" build --ci "${tauri_flag[@]}" --bundles deb,rpm --config "../$stage/tauri.package.json" -- --locked)
 version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' tauri.conf.json)
 cp "$target/$profile/bundle/deb/Tresen_${version}_amd64.deb" "$stage/tresen_${version}_amd64.deb"
+# The same for RPM-based systems (Fedora, openSUSE); built and checked, not install-tested.
+cp "$target/$profile/bundle/rpm/Tresen-${version}-1.x86_64.rpm" "$stage/tresen-${version}-1.x86_64.rpm"
 
 # The health office's tool: a plain binary package.
 ho="$stage/health-office-root"
@@ -65,7 +68,8 @@ CONTROL
 dpkg-deb --root-owner-group --build "$ho" "$stage/tresen-health-office_${version}_amd64.deb" >/dev/null
 rm -rf "$ho"
 
-scripts/package-check.sh "$stage/tresen_${version}_amd64.deb" "$stage/tresen-health-office_${version}_amd64.deb"
+scripts/package-check.sh "$stage/tresen_${version}_amd64.deb" "$stage/tresen-health-office_${version}_amd64.deb" \
+  "$stage/tresen-${version}-1.x86_64.rpm"
 if [ "${1:-}" = "--install-test" ]; then
   if [ -n "${2:-}" ]; then
     # An older package to install first and upgrade from.

@@ -11,7 +11,7 @@ packages=(
   age poppler-utils zbar-tools util-linux
   postgresql-15
   cups-daemon cups-client cups-filters cups-ipp-utils
-  qemu-system-x86 busybox-static
+  qemu-system-x86 busybox-static rpm
   exfat-fuse exfatprogs fusefat dosfstools
 )
 # npm (for the accessibility audit's axe-core): Debian's, unless a Node.js with its own
