@@ -13,12 +13,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Tauri's bundler, tauri-cli 2.12.4 (pinned in scripts/tauri-cli/package-lock.json): the
-# prebuilt binary npm serves, the same release as on crates.io, which takes seconds
-# instead of the eleven minutes `cargo install tauri-cli` compiles.
+# Tauri's bundler, tauri-cli 2.12.4: the prebuilt binary npm serves, the same release as
+# on crates.io, which takes seconds instead of the eleven minutes `cargo install
+# tauri-cli` compiles. The version is exact in scripts/tauri-cli/package.json, and the
+# platform binary is pinned exactly by that release (npm checks its integrity); no lock
+# file, as npm's lock of this package lists other platforms' binaries that `npm ci` then
+# wants.
 scripts/setup-system.sh
-if [ ! -x scripts/tauri-cli/node_modules/.bin/tauri ]; then
-  npm ci --prefix scripts/tauri-cli --no-audit --no-fund
+if ! scripts/tauri-cli/node_modules/.bin/tauri --version 2>/dev/null | grep -qx "tauri-cli 2.12.4"; then
+  npm install --prefix scripts/tauri-cli --no-package-lock --no-audit --no-fund
 fi
 tauri=$PWD/scripts/tauri-cli/node_modules/.bin/tauri
 
