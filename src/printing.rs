@@ -46,16 +46,6 @@ pub enum Document<'a> {
 }
 
 impl Document<'_> {
-    /// The kind of document, as a printer is remembered for it.
-    pub fn kind(&self) -> DocumentKind {
-        match self {
-            Document::Posters { .. } => DocumentKind::Posters,
-            Document::TableCards { .. } => DocumentKind::Tables,
-            Document::FobCards { .. } | Document::NewFobCard { .. } => DocumentKind::Fob,
-            Document::RecoverySheet { .. } => DocumentKind::Recovery,
-        }
-    }
-
     /// The file name a document is saved under by default.
     pub fn file_stem(&self) -> &'static str {
         match self {
@@ -78,18 +68,6 @@ pub enum DocumentKind {
     Recovery,
 }
 
-impl DocumentKind {
-    pub fn parse(s: &str) -> Option<DocumentKind> {
-        match s.trim() {
-            "posters" => Some(DocumentKind::Posters),
-            "tables" => Some(DocumentKind::Tables),
-            "fob" => Some(DocumentKind::Fob),
-            "recovery" => Some(DocumentKind::Recovery),
-            _ => None,
-        }
-    }
-}
-
 /// Where a document goes after it is saved as PDF.
 pub struct PrintTo<'a> {
     pub cups: &'a Cups,
@@ -104,10 +82,10 @@ pub struct SentJob {
     pub job: i32,
 }
 
-/// A document saved, and sent when a printer was named.
+/// A document saved (unless it was only sent), and sent when a printer was named.
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivered {
-    pub path: PathBuf,
+    pub path: Option<PathBuf>,
     pub pages: usize,
     pub sent: Option<SentJob>,
 }
@@ -144,7 +122,7 @@ pub fn deliver(
             pdf: Some(out.to_path_buf()),
         })?;
     Ok(Delivered {
-        path: out.to_path_buf(),
+        path: Some(out.to_path_buf()),
         pages: pdf.pages,
         sent,
     })
@@ -160,7 +138,7 @@ pub fn send_or_save(
 ) -> Result<Delivered, Error> {
     match send(pdf, title, &to) {
         Ok(sent) => Ok(Delivered {
-            path: PathBuf::new(),
+            path: None,
             pages: pdf.pages,
             sent: Some(sent),
         }),

@@ -269,7 +269,7 @@ fn a_stopped_printer_is_named_and_the_pdf_is_kept() {
         copies: 1,
     };
     let done = send_or_save(&pdf, "gast-code", &card, to).unwrap();
-    assert!(done.path.as_os_str().is_empty() && !card.exists());
+    assert!(done.path.is_none() && !card.exists());
     wait_done(&cups, "laser", done.sent.unwrap().job);
     svc.stop("laser", "Deckel offen");
     let to = PrintTo {

@@ -43,7 +43,8 @@ pub enum Document {
 
 #[derive(Serialize)]
 pub struct Printed {
-    path: String,
+    /// None: sent to the printer and not kept.
+    path: Option<String>,
     pages: usize,
     /// The job, when it was sent to a printer.
     sent: Option<SentJob>,
@@ -197,14 +198,14 @@ fn write_pdf(
     match result {
         Ok(done) => {
             // A card printed and not kept leaves nothing to open.
-            if !done.path.as_os_str().is_empty() {
-                state.remember_written(out);
+            if let Some(path) = &done.path {
+                state.remember_written(path);
             }
             if let Some(sent) = &done.sent {
                 lock(&state.sent_jobs).insert((sent.printer.clone(), sent.job));
             }
             Ok(Printed {
-                path: done.path.display().to_string(),
+                path: done.path.map(|p| p.display().to_string()),
                 pages: done.pages,
                 sent: done.sent,
             })
@@ -283,13 +284,18 @@ fn remember_printer(state: &AppState, kind: DocumentKind, printer: &str) -> UiRe
     Ok(())
 }
 
+/// Runs printer I/O (the network, a device) off the window's thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> UiResult<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| UiError::new("error", e.to_string()))
+}
+
 /// The printers of the system's print service, with their state and paper.
 #[tauri::command]
 pub async fn list_printers(state: State<'_, AppState>) -> UiResult<Vec<PrinterInfo>> {
     state.require_operator()?;
-    let list = tauri::async_runtime::spawn_blocking(|| Cups::from_env().printers())
-        .await
-        .map_err(|e| UiError::new("error", e.to_string()))?;
+    let list = blocking(|| Cups::from_env().printers()).await?;
     list.map_err(|source| tresen::Error::Printer { source, pdf: None }.into())
 }
 
@@ -307,9 +313,7 @@ pub async fn print_job_state(
             "only jobs this app sent can be followed from here",
         ));
     }
-    let status = tauri::async_runtime::spawn_blocking(move || Cups::from_env().job(&printer, job))
-        .await
-        .map_err(|e| UiError::new("error", e.to_string()))?;
+    let status = blocking(move || Cups::from_env().job(&printer, job)).await?;
     status.map_err(|source| tresen::Error::Printer { source, pdf: None }.into())
 }
 
@@ -344,9 +348,7 @@ pub async fn print_slip(state: State<'_, AppState>) -> UiResult<()> {
         .ok_or(tresen::Error::NoRegisteredGuest)?;
     let sent = {
         let code = code.clone();
-        tauri::async_runtime::spawn_blocking(move || send_slip(&printer, &code))
-            .await
-            .map_err(|e| UiError::new("error", e.to_string()))?
+        blocking(move || send_slip(&printer, &code)).await?
     };
     if sent.is_err() {
         // Kept for another try once the printer has paper, unless a newer guest came.
@@ -367,9 +369,7 @@ pub async fn print_test_slip(state: State<'_, AppState>) -> UiResult<()> {
         .receipt_printer
         .clone()
         .ok_or(tresen::Error::NoReceiptPrinter)?;
-    tauri::async_runtime::spawn_blocking(move || send_slip(&printer, TEST_SLIP))
-        .await
-        .map_err(|e| UiError::new("error", e.to_string()))??;
+    blocking(move || send_slip(&printer, TEST_SLIP)).await??;
     Ok(())
 }
 

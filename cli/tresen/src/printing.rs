@@ -110,7 +110,7 @@ fn print_document(
         copies,
     });
     let done = deliver(&pdf, doc.file_stem(), out, to)?;
-    println!("{} page(s) written to {}.", done.pages, done.path.display());
+    println!("{} page(s) written to {}.", done.pages, out.display());
     let Some(sent) = done.sent else {
         return Ok(());
     };
@@ -146,7 +146,7 @@ fn print_document(
                 };
                 return Err(format!(
                     "the job did not print ({why}); the PDF is kept: {}",
-                    done.path.display()
+                    out.display()
                 )
                 .into());
             }
