@@ -189,10 +189,10 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let file = dir.path().join("venue.sqlite3");
         std::fs::write(&file, b"SQLite format 3")?;
-        // A link under /dev cannot be made here; a port naming a plain file is the same case.
-        let port = ReceiptPort::Serial {
+        // A link under /dev cannot be made here; a port naming a plain file is the same
+        // case. Opened as a USB printer, the file would take the slip without this check.
+        let port = ReceiptPort::UsbPrinter {
             path: file.display().to_string(),
-            baud: 9600,
         };
         assert!(matches!(
             port.send(b"x"),
