@@ -662,3 +662,42 @@ fn a_really_full_disk_loses_nothing_and_recovers() {
     k.scan_guest(&code(9999), area, None, Method::Fob, t0 + 10_001)
         .unwrap();
 }
+
+/// The log's header changes exactly when the log starts anew, which syncs it a second time:
+/// that must happen in an idle moment, never within a scan.
+#[test]
+fn idle_moments_copy_the_log_and_start_it_anew_so_that_no_scan_pays_for_it() {
+    let t0 = at(2026, 11, 20, 18, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let wal = v.data_dir().join("tresen.sqlite3-wal");
+    let header = || std::fs::read(&wal).unwrap()[..32].to_vec();
+    let codes: Vec<String> = (0..400).map(|i| guest(&v, i)).collect();
+    let mut restarted_in_a_scan = 0;
+    for (i, code) in codes.iter().enumerate() {
+        v.venue.use_idle_time().unwrap();
+        let before = header();
+        let o = v
+            .venue
+            .scan_guest(code, ter, None, Method::Fob, t0 + i as i64)
+            .unwrap();
+        assert!(matches!(o, ScanOutcome::CheckedIn { .. }));
+        if header() != before {
+            restarted_in_a_scan += 1;
+        }
+    }
+    assert_eq!(restarted_in_a_scan, 0);
+    let idle_restarts: String = v
+        .venue
+        .sqlite()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'log_restarts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(idle_restarts.parse::<u32>().unwrap() >= 1);
+    // Copied into the database: the log stays far below its automatic limit.
+    assert!(std::fs::metadata(&wal).unwrap().len() < 8 * 1024 * 1024);
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 400);
+}

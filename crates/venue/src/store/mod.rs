@@ -111,6 +111,7 @@ pub enum Meta {
     SealV2Since,
     AuditHead,
     AuditBase,
+    LogRestarts,
 }
 
 impl Meta {
@@ -127,6 +128,7 @@ impl Meta {
             Meta::SealV2Since => "seal_v2_since",
             Meta::AuditHead => "audit_head",
             Meta::AuditBase => "audit_base",
+            Meta::LogRestarts => "log_restarts",
         }
     }
 }

@@ -171,12 +171,15 @@ pub fn configure(conn: &Connection) -> Result<(), StoreError> {
     }
     // Checkpoints run in idle moments (`Venue::use_idle_time`); the automatic one, far
     // later than SQLite's default of 1000 pages, only keeps the log bounded when there are
-    // none (a long batch of check-ins).
+    // none (a long batch of check-ins). The log's file is written over in place when the
+    // log starts anew (cheaper to sync than a growing file), and shrunk if a long batch
+    // made it larger than 16 MiB.
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA secure_delete = ON;
          PRAGMA foreign_keys = ON;
-         PRAGMA wal_autocheckpoint = 8000;",
+         PRAGMA wal_autocheckpoint = 8000;
+         PRAGMA journal_size_limit = 16777216;",
     )
     .map_err(super::err)
 }
