@@ -38,8 +38,8 @@ fn main() {
     common::bare_table(&k);
     let mut checkin = Vec::with_capacity(n);
     let mut bare = Vec::with_capacity(n);
-    // TRESEN_BENCH_BACK_TO_BACK=1: no idle moment between check-ins (no sealing prepared
-    // ahead, no maintenance between them), as in a batch from a file.
+    // TRESEN_BENCH_BACK_TO_BACK=1: no idle moment between check-ins (no maintenance between
+    // them), as in a batch from a file.
     let idle = std::env::var_os("TRESEN_BENCH_BACK_TO_BACK").is_none();
     for (i, code) in codes.iter().enumerate() {
         if idle {

@@ -5,7 +5,7 @@
 //!
 //! `cargo bench --bench scan` (1000 scans by default; `TRESEN_BENCH_N` changes it,
 //! `TRESEN_BENCH_DIR` picks the disk; default: target/ of this checkout;
-//! `TRESEN_BENCH_NO_PREPARE=1` turns off sealing prepared in idle time).
+//! `TRESEN_BENCH_NO_IDLE=1` leaves out the counter's idle work between scans).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -69,10 +69,11 @@ fn main() {
     let mut counter = ScanSession::new(Some(area));
     let (mut wire, mut to_durable, mut bare, mut read_to_durable) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    // TRESEN_BENCH_NO_PREPARE=1 measures without sealing prepared in idle time.
-    let prepare = std::env::var_os("TRESEN_BENCH_NO_PREPARE").is_none();
+    let (mut handoff, mut checkin) = (Vec::new(), Vec::new());
+    // TRESEN_BENCH_NO_IDLE=1 measures without the idle work between scans.
+    let idle = std::env::var_os("TRESEN_BENCH_NO_IDLE").is_none();
     for (i, code) in codes.iter().enumerate() {
-        if prepare {
+        if idle {
             k.use_idle_time().expect("idle work");
         }
         let t = sim.send(code, &cfg).expect("send");
@@ -83,6 +84,7 @@ fn main() {
                 None => panic!("the scan did not arrive"),
             }
         };
+        let taken = Instant::now();
         let outcome = counter
             .handle(&mut k, &scan.text, Method::Fob, now())
             .expect("check-in");
@@ -99,6 +101,8 @@ fn main() {
             wire.push(t.last_byte - t.first_byte);
             to_durable.push(done - t.last_byte);
             read_to_durable.push(done - scan.received);
+            handoff.push(taken - scan.received);
+            checkin.push(done - taken);
             bare.push(b);
         }
     }
@@ -114,6 +118,8 @@ fn main() {
         "    of which: read by reader -> durable",
         &mut read_to_durable,
     );
+    line("      reader -> counter's thread", &mut handoff);
+    line("      the counter's check-in", &mut checkin);
     let (im, ip) = line("bare fsync'd insert (same db)", &mut bare);
     println!(
         "(b) / bare insert: median {:.2}x, p99 {:.2}x (goal: p99 under 1.5x)",

@@ -123,10 +123,8 @@ pub fn bare_insert(k: &Venue, i: usize) -> std::time::Duration {
     let payload = [0x5Au8; 286 + 51];
     let t = std::time::Instant::now();
     k.sqlite()
-        .execute(
-            "INSERT INTO bench_bare (id, payload) VALUES (?1, ?2)",
-            (&(i as u64).to_be_bytes()[..], &payload[..]),
-        )
+        .prepare_cached("INSERT INTO bench_bare (id, payload) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute((&(i as u64).to_be_bytes()[..], &payload[..])))
         .expect("bare insert");
     t.elapsed()
 }

@@ -133,12 +133,22 @@ pub fn seal(
 
 type SenderContext = hpke::aead::AeadCtxS<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>;
 
-/// HPKE senders whose key encapsulation (the costly X25519 work) was done ahead of time,
-/// in idle moments, so that sealing on the scan path is only the AEAD. Each prepared
-/// sender is used for exactly one message; the result is the same as [`seal`].
+/// HPKE senders whose key encapsulation (the costly X25519 work) was done ahead of time, so
+/// that sealing on the scan path is only the AEAD: in idle moments ([`Self::prepare`]), or,
+/// when a batch leaves none, by a thread of their own ([`Self::prepare_in_background`]),
+/// which works only once the prepared ones run out. Each prepared sender is used for
+/// exactly one message; the result is the same as [`seal`].
 #[derive(Default)]
 pub struct PreparedSeals {
     ready: Vec<PreparedSender>,
+    worker: Option<SealWorker>,
+}
+
+struct SealWorker {
+    recipient: [u8; 32],
+    /// Sets of senders, one for each info; the thread ends when this is dropped.
+    sets: std::sync::mpsc::Receiver<Vec<PreparedSender>>,
+    wake: std::sync::mpsc::SyncSender<()>,
 }
 
 struct PreparedSender {
@@ -146,6 +156,69 @@ struct PreparedSender {
     info: &'static [u8],
     enc: [u8; ENC_LEN],
     ctx: SenderContext,
+}
+
+fn public_key(recipient: &[u8; 32]) -> Result<<X25519HkdfSha256 as Kem>::PublicKey, CryptoError> {
+    <X25519HkdfSha256 as Kem>::PublicKey::from_bytes(recipient)
+        .map_err(|_| CryptoError::BadPublicKey)
+}
+
+fn prepare_sender(
+    pk: &<X25519HkdfSha256 as Kem>::PublicKey,
+    recipient: &[u8; 32],
+    info: &'static [u8],
+) -> Result<PreparedSender, CryptoError> {
+    let (enc, ctx) = hpke::setup_sender::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256, _>(
+        &OpModeS::Base,
+        pk,
+        info,
+        &mut rand::rng(),
+    )
+    .map_err(|_| CryptoError::SealFailed)?;
+    let mut e = [0u8; ENC_LEN];
+    e.copy_from_slice(&enc.to_bytes());
+    Ok(PreparedSender {
+        recipient: *recipient,
+        info,
+        enc: e,
+        ctx,
+    })
+}
+
+/// The thread's work: whenever woken, fill `sets` up to its bound, then wait again.
+fn prepare_sets(
+    pk: <X25519HkdfSha256 as Kem>::PublicKey,
+    recipient: [u8; 32],
+    infos: &'static [&'static [u8]],
+    sets: std::sync::mpsc::SyncSender<Vec<PreparedSender>>,
+    wake: std::sync::mpsc::Receiver<()>,
+) {
+    use std::sync::mpsc::TrySendError;
+    let mut spare = None;
+    while wake.recv().is_ok() {
+        loop {
+            let set = match spare.take() {
+                Some(set) => set,
+                None => match infos
+                    .iter()
+                    .map(|info| prepare_sender(&pk, &recipient, info))
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(set) => set,
+                    // Then each message is sealed from scratch: slower, still correct.
+                    Err(_) => return,
+                },
+            };
+            match sets.try_send(set) {
+                Ok(()) => {}
+                Err(TrySendError::Full(set)) => {
+                    spare = Some(set);
+                    break;
+                }
+                Err(TrySendError::Disconnected(_)) => return,
+            }
+        }
+    }
 }
 
 impl PreparedSeals {
@@ -164,24 +237,40 @@ impl PreparedSeals {
         if have >= target {
             return Ok(());
         }
-        let pk = <X25519HkdfSha256 as Kem>::PublicKey::from_bytes(recipient)
-            .map_err(|_| CryptoError::BadPublicKey)?;
+        let pk = public_key(recipient)?;
         for _ in have..target {
-            let (enc, ctx) =
-                hpke::setup_sender::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256, _>(
-                    &OpModeS::Base,
-                    &pk,
-                    info,
-                    &mut rand::rng(),
-                )
-                .map_err(|_| CryptoError::SealFailed)?;
-            let mut e = [0u8; ENC_LEN];
-            e.copy_from_slice(&enc.to_bytes());
-            self.ready.push(PreparedSender {
+            self.ready.push(prepare_sender(&pk, recipient, info)?);
+        }
+        Ok(())
+    }
+
+    /// Lets a thread prepare up to `depth` sets of senders (one for each of `infos`) for
+    /// `recipient` whenever the prepared ones run out. Does nothing if it already does;
+    /// drops what was prepared for another recipient.
+    pub fn prepare_in_background(
+        &mut self,
+        recipient: &[u8; 32],
+        infos: &'static [&'static [u8]],
+        depth: usize,
+    ) -> Result<(), CryptoError> {
+        if self.worker.as_ref().map(|w| &w.recipient) == Some(recipient) {
+            return Ok(());
+        }
+        self.ready.retain(|p| &p.recipient == recipient);
+        self.worker = None;
+        let pk = public_key(recipient)?;
+        let (sets_tx, sets) = std::sync::mpsc::sync_channel(depth);
+        let (wake, wake_rx) = std::sync::mpsc::sync_channel(1);
+        let key = *recipient;
+        let spawned = std::thread::Builder::new()
+            .name("tresen-seals".into())
+            .spawn(move || prepare_sets(pk, key, infos, sets_tx, wake_rx));
+        // Without the thread, what idle moments do not prepare is sealed from scratch.
+        if spawned.is_ok() {
+            self.worker = Some(SealWorker {
                 recipient: *recipient,
-                info,
-                enc: e,
-                ctx,
+                sets,
+                wake,
             });
         }
         Ok(())
@@ -195,11 +284,17 @@ impl PreparedSeals {
         aad: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let Some(pos) = self
-            .ready
-            .iter()
-            .position(|p| &p.recipient == recipient && p.info == info)
-        else {
+        let matching = |p: &PreparedSender| &p.recipient == recipient && p.info == info;
+        let mut pos = self.ready.iter().position(matching);
+        if let (None, Some(worker)) = (pos, &self.worker) {
+            if let Ok(set) = worker.sets.try_recv() {
+                self.ready.extend(set);
+                pos = self.ready.iter().position(matching);
+            }
+            // Ran out: the thread makes more, beside this scan (a batch has no idle moment).
+            let _ = worker.wake.try_send(());
+        }
+        let Some(pos) = pos else {
             return seal(recipient, info, aad, plaintext);
         };
         let mut sender = self.ready.swap_remove(pos);
@@ -213,9 +308,10 @@ impl PreparedSeals {
         Ok(out)
     }
 
-    /// Drops all prepared senders (after a key change).
+    /// Drops all prepared senders and stops preparing (after a key change).
     pub fn clear(&mut self) {
         self.ready.clear();
+        self.worker = None;
     }
 }
 
@@ -307,6 +403,40 @@ mod tests {
         assert_eq!(&sk.open(b"info", b"aad", &b).unwrap()[..], b"two");
         assert_eq!(&sk.open(b"info", b"aad", &c).unwrap()[..], b"three");
         assert!(sk.open(b"other", b"aad", &a).is_err());
+    }
+
+    #[test]
+    fn the_background_thread_prepares_only_once_the_prepared_ones_run_out() {
+        const INFOS: &[&[u8]] = &[b"info", b"other"];
+        let (sk, pk) = SealSecretKey::generate();
+        let mut p = PreparedSeals::default();
+        p.prepare(&pk, b"info", 1).unwrap();
+        p.prepare_in_background(&pk, INFOS, 2).unwrap();
+        let wait = std::time::Duration::from_millis(300);
+        assert!(
+            p.worker.as_ref().unwrap().sets.recv_timeout(wait).is_err(),
+            "not woken: nothing prepared beside a scan"
+        );
+        let a = p.seal(&pk, b"info", b"aad", b"one").unwrap();
+        assert!(p.worker.as_ref().unwrap().sets.try_recv().is_err());
+        // Ran out: sealed from scratch, and the thread starts.
+        let b = p.seal(&pk, b"info", b"aad", b"two").unwrap();
+        let worker = p.worker.as_ref().unwrap();
+        let set = worker.sets.recv_timeout(std::time::Duration::from_secs(10));
+        let set = set.unwrap();
+        let prepared_enc = set.iter().find(|s| s.info == b"info").unwrap().enc;
+        p.ready.extend(set);
+        let c = p.seal(&pk, b"info", b"aad", b"three").unwrap();
+        assert_eq!(c[..ENC_LEN], prepared_enc, "the thread's sender was used");
+        for (sealed, text) in [(&a, &b"one"[..]), (&b, b"two"), (&c, b"three")] {
+            assert_eq!(&sk.open(b"info", b"aad", sealed).unwrap()[..], text);
+        }
+        // A new key: nothing prepared for the old one is used.
+        let (sk2, pk2) = SealSecretKey::generate();
+        p.prepare_in_background(&pk2, INFOS, 2).unwrap();
+        assert!(p.ready.iter().all(|s| s.recipient == pk2));
+        let d = p.seal(&pk2, b"other", b"aad", b"four").unwrap();
+        assert_eq!(&sk2.open(b"other", b"aad", &d).unwrap()[..], b"four");
     }
 
     #[test]

@@ -122,8 +122,6 @@ impl Venue {
         }
     }
 
-    /// Does the costly part of sealing the next `n` check-ins ahead of time; call it when
-    /// idle (between scans) to take it off the scan path.
     /// What the counter does while it waits for the next scan: prepares the sealing of the
     /// next check-ins and lets the store do its maintenance, so neither lands on a scan.
     pub fn use_idle_time(&mut self) -> Result<(), Error> {
@@ -133,6 +131,7 @@ impl Venue {
         Ok(())
     }
 
+    /// Does the costly part of sealing the next `n` check-ins ahead of time.
     pub fn prepare_seals(&mut self, n: usize) -> Result<(), Error> {
         let pk = self.venue_key.public.seal;
         self.prepared.prepare(&pk, checkin_record::GUEST_INFO, n)?;
@@ -176,9 +175,11 @@ impl Venue {
                 return Err(Refusal::NoSuchTable(target.name, t).into());
             }
         }
+        const INFOS: &[&[u8]] = &[checkin_record::GUEST_INFO, checkin_record::TABLE_INFO];
+        let pk = self.venue_key.public.seal;
+        self.prepared.prepare_in_background(&pk, INFOS, 8)?;
         let pseudonym = self.secret.pseudonym(&code.code_id, self.business_day(now));
         let record = RecordId(crypto::random_bytes());
-        let pk = self.venue_key.public.seal;
         let binding = Binding {
             record_id: record.0,
             venue_fingerprint: self.venue_key.fingerprint,
