@@ -1,6 +1,6 @@
 //! Check-ins: the scan transaction, check-outs, the counts, and the purge.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{put_meta, requests};
 use crate::store::*;
@@ -21,11 +21,39 @@ pub fn record_scan(
     c: &NewCheckin<'_>,
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
 ) -> Result<ScanStep, crate::Error> {
+    // BEGIN, COMMIT and ROLLBACK as cached statements: parsed anew, as a `Transaction`
+    // does, they cost as much on each scan as one of its queries.
+    let run = |conn: &Connection, sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map_err(|e| crate::Error::Store(e.into()))
+    };
+    run(conn, "BEGIN IMMEDIATE")?;
+    let done = scan_in_transaction(conn, c, decide).and_then(|step| {
+        // A repeated read writes nothing, not even the stays it found overdue.
+        run(
+            conn,
+            if step == ScanStep::Ignore {
+                "ROLLBACK"
+            } else {
+                "COMMIT"
+            },
+        )?;
+        Ok(step)
+    });
+    if done.is_err() && !conn.is_autocommit() {
+        let _ = run(conn, "ROLLBACK");
+    }
+    done
+}
+
+fn scan_in_transaction(
+    tx: &Connection,
+    c: &NewCheckin<'_>,
+    decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
+) -> Result<ScanStep, crate::Error> {
     let store = |e: rusqlite::Error| crate::Error::Store(e.into());
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(store)?;
-    close_overdue(&tx, c.now)?;
+    close_overdue(tx, c.now)?;
     let last_read_at: Option<i64> = tx
         .prepare_cached("SELECT MAX(last_read_at) FROM checkins WHERE pseudonym = ?1")
         .and_then(|mut s| s.query_row([c.pseudonym], |r| r.get(0)))
@@ -78,9 +106,8 @@ pub fn record_scan(
         }
     }
     if c.note_time {
-        put_meta(&tx, Meta::ClockSeen, &c.now.to_string())?;
+        put_meta(tx, Meta::ClockSeen, &c.now.to_string())?;
     }
-    tx.commit().map_err(store)?;
     Ok(step)
 }
 
