@@ -701,3 +701,33 @@ fn idle_moments_copy_the_log_and_start_it_anew_so_that_no_scan_pays_for_it() {
     assert!(std::fs::metadata(&wal).unwrap().len() < 8 * 1024 * 1024);
     assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 400);
 }
+
+/// Another process writing (a long CLI purge, say) must not make the counter's idle moment
+/// wait for it: the log is then started anew by that process's commit.
+#[test]
+fn an_idle_moment_does_not_wait_for_another_process_writing() {
+    let t0 = at(2026, 11, 20, 18, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let codes: Vec<String> = (0..250).map(|i| guest(&v, i)).collect();
+    for (i, code) in codes.iter().enumerate() {
+        v.venue
+            .scan_guest(code, ter, None, Method::Fob, t0 + i as i64)
+            .unwrap();
+    }
+    let other = rusqlite::Connection::open(v.data_dir().join("tresen.sqlite3")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let start = std::time::Instant::now();
+    v.venue.use_idle_time().unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "waited {:?} for the other writer",
+        start.elapsed()
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+    let o = v
+        .venue
+        .scan_guest(&guest(&v, 999), ter, None, Method::Fob, t0 + 400)
+        .unwrap();
+    assert!(matches!(o, ScanOutcome::CheckedIn { .. }));
+}

@@ -237,6 +237,13 @@ impl PreparedSeals {
         if have >= target {
             return Ok(());
         }
+        // What the thread prepared is taken first.
+        if let Some(worker) = &self.worker {
+            if let Ok(set) = worker.sets.try_recv() {
+                self.ready.extend(set);
+                return self.prepare(recipient, info, target);
+            }
+        }
         let pk = public_key(recipient)?;
         for _ in have..target {
             self.ready.push(prepare_sender(&pk, recipient, info)?);

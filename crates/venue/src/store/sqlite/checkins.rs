@@ -16,35 +16,53 @@ pub fn close_overdue(conn: &Connection, now: i64) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
+/// The scan's transaction: BEGIN, COMMIT and ROLLBACK as cached statements (parsed anew,
+/// as a `Transaction` does, they cost as much on each scan as one of its queries). Rolls
+/// back when dropped without a commit, also while a panic unwinds.
+struct ScanTransaction<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> ScanTransaction<'a> {
+    fn run(conn: &Connection, sql: &str) -> Result<(), crate::Error> {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(|e| crate::Error::Store(e.into()))
+    }
+
+    fn begin(conn: &'a Connection) -> Result<Self, crate::Error> {
+        Self::run(conn, "BEGIN IMMEDIATE")?;
+        Ok(Self { conn })
+    }
+
+    fn commit(self) -> Result<(), crate::Error> {
+        Self::run(self.conn, "COMMIT")
+    }
+}
+
+impl Drop for ScanTransaction<'_> {
+    fn drop(&mut self) {
+        if !self.conn.is_autocommit() {
+            // Cached, so that it cannot fail for want of memory; a failure here leaves
+            // SQLite's own rollback of a broken transaction.
+            let _ = Self::run(self.conn, "ROLLBACK");
+        }
+    }
+}
+
 pub fn record_scan(
     conn: &mut Connection,
     c: &NewCheckin<'_>,
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
 ) -> Result<ScanStep, crate::Error> {
-    // BEGIN, COMMIT and ROLLBACK as cached statements: parsed anew, as a `Transaction`
-    // does, they cost as much on each scan as one of its queries.
-    let run = |conn: &Connection, sql: &str| {
-        conn.prepare_cached(sql)
-            .and_then(|mut s| s.execute([]))
-            .map_err(|e| crate::Error::Store(e.into()))
-    };
-    run(conn, "BEGIN IMMEDIATE")?;
-    let done = scan_in_transaction(conn, c, decide).and_then(|step| {
-        // A repeated read writes nothing, not even the stays it found overdue.
-        run(
-            conn,
-            if step == ScanStep::Ignore {
-                "ROLLBACK"
-            } else {
-                "COMMIT"
-            },
-        )?;
-        Ok(step)
-    });
-    if done.is_err() && !conn.is_autocommit() {
-        let _ = run(conn, "ROLLBACK");
+    let tx = ScanTransaction::begin(conn)?;
+    let step = scan_in_transaction(tx.conn, c, decide)?;
+    // A repeated read writes nothing, not even the stays it found overdue: dropped.
+    if step != ScanStep::Ignore {
+        tx.commit()?;
     }
-    done
+    Ok(step)
 }
 
 fn scan_in_transaction(
@@ -236,4 +254,59 @@ pub fn purge(
         auto_checked_out,
         audit_entries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// A bug that panics inside the scan must not leave the write transaction open: every
+    /// later write would run inside it, never committed, and hold the database locked.
+    #[test]
+    fn a_panic_inside_the_scan_rolls_its_transaction_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::schema::open(dir.path()).unwrap();
+        let scan = NewCheckin {
+            record: &[1; 16],
+            area: 1,
+            venue_key_id: 1,
+            now: 1_800_000_000,
+            due_at: 1_800_000_000,
+            pseudonym: &[2; 16],
+            guest_seal: &[],
+            table_seal: &[],
+            seal_version: 2,
+            note_time: true,
+        };
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            record_scan(&mut conn, &scan, &mut |_| panic!("a bug in the decision"))
+        }));
+        assert!(unwound.is_err());
+        assert!(conn.is_autocommit(), "the transaction was rolled back");
+        let refused = record_scan(&mut conn, &scan, &mut |_| {
+            Err(crate::Error::UnknownArea("#1".into()))
+        });
+        assert!(refused.is_err());
+        assert!(conn.is_autocommit(), "a refusal rolls back too");
+        let step = record_scan(&mut conn, &scan, &mut |_| {
+            Ok(ScanStep::CheckOut {
+                record: vec![9; 16],
+            })
+        })
+        .unwrap();
+        assert_eq!(
+            step,
+            ScanStep::CheckOut {
+                record: vec![9; 16]
+            }
+        );
+        assert!(conn.is_autocommit(), "committed");
+        let seen: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'clock_seen'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(seen, "1800000000");
+    }
 }

@@ -16,12 +16,12 @@ pub use schema::{schema_version, DB_FILE};
 
 /// How many rows written since the last checkpoint make an idle moment copy the
 /// write-ahead log into the database (a check-in adds about 20 KiB to the log).
-const IDLE_CHECKPOINT_CHANGES: u64 = 200;
+const IDLE_CHECKPOINT_CHANGES: u32 = 200;
 
 pub struct SqliteStore {
     conn: Connection,
     /// `total_changes` of the connection at the last idle checkpoint.
-    changes_at_checkpoint: u64,
+    changes_at_checkpoint: u32,
 }
 
 pub(crate) fn err(e: rusqlite::Error) -> StoreError {
@@ -292,8 +292,9 @@ impl VenueStore for SqliteStore {
     fn idle_maintenance(&mut self) -> Result<(), StoreError> {
         // Only once the log has grown: each complete checkpoint makes the next commit start
         // the log anew, which writes and syncs its header, an extra sync.
-        let changes = self.conn.total_changes();
-        if changes.saturating_sub(self.changes_at_checkpoint) < IDLE_CHECKPOINT_CHANGES {
+        // SQLite counts in 32 bits, which wrap.
+        let changes = self.conn.total_changes() as u32;
+        if changes.wrapping_sub(self.changes_at_checkpoint) < IDLE_CHECKPOINT_CHANGES {
             return Ok(());
         }
         // Passive: never waits for a reader; whatever it cannot copy now waits for next time.
@@ -303,19 +304,26 @@ impl VenueStore for SqliteStore {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .map_err(err)?;
-        if busy == 0 && frames == copied {
-            // That next commit is this small one, so that the extra sync falls here and
-            // not on the next scan.
-            self.conn
-                .execute(
-                    "INSERT INTO meta(key, value) VALUES (?1, '1')
-                     ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-                    [Meta::LogRestarts.key()],
-                )
-                .map_err(err)?;
-            self.changes_at_checkpoint = self.conn.total_changes();
+        if busy != 0 || frames != copied {
+            return Ok(());
         }
-        Ok(())
+        // That next commit is this small one, so that the extra sync falls here and not on
+        // the next scan. It does not wait for another process's write: if one holds the
+        // database, that one starts the log anew.
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let restart = self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, '1')
+             ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            [Meta::LogRestarts.key()],
+        );
+        self.conn.busy_timeout(schema::BUSY_TIMEOUT)?;
+        match restart.map_err(err) {
+            Ok(_) | Err(StoreError::Busy) => {
+                self.changes_at_checkpoint = self.conn.total_changes() as u32;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
     fn open_checkins(&self, area: Option<i64>) -> Result<Vec<OpenCheckinRow>, StoreError> {
         checkins::open_checkins(&self.conn, area)

@@ -158,9 +158,12 @@ fn restrict_dir(dir: &Path) {
     }
 }
 
+/// How long a statement waits for another process's write before it reports the database
+/// busy.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub fn configure(conn: &Connection) -> Result<(), StoreError> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(super::err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(super::err)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(super::err)?;
