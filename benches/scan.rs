@@ -3,7 +3,7 @@
 //! check-in being durable, beside a bare fsync'd SQLite insert on the same database,
 //! measured interleaved in the same run, each after an idle pause as long as a scan.
 //!
-//! `cargo bench --bench scan` (1000 scans by default; `TRESEN_BENCH_N` changes it,
+//! `cargo bench --bench scan` (3000 scans by default, for a steady p99; `TRESEN_BENCH_N` changes it,
 //! `TRESEN_BENCH_DIR` picks the disk; default: target/ of this checkout;
 //! `TRESEN_BENCH_NO_IDLE=1` leaves out the counter's idle work between scans).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -37,7 +37,7 @@ fn line(name: &str, v: &mut [Duration]) -> (Duration, Duration) {
 mod common;
 
 fn main() {
-    let Some(n) = common::size(1000) else {
+    let Some(n) = common::size(3000) else {
         return;
     };
     let warmup = 20;
