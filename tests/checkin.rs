@@ -731,3 +731,27 @@ fn an_idle_moment_does_not_wait_for_another_process_writing() {
         .unwrap();
     assert!(matches!(o, ScanOutcome::CheckedIn { .. }));
 }
+
+/// The area is read inside the scan's own transaction: an area that does not exist is
+/// refused before anything else is decided, a double read included, and nothing is written.
+#[test]
+fn a_scan_into_an_unknown_area_is_refused_and_writes_nothing() {
+    let t0 = at(2026, 11, 20, 18, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let g = guest(&v, 1);
+    v.venue.scan_guest(&g, ter, None, Method::Fob, t0).unwrap();
+    for (area, table, at) in [
+        (9_999, None, t0 + 1),
+        (9_999, Some(1), t0 + 600),
+        (9_999, None, t0 + 600),
+    ] {
+        let e = v
+            .venue
+            .scan_guest(&g, area, table, Method::Fob, at)
+            .unwrap_err();
+        assert!(matches!(e, Error::UnknownArea(_)), "{e:?}");
+    }
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM checkins"), 1);
+    assert_eq!(v.venue.present_total(t0 + 600).unwrap(), 1);
+}

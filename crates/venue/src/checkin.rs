@@ -169,10 +169,9 @@ impl Venue {
         if !self.known_contact_keys.contains(&code.key_id) {
             return Err(Refusal::OtherAuthority.into());
         }
-        let target = self.area_row(area)?;
         if let Some(t) = table {
             if !self.store.has_table(area, t)? {
-                return Err(Refusal::NoSuchTable(target.name, t).into());
+                return Err(Refusal::NoSuchTable(self.area_row(area)?.name, t).into());
             }
         }
         const INFOS: &[&[u8]] = &[checkin_record::GUEST_INFO, checkin_record::TABLE_INFO];
@@ -198,7 +197,6 @@ impl Venue {
         )?;
         let double_read = i64::from(self.settings.double_read_seconds);
         let note_time = self.clock_advance_due(now);
-        let state = AreaState::parse(&target.state);
         let mut outcome = None;
         let step = self.store.record_scan(
             &NewCheckin {
@@ -206,7 +204,7 @@ impl Venue {
                 area,
                 venue_key_id: self.venue_key.id,
                 now,
-                due_at: now + target.max_stay_secs,
+                due_at: None,
                 pseudonym: &pseudonym,
                 guest_seal: &guest_seal,
                 table_seal: &table_seal,
@@ -214,6 +212,11 @@ impl Venue {
                 note_time,
             },
             &mut |prior| {
+                // The area as the scan's own transaction reads it.
+                let Some(target) = &prior.area else {
+                    return Err(Error::UnknownArea(format!("#{area}")));
+                };
+                let state = AreaState::parse(&target.state);
                 let (step, seen) = scan_rule(prior, area, state, double_read, now);
                 outcome = Some(match seen {
                     Seen::DoubleRead => ScanOutcome::DoubleRead { area },

@@ -259,9 +259,29 @@ pub struct TableCode {
     pub replaced_at: Option<i64>,
 }
 
-/// What the store knows about a guest's pseudonym when a scan arrives.
+/// The area a scan goes to, as the scan's own transaction sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanArea {
+    pub name: String,
+    pub state: String,
+    pub max_stay_secs: i64,
+}
+
+impl From<&AreaRow> for ScanArea {
+    fn from(a: &AreaRow) -> Self {
+        ScanArea {
+            name: a.name.clone(),
+            state: a.state.clone(),
+            max_stay_secs: a.max_stay_secs,
+        }
+    }
+}
+
+/// What the store knows about a guest's pseudonym and the area when a scan arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriorScan {
+    /// None if the area does not exist, or for a scan forwarded later (decided without it).
+    pub area: Option<ScanArea>,
     pub last_read_at: Option<i64>,
     /// The guest's open check-in: (record id, area, checked in at).
     pub open: Option<(Vec<u8>, i64, i64)>,
@@ -285,7 +305,8 @@ pub struct NewCheckin<'a> {
     pub area: i64,
     pub venue_key_id: i64,
     pub now: i64,
-    pub due_at: i64,
+    /// None: `now` plus the area's maximum stay, as the scan's transaction reads it.
+    pub due_at: Option<i64>,
     pub pseudonym: &'a [u8],
     pub guest_seal: &'a [u8],
     pub table_seal: &'a [u8],

@@ -37,6 +37,7 @@ pub fn record_scan(
     c: &mut impl GenericClient,
     event_id: &[u8],
     n: &NewCheckin<'_>,
+    area: Option<ScanArea>,
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
 ) -> Result<Option<ScanStep>, crate::Error> {
     let fresh = c
@@ -76,7 +77,14 @@ pub fn record_scan(
         )),
         None => None,
     };
-    let step = decide(&PriorScan { last_read_at, open })?;
+    let due_at = n
+        .due_at
+        .or_else(|| area.as_ref().map(|a| n.now + a.max_stay_secs));
+    let step = decide(&PriorScan {
+        area,
+        last_read_at,
+        open,
+    })?;
     fn close(
         c: &mut impl GenericClient,
         now: i64,
@@ -97,6 +105,7 @@ pub fn record_scan(
             if let Some(id) = moved_from {
                 close(c, n.now, id, "moved")?;
             }
+            let due_at = due_at.ok_or_else(|| crate::Error::UnknownArea(format!("#{}", n.area)))?;
             c.execute_typed(
                 "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym,
                                       last_read_at, guest_seal, table_seal, seal_version)
@@ -106,7 +115,7 @@ pub fn record_scan(
                     (&n.area, Type::INT8),
                     (&n.venue_key_id, Type::INT8),
                     (&n.now, Type::INT8),
-                    (&n.due_at, Type::INT8),
+                    (&due_at, Type::INT8),
                     (&n.pseudonym, Type::BYTEA),
                     (&n.guest_seal, Type::BYTEA),
                     (&n.table_seal, Type::BYTEA),

@@ -5,6 +5,12 @@
 use super::*;
 
 impl ServerStore {
+    /// The area of a scan, from this counter's view of the venue (kept fresh by the
+    /// server's notifications), so that a scan costs no extra round trip.
+    fn scan_area(&self, id: i64) -> Result<Option<ScanArea>, StoreError> {
+        Ok(self.area_row(id)?.as_ref().map(ScanArea::from))
+    }
+
     pub(super) fn waiting(&self) -> Result<(u64, u64), StoreError> {
         local::waiting(&self.local)
     }
@@ -16,7 +22,12 @@ impl ServerStore {
         decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
     ) -> Result<ScanStep, crate::Error> {
         let queued = local::scans_of(&self.local, n.pseudonym)?;
+        let area = self.scan_area(n.area)?;
+        let due_at = n
+            .due_at
+            .or_else(|| area.as_ref().map(|a| n.now + a.max_stay_secs));
         let prior = PriorScan {
+            area,
             last_read_at: queued.iter().map(|q| q.at).max(),
             open: queued
                 .iter()
@@ -37,7 +48,7 @@ impl ServerStore {
             area: n.area,
             venue_key_id: n.venue_key_id,
             at: n.now,
-            due_at: n.due_at,
+            due_at: due_at.unwrap_or(n.now),
             pseudonym: Some(n.pseudonym.to_vec()),
             guest_seal: n.guest_seal.to_vec(),
             table_seal: n.table_seal.to_vec(),
@@ -140,14 +151,14 @@ impl ServerStore {
                     area: q.area,
                     venue_key_id: q.venue_key_id,
                     now: q.at,
-                    due_at: q.due_at,
+                    due_at: Some(q.due_at),
                     pseudonym: &pseudonym,
                     guest_seal: &q.guest_seal,
                     table_seal: &q.table_seal,
                     seal_version: q.seal_version,
                     note_time: false,
                 };
-                checkins::record_scan(tx, &q.event_id, &n, &mut |p| decide(q.area, q.at, p))
+                checkins::record_scan(tx, &q.event_id, &n, None, &mut |p| decide(q.area, q.at, p))
                     .map(|s| s.is_some())
             }
             kind => {
@@ -180,9 +191,10 @@ impl ServerStore {
         // Scans keep their order: while any wait here, a new one waits behind them.
         if self.waiting()?.0 == 0 {
             let mut out: Result<Option<ScanStep>, crate::Error> = Ok(None);
+            let area = self.scan_area(n.area)?;
             let done = self.db(|c| {
                 let mut tx = c.transaction()?;
-                out = checkins::record_scan(&mut tx, &event_id, n, decide);
+                out = checkins::record_scan(&mut tx, &event_id, n, area.clone(), decide);
                 match &out {
                     Ok(_) => tx.commit()?,
                     Err(crate::Error::Store(e)) => return Err(e.clone_shallow()),

@@ -71,6 +71,21 @@ fn scan_in_transaction(
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
 ) -> Result<ScanStep, crate::Error> {
     let store = |e: rusqlite::Error| crate::Error::Store(e.into());
+    // Read here rather than before: no read transaction of its own on the scan path, and
+    // an area closed by another process a moment ago is seen closed.
+    let area = tx
+        .prepare_cached("SELECT name, state, max_stay_secs FROM areas WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([c.area], |r| {
+                Ok(ScanArea {
+                    name: r.get(0)?,
+                    state: r.get(1)?,
+                    max_stay_secs: r.get(2)?,
+                })
+            })
+            .optional()
+        })
+        .map_err(store)?;
     close_overdue(tx, c.now)?;
     let last_read_at: Option<i64> = tx
         .prepare_cached("SELECT MAX(last_read_at) FROM checkins WHERE pseudonym = ?1")
@@ -86,7 +101,14 @@ fn scan_in_transaction(
                 .optional()
         })
         .map_err(store)?;
-    let step = decide(&PriorScan { last_read_at, open })?;
+    let due_at = c
+        .due_at
+        .or_else(|| area.as_ref().map(|a| c.now + a.max_stay_secs));
+    let step = decide(&PriorScan {
+        area,
+        last_read_at,
+        open,
+    })?;
     let close = |id: &[u8], reason: &str| {
         tx.prepare_cached(
             "UPDATE checkins SET checked_out_at = ?1, checkout_reason = ?3, last_read_at = ?1 WHERE id = ?2",
@@ -103,6 +125,7 @@ fn scan_in_transaction(
             if let Some(id) = moved_from {
                 close(id, "moved")?;
             }
+            let due_at = due_at.ok_or_else(|| crate::Error::UnknownArea(format!("#{}", c.area)))?;
             tx.prepare_cached(
                 "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym, last_read_at, guest_seal, table_seal, seal_version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7, ?8, ?9)",
@@ -113,7 +136,7 @@ fn scan_in_transaction(
                     c.area,
                     c.venue_key_id,
                     c.now,
-                    c.due_at,
+                    due_at,
                     c.pseudonym,
                     c.guest_seal,
                     c.table_seal,
@@ -272,7 +295,7 @@ mod tests {
             area: 1,
             venue_key_id: 1,
             now: 1_800_000_000,
-            due_at: 1_800_000_000,
+            due_at: Some(1_800_000_000),
             pseudonym: &[2; 16],
             guest_seal: &[],
             table_seal: &[],
