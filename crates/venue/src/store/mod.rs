@@ -315,6 +315,14 @@ pub struct NewCheckin<'a> {
     pub note_time: bool,
 }
 
+impl NewCheckin<'_> {
+    /// When the stay ends: as given, or `now` plus the area's maximum stay.
+    pub fn due_at_in(&self, area: Option<&ScanArea>) -> Option<i64> {
+        self.due_at
+            .or_else(|| area.map(|a| self.now + a.max_stay_secs))
+    }
+}
+
 /// What a stored check-in's seals are bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckinBinding {

@@ -77,9 +77,7 @@ pub fn record_scan(
         )),
         None => None,
     };
-    let due_at = n
-        .due_at
-        .or_else(|| area.as_ref().map(|a| n.now + a.max_stay_secs));
+    let due_at = n.due_at_in(area.as_ref());
     let step = decide(&PriorScan {
         area,
         last_read_at,

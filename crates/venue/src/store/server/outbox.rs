@@ -23,9 +23,7 @@ impl ServerStore {
     ) -> Result<ScanStep, crate::Error> {
         let queued = local::scans_of(&self.local, n.pseudonym)?;
         let area = self.scan_area(n.area)?;
-        let due_at = n
-            .due_at
-            .or_else(|| area.as_ref().map(|a| n.now + a.max_stay_secs));
+        let due_at = n.due_at_in(area.as_ref());
         let prior = PriorScan {
             area,
             last_read_at: queued.iter().map(|q| q.at).max(),

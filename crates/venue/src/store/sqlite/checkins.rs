@@ -101,9 +101,7 @@ fn scan_in_transaction(
                 .optional()
         })
         .map_err(store)?;
-    let due_at = c
-        .due_at
-        .or_else(|| area.as_ref().map(|a| c.now + a.max_stay_secs));
+    let due_at = c.due_at_in(area.as_ref());
     let step = decide(&PriorScan {
         area,
         last_read_at,
