@@ -7,6 +7,16 @@ use crate::store::*;
 
 /// Closes check-ins that exceeded their area's maximum stay, at the moment the stay ended.
 pub fn close_overdue(conn: &Connection, now: i64) -> Result<u64, StoreError> {
+    // The UPDATE changes the column of its index's condition, so SQLite opens a temporary
+    // table for it even when no stay is over, as on nearly every scan: looked up first.
+    let any: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM checkins WHERE checked_out_at IS NULL AND due_at <= ?1)",
+        )?
+        .query_row([now], |r| r.get(0))?;
+    if !any {
+        return Ok(0);
+    }
     let n = conn
         .prepare_cached(
             "UPDATE checkins SET checked_out_at = due_at, checkout_reason = 'max-stay'
