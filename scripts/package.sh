@@ -37,7 +37,13 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 stage=build/package
 rm -rf "$stage"
 mkdir -p "$stage"
-cargo build $profile_flag --locked -p tresen-cli -p health-office
+if [ "${1:-}" = "--quick" ]; then
+  # The workspace's own build (after scripts/test.sh's, nothing to do): the two tools
+  # alone would be built with another set of dependency features, compiled anew.
+  cargo build --workspace --all-targets --locked
+else
+  cargo build $profile_flag --locked -p tresen-cli -p health-office
+fi
 cp "$target/$profile/tresen" "$stage/"
 "$stage/tresen" generate-docs --out "$stage"
 gzip -9n "$stage"/man/*.1

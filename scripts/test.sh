@@ -37,6 +37,8 @@ else
   export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 fi
 cargo build --workspace --all-targets --locked
+# The tests use the workspace's other tools from this build (cli/tresen/tests/common).
+export TRESEN_WORKSPACE_BUILT=1
 
 # Hardware in the loop: the scanners on real USB gadgets in a QEMU guest (about 2 minutes).
 tests/hil/hil.sh "${CARGO_TARGET_DIR:-target}/debug"

@@ -40,11 +40,16 @@ pub fn tresen(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Another tool of the workspace, beside `tresen` in the target folder; built once if a
-/// plain `cargo test -p tresen-cli` has not built it yet.
+/// plain `cargo test -p tresen-cli` has not built it yet. `scripts/test.sh` builds the whole
+/// workspace first and says so (TRESEN_WORKSPACE_BUILT): building these two alone would
+/// compile their dependencies again, with another set of features (two minutes of CI).
 pub fn sibling(name: &str) -> String {
     static BUILD: Once = Once::new();
     let path: PathBuf = Path::new(env!("CARGO_BIN_EXE_tresen")).with_file_name(name);
     BUILD.call_once(|| {
+        if std::env::var_os("TRESEN_WORKSPACE_BUILT").is_some() {
+            return;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-p", "health-office", "-p", "scanner-sim"]);
