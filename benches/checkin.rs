@@ -15,13 +15,13 @@ mod common;
 fn stats(name: &str, mut v: Vec<Duration>) -> (Duration, Duration) {
     v.sort();
     let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
-    let mean = v.iter().sum::<Duration>() / v.len() as u32;
     println!(
-        "{name:<34} n={:<6} median {:>8.3} ms   p99 {:>8.3} ms   mean {:>8.3} ms   max {:>8.3} ms",
+        "{name:<34} n={:<6} median {:>7.3} ms   p90 {:>7.3} ms   p99 {:>7.3} ms   p99.9 {:>7.3} ms   max {:>8.3} ms",
         v.len(),
         pct(0.5).as_secs_f64() * 1e3,
+        pct(0.9).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3,
-        mean.as_secs_f64() * 1e3,
+        pct(0.999).as_secs_f64() * 1e3,
         v[v.len() - 1].as_secs_f64() * 1e3
     );
     (pct(0.5), pct(0.99))

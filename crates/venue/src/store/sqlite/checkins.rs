@@ -2,8 +2,53 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::schema::{CHECKIN_TABLES, DRAIN_CHECKIN_LOG};
 use super::{put_meta, requests};
 use crate::store::*;
+
+/// From this many check-ins in the scans' log, a scan moves the log into the indexed table
+/// itself: where no idle moment comes (a batch), the log's unindexed lookups stay short.
+const LOG_ROWS_BEFORE_SCAN_DRAINS: i64 = 256;
+
+/// Runs a write on check-ins (`{checkins}` in `sql`) on both tables behind the view, and
+/// counts the rows it changed.
+pub(super) fn on_checkin_tables(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<usize, rusqlite::Error> {
+    let mut n = 0;
+    for table in CHECKIN_TABLES {
+        n += conn
+            .prepare_cached(&sql.replace("{checkins}", table))?
+            .execute(params)?;
+    }
+    Ok(n)
+}
+
+/// Moves the scans' log into the indexed table, if it holds anything: for idle moments.
+/// It does not wait for another process's write, and a full disk leaves the log as it is
+/// (safe, and read as before): both are tried again in the next idle moment.
+pub fn drain_log(conn: &Connection) -> Result<(), StoreError> {
+    let any: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM checkins_log)")?
+        .query_row([], |r| r.get(0))?;
+    if !any {
+        return Ok(());
+    }
+    conn.busy_timeout(std::time::Duration::ZERO)?;
+    let moved =
+        rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+            .and_then(|tx| {
+                tx.execute_batch(DRAIN_CHECKIN_LOG)?;
+                tx.commit()
+            });
+    conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
+    match moved.map_err(super::err) {
+        Ok(()) | Err(StoreError::Busy) | Err(StoreError::DiskFull) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
 
 /// Closes check-ins that exceeded their area's maximum stay, at the moment the stay ended.
 pub fn close_overdue(conn: &Connection, now: i64) -> Result<u64, StoreError> {
@@ -17,12 +62,12 @@ pub fn close_overdue(conn: &Connection, now: i64) -> Result<u64, StoreError> {
     if !any {
         return Ok(0);
     }
-    let n = conn
-        .prepare_cached(
-            "UPDATE checkins SET checked_out_at = due_at, checkout_reason = 'max-stay'
-             WHERE checked_out_at IS NULL AND due_at <= ?1",
-        )?
-        .execute([now])?;
+    let n = on_checkin_tables(
+        conn,
+        "UPDATE {checkins} SET checked_out_at = due_at, checkout_reason = 'max-stay'
+         WHERE checked_out_at IS NULL AND due_at <= ?1",
+        params![now],
+    )?;
     Ok(n as u64)
 }
 
@@ -97,20 +142,30 @@ fn scan_in_transaction(
         })
         .map_err(store)?;
     close_overdue(tx, c.now)?;
-    let last_read_at: Option<i64> = tx
-        .prepare_cached("SELECT MAX(last_read_at) FROM checkins WHERE pseudonym = ?1")
-        .and_then(|mut s| s.query_row([c.pseudonym], |r| r.get(0)))
-        .map_err(store)?;
-    let open: Option<(Vec<u8>, i64, i64)> = tx
-        .prepare_cached(
-            "SELECT id, area_id, checked_in_at FROM checkins
-             WHERE pseudonym = ?1 AND checked_out_at IS NULL LIMIT 1",
-        )
-        .and_then(|mut s| {
-            s.query_row([c.pseudonym], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-        })
-        .map_err(store)?;
+    // The guest's stays of the day (a daily pseudonym): their last read and the open one,
+    // in one lookup, which in the scans' log is a pass over its rows.
+    let mut last_read_at: Option<i64> = None;
+    let mut open: Option<(Vec<u8>, i64, i64)> = None;
+    {
+        let mut st = tx
+            .prepare_cached(
+                "SELECT id, area_id, checked_in_at, checked_out_at IS NULL, last_read_at
+                 FROM checkins WHERE pseudonym = ?1",
+            )
+            .map_err(store)?;
+        let mut rows = st.query([c.pseudonym]).map_err(store)?;
+        while let Some(r) = rows.next().map_err(store)? {
+            let read: i64 = r.get(4).map_err(store)?;
+            last_read_at = Some(last_read_at.map_or(read, |l| l.max(read)));
+            if open.is_none() && r.get::<_, bool>(3).map_err(store)? {
+                open = Some((
+                    r.get(0).map_err(store)?,
+                    r.get(1).map_err(store)?,
+                    r.get(2).map_err(store)?,
+                ));
+            }
+        }
+    }
     let due_at = c.due_at_in(area.as_ref());
     let step = decide(&PriorScan {
         area,
@@ -118,10 +173,11 @@ fn scan_in_transaction(
         open,
     })?;
     let close = |id: &[u8], reason: &str| {
-        tx.prepare_cached(
-            "UPDATE checkins SET checked_out_at = ?1, checkout_reason = ?3, last_read_at = ?1 WHERE id = ?2",
+        on_checkin_tables(
+            tx,
+            "UPDATE {checkins} SET checked_out_at = ?1, checkout_reason = ?3, last_read_at = ?1 WHERE id = ?2",
+            params![c.now, id, reason],
         )
-        .and_then(|mut s| s.execute(params![c.now, id, reason]))
         .map_err(store)
     };
     match &step {
@@ -135,7 +191,7 @@ fn scan_in_transaction(
             }
             let due_at = due_at.ok_or_else(|| crate::Error::UnknownArea(format!("#{}", c.area)))?;
             tx.prepare_cached(
-                "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym, last_read_at, guest_seal, table_seal, seal_version)
+                "INSERT INTO checkins_log(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym, last_read_at, guest_seal, table_seal, seal_version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7, ?8, ?9)",
             )
             .and_then(|mut s| {
@@ -152,6 +208,10 @@ fn scan_in_transaction(
                 ])
             })
             .map_err(store)?;
+            // The log's rowids start at 1 once it is emptied: this one's is its length.
+            if tx.last_insert_rowid() >= LOG_ROWS_BEFORE_SCAN_DRAINS {
+                tx.execute_batch(DRAIN_CHECKIN_LOG).map_err(store)?;
+            }
         }
     }
     if c.note_time {
@@ -188,16 +248,18 @@ pub fn binding(
 }
 
 pub fn set_table_seal(conn: &Connection, record: &[u8], seal: &[u8]) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE checkins SET table_seal = ?1 WHERE id = ?2",
+    on_checkin_tables(
+        conn,
+        "UPDATE {checkins} SET table_seal = ?1 WHERE id = ?2",
         params![seal, record],
     )?;
     Ok(())
 }
 
 pub fn check_out_record(conn: &Connection, record: &[u8], now: i64) -> Result<bool, StoreError> {
-    Ok(conn.execute(
-        "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'staff', last_read_at = ?1
+    Ok(on_checkin_tables(
+        conn,
+        "UPDATE {checkins} SET checked_out_at = ?1, checkout_reason = 'staff', last_read_at = ?1
          WHERE id = ?2 AND checked_out_at IS NULL",
         params![now, record],
     )? > 0)
@@ -210,8 +272,9 @@ pub fn close_all(
     note: &dyn Fn(u64) -> String,
 ) -> Result<u64, StoreError> {
     let tx = conn.unchecked_transaction()?;
-    let n = tx.execute(
-        "UPDATE checkins SET checked_out_at = ?1, checkout_reason = 'closing', last_read_at = ?1
+    let n = on_checkin_tables(
+        &tx,
+        "UPDATE {checkins} SET checked_out_at = ?1, checkout_reason = 'closing', last_read_at = ?1
          WHERE checked_out_at IS NULL AND (?2 IS NULL OR area_id = ?2)",
         params![now, area],
     )? as u64;
@@ -255,9 +318,10 @@ pub fn purge(
 ) -> Result<PurgeCounts, StoreError> {
     let tx = conn.unchecked_transaction()?;
     let auto_checked_out = close_overdue(&tx, plan.now)?;
-    let checkins = tx.execute(
-        "DELETE FROM checkins WHERE COALESCE(checked_out_at, checked_in_at) < ?1",
-        [plan.cutoff],
+    let checkins = on_checkin_tables(
+        &tx,
+        "DELETE FROM {checkins} WHERE COALESCE(checked_out_at, checked_in_at) < ?1",
+        params![plan.cutoff],
     )? as u64;
     let gone = "SELECT id FROM areas WHERE state = 'archived' AND archived_at < ?1
                 AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.area_id = areas.id)";
@@ -269,9 +333,10 @@ pub fn purge(
         &format!("DELETE FROM areas WHERE id IN ({gone})"),
         [plan.cutoff],
     )? as u64;
-    let pseudonyms = tx.execute(
-        "UPDATE checkins SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND last_read_at < ?1",
-        [plan.day_start],
+    let pseudonyms = on_checkin_tables(
+        &tx,
+        "UPDATE {checkins} SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND last_read_at < ?1",
+        params![plan.day_start],
     )? as u64;
     let audit_entries = requests::purge_audit(&tx, plan.audit_cutoff, plan.now)?;
     if note_time {
@@ -339,5 +404,176 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seen, "1800000000");
+    }
+
+    const AT: i64 = 1_800_000_000;
+
+    fn venue_with_an_area(conn: &Connection) {
+        conn.execute_batch(
+            "INSERT INTO venue_keys(id, seal_pk, sign_pk, fingerprint, created_at)
+                 VALUES (1, x'00', x'00', x'01', 0);
+             INSERT INTO locations(id, name, created_at) VALUES (1, 'L', 0);
+             INSERT INTO areas(id, location_id, name, max_stay_secs, created_at)
+                 VALUES (1, 1, 'A', 36000, 0);",
+        )
+        .unwrap();
+    }
+
+    fn check_in(conn: &mut Connection, i: u32) {
+        let record = [&i.to_be_bytes()[..], &[7; 12]].concat();
+        let pseudonym = [&i.to_be_bytes()[..], &[8; 12]].concat();
+        let scan = NewCheckin {
+            record: &record,
+            area: 1,
+            venue_key_id: 1,
+            now: AT + i64::from(i),
+            due_at: Some(AT + 36_000),
+            pseudonym: &pseudonym,
+            guest_seal: &[1; 64],
+            table_seal: &[2; 64],
+            seal_version: 2,
+            note_time: false,
+        };
+        let step = record_scan(conn, &scan, &mut |prior| {
+            assert!(prior.open.is_none() && prior.last_read_at.is_none());
+            Ok(ScanStep::CheckIn { moved_from: None })
+        })
+        .unwrap();
+        assert_eq!(step, ScanStep::CheckIn { moved_from: None });
+    }
+
+    fn count(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn record(i: u32) -> Vec<u8> {
+        [&i.to_be_bytes()[..], &[7; 12]].concat()
+    }
+
+    /// Without idle moments (a batch) the scans' log is moved into the indexed table by a
+    /// scan once it is long; every check-in is seen, and changed, wherever it is.
+    #[test]
+    fn check_ins_in_the_scans_log_are_seen_and_changed_like_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::schema::open(dir.path()).unwrap();
+        venue_with_an_area(&conn);
+        for i in 0..600 {
+            check_in(&mut conn, i);
+        }
+        assert_eq!(count(&conn, "checkins"), 600);
+        assert_eq!(count(&conn, "checkins_log"), 600 - 512);
+        // A guest's second scan finds the stay in the log and in the indexed table.
+        for i in [3u32, 599] {
+            let pseudonym = [&i.to_be_bytes()[..], &[8; 12]].concat();
+            let scan = NewCheckin {
+                record: &[9; 16],
+                area: 1,
+                venue_key_id: 1,
+                now: AT + 1_000,
+                due_at: Some(AT + 36_000),
+                pseudonym: &pseudonym,
+                guest_seal: &[],
+                table_seal: &[],
+                seal_version: 2,
+                note_time: false,
+            };
+            record_scan(&mut conn, &scan, &mut |prior| {
+                assert_eq!(prior.last_read_at, Some(AT + i64::from(i)));
+                let (id, _, _) = prior.open.clone().unwrap();
+                assert_eq!(id, record(i));
+                Ok(ScanStep::CheckOut { record: id })
+            })
+            .unwrap();
+        }
+        assert!(!check_out_record(&conn, &record(3), AT + 2_000).unwrap());
+        assert!(check_out_record(&conn, &record(598), AT + 2_000).unwrap());
+        assert!(check_out_record(&conn, &record(4), AT + 2_000).unwrap());
+        set_table_seal(&conn, &record(597), &[5; 64]).unwrap();
+        let open = open_checkins(&conn, None).unwrap();
+        assert_eq!(open.len(), 596);
+        assert_eq!(open[0].record, record(597), "newest first, from the log");
+
+        drain_log(&conn).unwrap();
+        assert_eq!(count(&conn, "checkins_log"), 0);
+        assert_eq!(count(&conn, "checkins_indexed"), 600);
+        assert_eq!(open_checkins(&conn, None).unwrap().len(), 596);
+        let seal: Vec<u8> = conn
+            .query_row(
+                "SELECT table_seal FROM checkins WHERE id = ?1",
+                [record(597)],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(seal, vec![5; 64]);
+        check_in(&mut conn, 600);
+        let closed = close_all(&conn, None, AT + 3_000, &|n| n.to_string()).unwrap();
+        assert_eq!(closed, 597, "596 in the indexed table and one in the log");
+    }
+
+    /// The purge deletes old check-ins from the log as from the indexed table.
+    #[test]
+    fn the_purge_reaches_the_scans_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::schema::open(dir.path()).unwrap();
+        venue_with_an_area(&conn);
+        for i in 0..300 {
+            check_in(&mut conn, i);
+        }
+        assert_eq!(count(&conn, "checkins_log"), 300 - 256);
+        let purged = purge(
+            &conn,
+            &PurgePlan {
+                now: AT + 40_000,
+                cutoff: AT + 36_001,
+                day_start: AT + 40_000,
+                audit_cutoff: 0,
+            },
+            false,
+        )
+        .unwrap();
+        assert_eq!(purged.auto_checked_out, 300);
+        assert_eq!(purged.checkins, 300);
+        assert_eq!(count(&conn, "checkins"), 0);
+    }
+
+    /// A database from before the log (schema 4) keeps its check-ins, now in the indexed
+    /// table, and new scans go to the log.
+    #[test]
+    fn a_database_from_before_the_log_keeps_its_check_ins() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(super::super::schema::DB_FILE)).unwrap();
+            for (i, sql) in super::super::schema::MIGRATIONS[..4].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", (i + 1) as i64)
+                    .unwrap();
+            }
+            venue_with_an_area(&conn);
+            conn.execute(
+                "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at,
+                     pseudonym, last_read_at, guest_seal, table_seal, seal_version)
+                 VALUES (?1, 1, 1, ?2, ?3, x'aa', ?2, x'01', x'02', 2)",
+                params![record(1000), AT, AT + 36_000],
+            )
+            .unwrap();
+        }
+        let mut conn = super::super::schema::open(dir.path()).unwrap();
+        assert_eq!(count(&conn, "checkins_indexed"), 1);
+        assert_eq!(count(&conn, "checkins_log"), 0);
+        check_in(&mut conn, 1);
+        assert_eq!(count(&conn, "checkins_log"), 1);
+        assert_eq!(count(&conn, "checkins"), 2);
+        // Writes through the view reach both tables (tools and tests write through it).
+        conn.execute("UPDATE checkins SET due_at = ?1", [AT + 5])
+            .unwrap();
+        let due: Vec<i64> = conn
+            .prepare("SELECT due_at FROM checkins")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(due, vec![AT + 5, AT + 5]);
     }
 }

@@ -130,7 +130,74 @@ WHEN OLD.seq > COALESCE((SELECT CAST(substr(value, 1, instr(value, ':') - 1) AS 
                          FROM meta WHERE key = 'audit_base'), 0)
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    // 5: a scan writes its check-in into an unindexed log, one page to sync instead of a
+    // page of the table and of each index; idle moments move the log into the indexed
+    // table. `checkins` is both together, for every reader; writes through it reach both.
+    r#"
+ALTER TABLE checkins RENAME TO checkins_indexed;
+CREATE TABLE checkins_log (
+    id BLOB NOT NULL,
+    area_id INTEGER NOT NULL REFERENCES areas(id),
+    venue_key_id INTEGER NOT NULL REFERENCES venue_keys(id),
+    checked_in_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    checked_out_at INTEGER,
+    checkout_reason TEXT,
+    pseudonym BLOB,
+    last_read_at INTEGER NOT NULL,
+    guest_seal BLOB NOT NULL,
+    table_seal BLOB NOT NULL,
+    seal_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE VIEW checkins AS
+    SELECT id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at, checkout_reason,
+           pseudonym, last_read_at, guest_seal, table_seal, seal_version FROM checkins_indexed
+    UNION ALL
+    SELECT id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at, checkout_reason,
+           pseudonym, last_read_at, guest_seal, table_seal, seal_version FROM checkins_log;
+CREATE TRIGGER checkins_insert INSTEAD OF INSERT ON checkins BEGIN
+    INSERT INTO checkins_log(id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at,
+        checkout_reason, pseudonym, last_read_at, guest_seal, table_seal, seal_version)
+    VALUES (NEW.id, NEW.area_id, NEW.venue_key_id, NEW.checked_in_at, NEW.due_at,
+        NEW.checked_out_at, NEW.checkout_reason, NEW.pseudonym, NEW.last_read_at,
+        NEW.guest_seal, NEW.table_seal, COALESCE(NEW.seal_version, 1));
+END;
+CREATE TRIGGER checkins_update INSTEAD OF UPDATE ON checkins BEGIN
+    UPDATE checkins_indexed SET area_id = NEW.area_id, venue_key_id = NEW.venue_key_id,
+        checked_in_at = NEW.checked_in_at, due_at = NEW.due_at,
+        checked_out_at = NEW.checked_out_at, checkout_reason = NEW.checkout_reason,
+        pseudonym = NEW.pseudonym, last_read_at = NEW.last_read_at,
+        guest_seal = NEW.guest_seal, table_seal = NEW.table_seal,
+        seal_version = NEW.seal_version
+    WHERE id = OLD.id;
+    UPDATE checkins_log SET area_id = NEW.area_id, venue_key_id = NEW.venue_key_id,
+        checked_in_at = NEW.checked_in_at, due_at = NEW.due_at,
+        checked_out_at = NEW.checked_out_at, checkout_reason = NEW.checkout_reason,
+        pseudonym = NEW.pseudonym, last_read_at = NEW.last_read_at,
+        guest_seal = NEW.guest_seal, table_seal = NEW.table_seal,
+        seal_version = NEW.seal_version
+    WHERE id = OLD.id;
+END;
+CREATE TRIGGER checkins_delete INSTEAD OF DELETE ON checkins BEGIN
+    DELETE FROM checkins_indexed WHERE id = OLD.id;
+    DELETE FROM checkins_log WHERE id = OLD.id;
+END;
+"#,
 ];
+
+/// The two tables behind the view `checkins`. A statement that must report how many
+/// check-ins it changed runs on each (SQLite counts no rows changed through a view).
+pub const CHECKIN_TABLES: [&str; 2] = ["checkins_indexed", "checkins_log"];
+
+/// Moves the scans' log into the indexed table, within the caller's transaction.
+pub const DRAIN_CHECKIN_LOG: &str = "
+    INSERT INTO checkins_indexed(id, area_id, venue_key_id, checked_in_at, due_at,
+        checked_out_at, checkout_reason, pseudonym, last_read_at, guest_seal, table_seal,
+        seal_version)
+    SELECT id, area_id, venue_key_id, checked_in_at, due_at, checked_out_at, checkout_reason,
+        pseudonym, last_read_at, guest_seal, table_seal, seal_version
+    FROM checkins_log ORDER BY rowid;
+    DELETE FROM checkins_log;";
 
 pub fn schema_version() -> i64 {
     MIGRATIONS.len() as i64
