@@ -27,20 +27,19 @@ tauri=$PWD/scripts/tauri-cli/node_modules/.bin/tauri
 
 profile=release
 profile_flag=--release
-tauri_flag=()
 if [ "${1:-}" = "--quick" ]; then
   profile=debug
   profile_flag=
-  tauri_flag=(--debug)
 fi
 target=${CARGO_TARGET_DIR:-$PWD/target}
 stage=build/package
 rm -rf "$stage"
 mkdir -p "$stage"
 if [ "${1:-}" = "--quick" ]; then
-  # The workspace's own build (after scripts/test.sh's, nothing to do): the two tools
-  # alone would be built with another set of dependency features, compiled anew.
-  cargo build --workspace --all-targets --locked
+  # The workspace's own build, the app as shipped (after scripts/test.sh's, nothing to
+  # do): the tools and the app alone would be built with other sets of dependency
+  # features, compiled anew.
+  cargo build --workspace --all-targets --locked --features=tresen-app/custom-protocol
 else
   cargo build $profile_flag --locked -p tresen-cli -p health-office
 fi
@@ -51,7 +50,12 @@ gzip -9n "$stage"/man/*.1
 # The package's part of the Tauri configuration, with this checkout's absolute paths.
 sed "s|@REPO@|$PWD|g" assets/linux/package.json > "$stage/tauri.package.json"
 # Run from src-tauri/: from the top level, tauri-cli would take the root package for the app.
-(cd src-tauri && "$tauri" build --ci "${tauri_flag[@]}" --bundles deb,rpm --config "../$stage/tauri.package.json" -- --locked)
+# --quick bundles the app of the workspace build above; the release is built for the package.
+if [ "${1:-}" = "--quick" ]; then
+  (cd src-tauri && "$tauri" bundle --ci --debug --bundles deb,rpm --config "../$stage/tauri.package.json")
+else
+  (cd src-tauri && "$tauri" build --ci --bundles deb,rpm --config "../$stage/tauri.package.json" -- --locked)
+fi
 version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' tauri.conf.json)
 cp "$target/$profile/bundle/deb/Tresen_${version}_amd64.deb" "$stage/tresen_${version}_amd64.deb"
 # The same for RPM-based systems (Fedora, openSUSE); built and checked, not install-tested.

@@ -19,6 +19,12 @@ if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
 fi
 
 cargo fmt --all -- --check
+# The app is built as it is shipped, with Tauri's custom-protocol feature: the e2e tests
+# run that app, and the package check below bundles that same build instead of compiling
+# the app and its dependencies a second time. Every cargo command here names it, so that
+# they all share one build.
+app_as_shipped=--features=tresen-app/custom-protocol
+export TRESEN_CARGO_FEATURES=$app_as_shipped
 # Lints. A cold build (CI's fresh clone) is linted while it compiles: clippy-driver as the
 # workspace's compiler wrapper with `-D warnings` is what `cargo clippy --workspace
 # --all-targets -- -D warnings` runs, but in the same build as the tests, so that the
@@ -27,7 +33,7 @@ cargo fmt --all -- --check
 # target may hold crates built without the wrapper, which cargo would not build again:
 # there `cargo clippy` runs, its dependencies' checks are then mostly cached.
 if [ -d "${CARGO_TARGET_DIR:-target}/debug/.fingerprint" ]; then
-  cargo clippy --workspace --all-targets --locked -- -D warnings
+  cargo clippy --workspace --all-targets --locked "$app_as_shipped" -- -D warnings
 else
   if ! RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver); then
     echo "clippy-driver not found: install clippy with 'rustup component add clippy'" >&2
@@ -36,7 +42,7 @@ else
   CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
   export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 fi
-cargo build --workspace --all-targets --locked
+cargo build --workspace --all-targets --locked "$app_as_shipped"
 # The tests use the workspace's other tools from this build (cli/tresen/tests/common).
 export TRESEN_WORKSPACE_BUILT=1
 
@@ -55,7 +61,7 @@ export XDG_DATA_HOME XDG_RUNTIME_DIR
 dbus-run-session -- sh -c '
   eval "$(echo "" | gnome-keyring-daemon --unlock --components=secrets)"
   export GNOME_KEYRING_CONTROL
-  exec xvfb-run -a -s "-screen 0 2560x2560x24" cargo test --workspace --locked
+  exec xvfb-run -a -s "-screen 0 2560x2560x24" cargo test --workspace --locked "$TRESEN_CARGO_FEATURES"
 '
 
 # The Debian packages, built from the debug build with Tauri's bundler and checked with
