@@ -9,7 +9,7 @@ use tresen_protocol::checkin_record::Method;
 use tresen_protocol::guest_code::GuestCode;
 use tresen_protocol::textcode::CodeTextError;
 use tresen_protocol::venue_keys::VenueSecretKeys;
-use tresen_venue::{AreaState, Error, Refusal, ScanOutcome, Scanned};
+use tresen_venue::{AreaState, Error, Refusal, ScanOutcome, Scanned, Venue};
 
 fn guest(v: &common::TestVenue, i: usize) -> String {
     GuestCode::create(&contact(i), &v.authority.contact_key())
@@ -451,6 +451,17 @@ fn retention_purges_exactly_what_is_due() {
 
 #[test]
 fn purged_data_is_gone_from_the_database_file() {
+    purged_check_in_is_gone(false);
+}
+
+/// The same for a check-in that an idle moment moved from the scans' log into the
+/// indexed table before it was purged: neither table's pages keep it.
+#[test]
+fn purged_data_is_gone_from_the_database_file_after_an_idle_moment() {
+    purged_check_in_is_gone(true);
+}
+
+fn purged_check_in_is_gone(idle_moment: bool) {
     let t0 = at(2026, 10, 1, 12, 0);
     let mut v = venue(t0);
     let ter = v.terrasse;
@@ -462,6 +473,16 @@ fn purged_data_is_gone_from_the_database_file() {
     else {
         panic!()
     };
+    let in_log = |v: &Venue| -> i64 {
+        v.sqlite()
+            .query_row("SELECT COUNT(*) FROM checkins_log", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(in_log(&v.venue), 1);
+    if idle_moment {
+        v.venue.use_idle_time().unwrap();
+        assert_eq!(in_log(&v.venue), 0, "moved into the indexed table");
+    }
     let seal: Vec<u8> = v
         .venue
         .sqlite()

@@ -112,10 +112,17 @@ pub fn record_scan(
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
 ) -> Result<ScanStep, crate::Error> {
     let tx = ScanTransaction::begin(conn)?;
-    let step = scan_in_transaction(tx.conn, c, decide)?;
+    let (step, log_rows) = scan_in_transaction(tx.conn, c, decide)?;
     // A repeated read writes nothing, not even the stays it found overdue: dropped.
     if step != ScanStep::Ignore {
         tx.commit()?;
+    }
+    // After the commit: the check-in is kept even if the move fails (a nearly full disk
+    // has room for one page, not for the move); the next idle moment tries again.
+    if log_rows >= LOG_ROWS_BEFORE_SCAN_DRAINS {
+        if let Err(e) = drain_log(conn) {
+            tracing::warn!("the scans' log was not moved into the indexed table: {e}");
+        }
     }
     Ok(step)
 }
@@ -124,8 +131,9 @@ fn scan_in_transaction(
     tx: &Connection,
     c: &NewCheckin<'_>,
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
-) -> Result<ScanStep, crate::Error> {
+) -> Result<(ScanStep, i64), crate::Error> {
     let store = |e: rusqlite::Error| crate::Error::Store(e.into());
+    let mut log_rows = 0;
     // Read here rather than before: no read transaction of its own on the scan path, and
     // an area closed by another process a moment ago is seen closed.
     let area = tx
@@ -181,7 +189,7 @@ fn scan_in_transaction(
         .map_err(store)
     };
     match &step {
-        ScanStep::Ignore => return Ok(step),
+        ScanStep::Ignore => return Ok((step, 0)),
         ScanStep::CheckOut { record } => {
             close(record, "scan")?;
         }
@@ -209,15 +217,13 @@ fn scan_in_transaction(
             })
             .map_err(store)?;
             // The log's rowids start at 1 once it is emptied: this one's is its length.
-            if tx.last_insert_rowid() >= LOG_ROWS_BEFORE_SCAN_DRAINS {
-                tx.execute_batch(DRAIN_CHECKIN_LOG).map_err(store)?;
-            }
+            log_rows = tx.last_insert_rowid();
         }
     }
     if c.note_time {
         put_meta(tx, Meta::ClockSeen, &c.now.to_string())?;
     }
-    Ok(step)
+    Ok((step, log_rows))
 }
 
 pub fn binding(
@@ -509,6 +515,31 @@ mod tests {
         check_in(&mut conn, 600);
         let closed = close_all(&conn, None, AT + 3_000, &|n| n.to_string()).unwrap();
         assert_eq!(closed, 597, "596 in the indexed table and one in the log");
+    }
+
+    /// A scan whose move of the log fails (here: a record id already in the indexed
+    /// table; in the field, a disk with room for one page and not for the move) still
+    /// keeps its check-in, and so do the scans after it.
+    #[test]
+    fn a_failed_move_of_the_log_does_not_fail_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::schema::open(dir.path()).unwrap();
+        venue_with_an_area(&conn);
+        conn.execute(
+            "INSERT INTO checkins_indexed(id, area_id, venue_key_id, checked_in_at, due_at,
+                 last_read_at, guest_seal, table_seal)
+             VALUES (?1, 1, 1, 0, 0, 0, x'00', x'00')",
+            [record(0)],
+        )
+        .unwrap();
+        for i in 0..300 {
+            check_in(&mut conn, i);
+        }
+        assert_eq!(count(&conn, "checkins_log"), 300);
+        assert_eq!(count(&conn, "checkins"), 301);
+        assert!(conn.is_autocommit());
+        assert!(drain_log(&conn).is_err(), "the idle moment reports it");
+        assert_eq!(count(&conn, "checkins_log"), 300, "and changes nothing");
     }
 
     /// The purge deletes old check-ins from the log as from the indexed table.

@@ -186,8 +186,10 @@ END;
 ];
 
 /// The two tables behind the view `checkins`. A statement that must report how many
-/// check-ins it changed runs on each (SQLite counts no rows changed through a view).
-pub const CHECKIN_TABLES: [&str; 2] = ["checkins_indexed", "checkins_log"];
+/// check-ins it changed runs on each (SQLite counts no rows changed through a view). The
+/// log first: another process may move the log into the indexed table between the two
+/// statements, and a row moved after the first is then found by the second.
+pub const CHECKIN_TABLES: [&str; 2] = ["checkins_log", "checkins_indexed"];
 
 /// Moves the scans' log into the indexed table, within the caller's transaction.
 pub const DRAIN_CHECKIN_LOG: &str = "
