@@ -214,7 +214,7 @@ pub fn set_max_stay(
         "UPDATE areas SET max_stay_secs = ?1 WHERE id = ?2",
         params![secs, id],
     )?;
-    super::checkins::on_checkin_tables(
+    super::checkin_log::on_checkin_tables(
         &tx,
         "UPDATE {checkins} SET due_at = MAX(?3, checked_in_at + ?1)
          WHERE area_id = ?2 AND checked_out_at IS NULL",
@@ -242,7 +242,7 @@ pub fn archive_area(
     note: &AuditNote<'_>,
 ) -> Result<u64, StoreError> {
     let tx = conn.unchecked_transaction()?;
-    let closed = super::checkins::on_checkin_tables(
+    let closed = super::checkin_log::on_checkin_tables(
         &tx,
         "UPDATE {checkins} SET checked_out_at = ?1, checkout_reason = 'area-deleted'
          WHERE area_id = ?2 AND checked_out_at IS NULL",

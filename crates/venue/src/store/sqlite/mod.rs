@@ -1,6 +1,7 @@
 //! The venue's store in SQLite, embedded in the data folder: for a single counter.
 
 mod areas;
+mod checkin_log;
 mod checkins;
 mod requests;
 pub mod schema;
@@ -290,7 +291,7 @@ impl VenueStore for SqliteStore {
         checkins::close_overdue(&self.conn, now)
     }
     fn idle_maintenance(&mut self) -> Result<(), StoreError> {
-        checkins::drain_log(&self.conn)?;
+        checkin_log::drain_log(&self.conn)?;
         // Only once the log has grown: each complete checkpoint makes the next commit start
         // the log anew, which writes and syncs its header, an extra sync.
         // SQLite counts in 32 bits, which wrap.
