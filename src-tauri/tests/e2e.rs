@@ -1116,10 +1116,8 @@ async fn demo_mode_language_switch_and_fob_card() {
         .wait()
         .for_element(Locator::Css("#open-guests li button"))
         .await
-        .unwrap()
-        .click()
-        .await
         .unwrap();
+    click_css(&client, "#open-guests li button").await;
     // The same feedback as a scan.
     wait_text(&client, "result", "Ausgecheckt").await;
     wait_text(&client, "present", &(before - 1).to_string()).await;
@@ -1185,14 +1183,20 @@ async fn shown_css(client: &fantoccini::Client, css: &str) -> bool {
     }
 }
 
+/// Clicks the first element matching `css`. The counter redraws its lists when it
+/// refreshes (after a scan, a registration or a timer): an element replaced between the
+/// find and the click is found again.
 async fn click_css(client: &fantoccini::Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    for _ in 0..20 {
+        match client.find(Locator::Css(css)).await.unwrap().click().await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+    }
+    panic!("{css} was redrawn under every click");
 }
 
 /// Screen sizes of counter PCs (small all-in-ones, old laptops, 10-inch tablets), in
