@@ -630,14 +630,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     let early = GuestCode::create(&early, &auth.contact_key())
         .unwrap()
         .to_text();
-    sim.send(
-        &early,
-        &SimConfig {
-            baud: 115_200,
-            ..SimConfig::default()
-        },
-    )
-    .unwrap();
+    sim.send(&early, &fast_scanner()).unwrap();
     // The early scan's refusal never flashes over the wizard (only over the counter).
     tokio::time::sleep(Duration::from_millis(300)).await;
     settle(&client).await;
@@ -724,14 +717,7 @@ async fn first_run_wizard_operator_pin_printing_and_request_approval() {
     let code = GuestCode::create(&guest, &auth.contact_key())
         .unwrap()
         .to_text();
-    sim.send(
-        &code,
-        &SimConfig {
-            baud: 115_200,
-            ..SimConfig::default()
-        },
-    )
-    .unwrap();
+    sim.send(&code, &fast_scanner()).unwrap();
     wait_text(&client, "result", "Eingecheckt: Terrasse").await;
     client
         .wait()
