@@ -176,7 +176,7 @@ impl Venue {
         }
         const INFOS: &[&[u8]] = &[checkin_record::GUEST_INFO, checkin_record::TABLE_INFO];
         let pk = self.venue_key.public.seal;
-        self.prepared.prepare_in_background(&pk, INFOS, 8)?;
+        self.prepared.prepare_in_background(&pk, INFOS, 64)?;
         let pseudonym = self.secret.pseudonym(&code.code_id, self.business_day(now));
         let record = RecordId(crypto::random_bytes());
         let binding = Binding {

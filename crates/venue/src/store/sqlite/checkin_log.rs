@@ -1,14 +1,139 @@
 //! The scans' log: where a scan writes its check-in (one page to sync), and its move into
 //! the indexed table behind the view `checkins` (schema 5).
 
-use rusqlite::Connection;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension};
 
 use super::schema::{CHECKIN_TABLES, DRAIN_CHECKIN_LOG};
 use crate::store::*;
 
 /// From this many check-ins in the scans' log, a scan moves the log into the indexed table
-/// itself: where no idle moment comes (a batch), the log's unindexed lookups stay short.
-pub(super) const LOG_ROWS_BEFORE_SCAN_DRAINS: i64 = 256;
+/// itself, where no idle moment comes (a batch): the readers of the view pass over the
+/// log's rows, and this keeps that pass short. The scan itself finds its guest's stays
+/// through [`LogIndex`], however long the log is.
+pub(super) const LOG_ROWS_BEFORE_SCAN_DRAINS: i64 = 4096;
+
+/// Where each guest's check-ins are in the scans' log (by daily pseudonym), and from when
+/// an open stay there can be overdue: so that a scan finds them without a pass over the
+/// unindexed log. Kept in memory by the connection; rebuilt from the log whenever anything
+/// but this connection's scans changed it (another connection: `PRAGMA data_version`; this
+/// one: SQLite's update hook).
+pub(super) struct LogIndex {
+    rows: HashMap<Vec<u8>, Vec<i64>>,
+    /// No open stay in the log is due before this; `None`: no open stay there.
+    open_due_from: Option<i64>,
+    data_version: i64,
+    valid: bool,
+    /// Set by the update hook whenever this connection changes a row of the log.
+    changed: Arc<AtomicBool>,
+    drain_at: i64,
+}
+
+/// A check-in a scan wrote into the log, for [`LogIndex::scanned`].
+pub(super) struct LoggedCheckin<'a> {
+    pub rowid: i64,
+    pub pseudonym: &'a [u8],
+    pub due_at: i64,
+}
+
+impl LogIndex {
+    /// The index of `conn`'s log; the connection must not get another update hook.
+    pub(super) fn attach(conn: &Connection) -> LogIndex {
+        Self::attach_draining_at(conn, LOG_ROWS_BEFORE_SCAN_DRAINS)
+    }
+
+    pub(super) fn attach_draining_at(conn: &Connection, drain_at: i64) -> LogIndex {
+        let changed = Arc::new(AtomicBool::new(true));
+        let hook = Arc::clone(&changed);
+        conn.update_hook(Some(
+            move |_: rusqlite::hooks::Action, _: &str, table: &str, _: i64| {
+                if table == "checkins_log" {
+                    hook.store(true, Ordering::Relaxed);
+                }
+            },
+        ));
+        LogIndex {
+            rows: HashMap::new(),
+            open_due_from: None,
+            data_version: 0,
+            valid: false,
+            changed,
+            drain_at,
+        }
+    }
+
+    /// Brings the index up to date with the log, inside the scan's write transaction (so
+    /// that nothing changes the log until the scan commits).
+    pub(super) fn refresh(&mut self, tx: &Connection) -> Result<(), rusqlite::Error> {
+        let version: i64 = tx
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        let changed = self.changed.swap(false, Ordering::Relaxed);
+        if self.valid && !changed && version == self.data_version {
+            return Ok(());
+        }
+        self.valid = false;
+        self.rows.clear();
+        self.open_due_from = None;
+        let mut st = tx.prepare_cached(
+            "SELECT rowid, pseudonym, due_at, checked_out_at IS NULL FROM checkins_log",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(pseudonym) = r.get::<_, Option<Vec<u8>>>(1)? {
+                self.rows.entry(pseudonym).or_default().push(r.get(0)?);
+            }
+            if r.get::<_, bool>(3)? {
+                let due: i64 = r.get(2)?;
+                self.open_due_from = Some(self.open_due_from.map_or(due, |d| d.min(due)));
+            }
+        }
+        self.data_version = version;
+        self.valid = true;
+        Ok(())
+    }
+
+    /// The log's rows that may hold `pseudonym`'s stays, oldest first (a row that no longer
+    /// holds it is skipped by the caller's lookup).
+    pub(super) fn rows_of(&self, pseudonym: &[u8]) -> &[i64] {
+        self.rows.get(pseudonym).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether a stay in the log may be overdue at `now`.
+    pub(super) fn may_be_overdue(&self, now: i64) -> bool {
+        self.open_due_from.is_some_and(|due| due <= now)
+    }
+
+    /// After a scan's commit: its own changes to the log, known here, need no rebuild.
+    /// `closed_overdue`: it closed overdue stays in the log, which moves `open_due_from`.
+    pub(super) fn scanned(&mut self, logged: Option<LoggedCheckin<'_>>, closed_overdue: bool) {
+        if closed_overdue {
+            self.valid = false;
+            return;
+        }
+        if let Some(c) = logged {
+            self.rows
+                .entry(c.pseudonym.to_vec())
+                .or_default()
+                .push(c.rowid);
+            self.open_due_from = Some(self.open_due_from.map_or(c.due_at, |d| d.min(c.due_at)));
+        }
+        // The scan's other changes to the log only closed stays: the index still holds.
+        self.changed.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether a scan whose check-in has this rowid in the log moves the log.
+    pub(super) fn log_is_long(&self, rowid: i64) -> bool {
+        rowid >= self.drain_at
+    }
+
+    fn emptied(&mut self) {
+        self.valid = false;
+    }
+}
 
 /// Runs a write on check-ins (`{checkins}` in `sql`) on both tables behind the view, and
 /// counts the rows it changed.
@@ -26,10 +151,25 @@ pub(super) fn on_checkin_tables(
     Ok(n)
 }
 
+/// A scan's lookup of its guest's stays in the log, one row by its rowid.
+pub(super) fn logged_stay<T>(
+    tx: &Connection,
+    rowid: i64,
+    pseudonym: &[u8],
+    f: impl FnOnce(&rusqlite::Row<'_>) -> Result<T, rusqlite::Error>,
+) -> Result<Option<T>, rusqlite::Error> {
+    tx.prepare_cached(
+        "SELECT id, area_id, checked_in_at, checked_out_at IS NULL, last_read_at
+         FROM checkins_log WHERE rowid = ?1 AND pseudonym = ?2",
+    )?
+    .query_row(rusqlite::params![rowid, pseudonym], f)
+    .optional()
+}
+
 /// Moves the scans' log into the indexed table, if it holds anything: for idle moments.
 /// It does not wait for another process's write, and a full disk leaves the log as it is
 /// (safe, and read as before): both are tried again in the next idle moment.
-pub(super) fn drain_log(conn: &Connection) -> Result<(), StoreError> {
+pub(super) fn drain_log(conn: &Connection, index: &mut LogIndex) -> Result<(), StoreError> {
     let any: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM checkins_log)")?
         .query_row([], |r| r.get(0))?;
@@ -44,6 +184,8 @@ pub(super) fn drain_log(conn: &Connection) -> Result<(), StoreError> {
                 tx.commit()
             });
     conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
+    // Emptied without the update hook (SQLite's truncate of a whole table calls none).
+    index.emptied();
     match moved.map_err(super::err) {
         Ok(()) | Err(StoreError::Busy) | Err(StoreError::DiskFull) => Ok(()),
         Err(e) => Err(e),
@@ -90,10 +232,10 @@ mod tests {
         [&i.to_be_bytes()[..], &[8; 12]].concat()
     }
 
-    fn check_in(conn: &mut Connection, i: u32) {
+    fn check_in(conn: &mut Connection, index: &mut LogIndex, i: u32) {
         let (record, pseudonym) = (record(i), pseudonym(i));
         let scan = scan(&record, &pseudonym, AT + i64::from(i));
-        let step = record_scan(conn, &scan, &mut |prior| {
+        let step = record_scan(conn, index, &scan, &mut |prior| {
             assert!(prior.open.is_none() && prior.last_read_at.is_none());
             Ok(ScanStep::CheckIn { moved_from: None })
         })
@@ -116,9 +258,10 @@ mod tests {
     fn check_ins_in_the_scans_log_are_seen_and_changed_like_the_others() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::schema::open(dir.path()).unwrap();
+        let mut index = LogIndex::attach_draining_at(&conn, 256);
         venue_with_an_area(&conn);
         for i in 0..600 {
-            check_in(&mut conn, i);
+            check_in(&mut conn, &mut index, i);
         }
         assert_eq!(count(&conn, "checkins"), 600);
         assert_eq!(count(&conn, "checkins_log"), 600 - 512);
@@ -126,7 +269,7 @@ mod tests {
         for i in [3u32, 599] {
             let pseudonym = pseudonym(i);
             let scan = scan(&[9; 16], &pseudonym, AT + 1_000);
-            record_scan(&mut conn, &scan, &mut |prior| {
+            record_scan(&mut conn, &mut index, &scan, &mut |prior| {
                 assert_eq!(prior.last_read_at, Some(AT + i64::from(i)));
                 let (id, _, _) = prior.open.clone().unwrap();
                 assert_eq!(id, record(i));
@@ -142,7 +285,7 @@ mod tests {
         assert_eq!(open.len(), 596);
         assert_eq!(open[0].record, record(597), "newest first, from the log");
 
-        drain_log(&conn).unwrap();
+        drain_log(&conn, &mut index).unwrap();
         assert_eq!(count(&conn, "checkins_log"), 0);
         assert_eq!(count(&conn, "checkins_indexed"), 600);
         assert_eq!(open_checkins(&conn, None).unwrap().len(), 596);
@@ -154,9 +297,115 @@ mod tests {
             )
             .unwrap();
         assert_eq!(seal, vec![5; 64]);
-        check_in(&mut conn, 600);
+        check_in(&mut conn, &mut index, 600);
         let closed = close_all(&conn, None, AT + 3_000, &|n| n.to_string()).unwrap();
         assert_eq!(closed, 597, "596 in the indexed table and one in the log");
+    }
+
+    /// What a scan sees of its guest's stays in the log comes from the log's index: it
+    /// must see every change to the log, whoever made it. Each step below fails when the
+    /// index misses one kind of change.
+    #[test]
+    fn a_scan_sees_every_change_to_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = super::super::schema::open(dir.path()).unwrap();
+        let mut a_index = LogIndex::attach(&a);
+        venue_with_an_area(&a);
+        let mut b = super::super::schema::open(dir.path()).unwrap();
+        let mut b_index = LogIndex::attach(&b);
+        // What guest `i`'s next scan finds: its last read and its open stay.
+        let prior = |conn: &mut Connection, index: &mut LogIndex, i: u32, now: i64| {
+            let (mut last, mut open) = (None, None);
+            let pseudonym = pseudonym(i);
+            let scan = scan(&[9; 16], &pseudonym, now);
+            let step = record_scan(conn, index, &scan, &mut |p| {
+                last = p.last_read_at;
+                open = p.open.as_ref().map(|o| o.0.clone());
+                Ok(ScanStep::Ignore)
+            })
+            .unwrap();
+            assert_eq!(step, ScanStep::Ignore);
+            (last, open)
+        };
+        check_in(&mut a, &mut a_index, 1);
+        assert_eq!(
+            prior(&mut a, &mut a_index, 1, AT + 5),
+            (Some(AT + 1), Some(record(1)))
+        );
+
+        // Another process (another connection) checks a guest in.
+        check_in(&mut b, &mut b_index, 2);
+        assert_eq!(
+            prior(&mut a, &mut a_index, 2, AT + 5),
+            (Some(AT + 2), Some(record(2)))
+        );
+
+        // This connection writes into the log, but not by a scan (a tool, through the view).
+        a.execute(
+            "INSERT INTO checkins(id, area_id, venue_key_id, checked_in_at, due_at, pseudonym,
+                 last_read_at, guest_seal, table_seal, seal_version)
+             VALUES (?1, 1, 1, ?2, ?3, ?4, ?2, x'01', x'02', 2)",
+            params![record(3), AT + 3, AT + 36_000, pseudonym(3)],
+        )
+        .unwrap();
+        assert_eq!(
+            prior(&mut a, &mut a_index, 3, AT + 5),
+            (Some(AT + 3), Some(record(3)))
+        );
+        // ... and changes a stay's end to before the next scan (an area's shorter stay).
+        a.execute(
+            "UPDATE checkins SET due_at = ?1 WHERE id = ?2",
+            params![AT + 4, record(3)],
+        )
+        .unwrap();
+        assert_eq!(prior(&mut a, &mut a_index, 3, AT + 5), (Some(AT + 3), None));
+
+        // A stay in the log ends while no one scans; the next scan closes it.
+        let (record4, pseudonym4) = (record(4), pseudonym(4));
+        let short = NewCheckin {
+            due_at: Some(AT + 10),
+            ..scan(&record4, &pseudonym4, AT + 4)
+        };
+        record_scan(&mut a, &mut a_index, &short, &mut |_| {
+            Ok(ScanStep::CheckIn { moved_from: None })
+        })
+        .unwrap();
+        check_in(&mut a, &mut a_index, 5);
+        assert_eq!(
+            prior(&mut a, &mut a_index, 4, AT + 9),
+            (Some(AT + 4), Some(record4))
+        );
+        assert_eq!(
+            prior(&mut a, &mut a_index, 4, AT + 11),
+            (Some(AT + 4), None)
+        );
+
+        // The log moved by the other process, and new check-ins in the emptied log (whose
+        // rowids start again at 1).
+        drain_log(&b, &mut b_index).unwrap();
+        assert_eq!(count(&a, "checkins_log"), 0);
+        check_in(&mut a, &mut a_index, 6);
+        check_in(&mut a, &mut a_index, 7);
+        assert_eq!(
+            prior(&mut a, &mut a_index, 1, AT + 20),
+            (Some(AT + 1), Some(record(1)))
+        );
+        assert_eq!(
+            prior(&mut a, &mut a_index, 7, AT + 20),
+            (Some(AT + 7), Some(record(7)))
+        );
+        // ... and by this one.
+        drain_log(&a, &mut a_index).unwrap();
+        check_in(&mut b, &mut b_index, 8);
+        assert_eq!(
+            prior(&mut a, &mut a_index, 6, AT + 20),
+            (Some(AT + 6), Some(record(6)))
+        );
+        assert_eq!(
+            prior(&mut a, &mut a_index, 8, AT + 20),
+            (Some(AT + 8), Some(record(8)))
+        );
+        assert_eq!(prior(&mut a, &mut a_index, 9, AT + 20), (None, None));
     }
 
     /// A scan whose move of the log fails (here: a record id already in the indexed
@@ -166,6 +415,7 @@ mod tests {
     fn a_failed_move_of_the_log_does_not_fail_the_scan() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::schema::open(dir.path()).unwrap();
+        let mut index = LogIndex::attach_draining_at(&conn, 256);
         venue_with_an_area(&conn);
         conn.execute(
             "INSERT INTO checkins_indexed(id, area_id, venue_key_id, checked_in_at, due_at,
@@ -175,12 +425,15 @@ mod tests {
         )
         .unwrap();
         for i in 0..300 {
-            check_in(&mut conn, i);
+            check_in(&mut conn, &mut index, i);
         }
         assert_eq!(count(&conn, "checkins_log"), 300);
         assert_eq!(count(&conn, "checkins"), 301);
         assert!(conn.is_autocommit());
-        assert!(drain_log(&conn).is_err(), "the idle moment reports it");
+        assert!(
+            drain_log(&conn, &mut index).is_err(),
+            "the idle moment reports it"
+        );
         assert_eq!(count(&conn, "checkins_log"), 300, "and changes nothing");
     }
 
@@ -189,9 +442,10 @@ mod tests {
     fn the_purge_reaches_the_scans_log() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::schema::open(dir.path()).unwrap();
+        let mut index = LogIndex::attach_draining_at(&conn, 256);
         venue_with_an_area(&conn);
         for i in 0..300 {
-            check_in(&mut conn, i);
+            check_in(&mut conn, &mut index, i);
         }
         assert_eq!(count(&conn, "checkins_log"), 300 - 256);
         let purged = purge(
@@ -232,9 +486,10 @@ mod tests {
             .unwrap();
         }
         let mut conn = super::super::schema::open(dir.path()).unwrap();
+        let mut index = LogIndex::attach(&conn);
         assert_eq!(count(&conn, "checkins_indexed"), 1);
         assert_eq!(count(&conn, "checkins_log"), 0);
-        check_in(&mut conn, 1);
+        check_in(&mut conn, &mut index, 1);
         assert_eq!(count(&conn, "checkins_log"), 1);
         assert_eq!(count(&conn, "checkins"), 2);
         // Writes through the view reach both tables (tools and tests write through it).

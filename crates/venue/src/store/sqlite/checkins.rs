@@ -2,28 +2,36 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::checkin_log::{drain_log, on_checkin_tables, LOG_ROWS_BEFORE_SCAN_DRAINS};
+use super::checkin_log::{drain_log, logged_stay, on_checkin_tables, LogIndex, LoggedCheckin};
 use super::{put_meta, requests};
 use crate::store::*;
 
 /// Closes check-ins that exceeded their area's maximum stay, at the moment the stay ended.
 pub fn close_overdue(conn: &Connection, now: i64) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for table in super::schema::CHECKIN_TABLES {
+        n += close_overdue_in(conn, table, now)?;
+    }
+    Ok(n)
+}
+
+fn close_overdue_in(conn: &Connection, table: &str, now: i64) -> Result<u64, StoreError> {
     // The UPDATE changes the column of its index's condition, so SQLite opens a temporary
     // table for it even when no stay is over, as on nearly every scan: looked up first.
     let any: bool = conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM checkins WHERE checked_out_at IS NULL AND due_at <= ?1)",
-        )?
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM {table} WHERE checked_out_at IS NULL AND due_at <= ?1)"
+        ))?
         .query_row([now], |r| r.get(0))?;
     if !any {
         return Ok(0);
     }
-    let n = on_checkin_tables(
-        conn,
-        "UPDATE {checkins} SET checked_out_at = due_at, checkout_reason = 'max-stay'
-         WHERE checked_out_at IS NULL AND due_at <= ?1",
-        params![now],
-    )?;
+    let n = conn
+        .prepare_cached(&format!(
+            "UPDATE {table} SET checked_out_at = due_at, checkout_reason = 'max-stay'
+             WHERE checked_out_at IS NULL AND due_at <= ?1"
+        ))?
+        .execute([now])?;
     Ok(n as u64)
 }
 
@@ -64,32 +72,55 @@ impl Drop for ScanTransaction<'_> {
 
 pub fn record_scan(
     conn: &mut Connection,
+    index: &mut LogIndex,
     c: &NewCheckin<'_>,
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
 ) -> Result<ScanStep, crate::Error> {
     let tx = ScanTransaction::begin(conn)?;
-    let (step, log_rows) = scan_in_transaction(tx.conn, c, decide)?;
+    let (step, written) = scan_in_transaction(tx.conn, index, c, decide)?;
     // A repeated read writes nothing, not even the stays it found overdue: dropped.
-    if step != ScanStep::Ignore {
-        tx.commit()?;
+    if step == ScanStep::Ignore {
+        return Ok(step);
     }
+    tx.commit()?;
+    let log_rowid = written.logged;
+    index.scanned(
+        log_rowid.map(|rowid| LoggedCheckin {
+            rowid,
+            pseudonym: c.pseudonym,
+            due_at: written.due_at,
+        }),
+        written.closed_overdue_in_log,
+    );
     // After the commit: the check-in is kept even if the move fails (a nearly full disk
     // has room for one page, not for the move); the next idle moment tries again.
-    if log_rows >= LOG_ROWS_BEFORE_SCAN_DRAINS {
-        if let Err(e) = drain_log(conn) {
+    if log_rowid.is_some_and(|rowid| index.log_is_long(rowid)) {
+        if let Err(e) = drain_log(conn, index) {
             tracing::warn!("the scans' log was not moved into the indexed table: {e}");
         }
     }
     Ok(step)
 }
 
+/// What a scan's transaction wrote, for the log's index once it is committed.
+#[derive(Default)]
+struct ScanWrites {
+    /// The rowid of its check-in in the log; also the log's length, as the log's rowids
+    /// start at 1 once it is emptied.
+    logged: Option<i64>,
+    due_at: i64,
+    closed_overdue_in_log: bool,
+}
+
 fn scan_in_transaction(
     tx: &Connection,
+    index: &mut LogIndex,
     c: &NewCheckin<'_>,
     decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
-) -> Result<(ScanStep, i64), crate::Error> {
+) -> Result<(ScanStep, ScanWrites), crate::Error> {
     let store = |e: rusqlite::Error| crate::Error::Store(e.into());
-    let mut log_rows = 0;
+    let mut written = ScanWrites::default();
+    index.refresh(tx).map_err(store)?;
     // Read here rather than before: no read transaction of its own on the scan path, and
     // an area closed by another process a moment ago is seen closed.
     let area = tx
@@ -105,30 +136,36 @@ fn scan_in_transaction(
             .optional()
         })
         .map_err(store)?;
-    close_overdue(tx, c.now)?;
+    close_overdue_in(tx, "checkins_indexed", c.now)?;
+    if index.may_be_overdue(c.now) {
+        written.closed_overdue_in_log = close_overdue_in(tx, "checkins_log", c.now)? > 0;
+    }
     // The guest's stays of the day (a daily pseudonym): their last read and the open one,
-    // in one lookup, which in the scans' log is a pass over its rows.
+    // from the indexed table and from the log (through its index, not a pass over it).
     let mut last_read_at: Option<i64> = None;
     let mut open: Option<(Vec<u8>, i64, i64)> = None;
+    let mut stay = |r: &rusqlite::Row<'_>| -> Result<(), rusqlite::Error> {
+        let read: i64 = r.get(4)?;
+        last_read_at = Some(last_read_at.map_or(read, |l| l.max(read)));
+        if open.is_none() && r.get::<_, bool>(3)? {
+            open = Some((r.get(0)?, r.get(1)?, r.get(2)?));
+        }
+        Ok(())
+    };
     {
         let mut st = tx
             .prepare_cached(
                 "SELECT id, area_id, checked_in_at, checked_out_at IS NULL, last_read_at
-                 FROM checkins WHERE pseudonym = ?1",
+                 FROM checkins_indexed WHERE pseudonym = ?1",
             )
             .map_err(store)?;
         let mut rows = st.query([c.pseudonym]).map_err(store)?;
         while let Some(r) = rows.next().map_err(store)? {
-            let read: i64 = r.get(4).map_err(store)?;
-            last_read_at = Some(last_read_at.map_or(read, |l| l.max(read)));
-            if open.is_none() && r.get::<_, bool>(3).map_err(store)? {
-                open = Some((
-                    r.get(0).map_err(store)?,
-                    r.get(1).map_err(store)?,
-                    r.get(2).map_err(store)?,
-                ));
-            }
+            stay(r).map_err(store)?;
         }
+    }
+    for &rowid in index.rows_of(c.pseudonym) {
+        logged_stay(tx, rowid, c.pseudonym, &mut stay).map_err(store)?;
     }
     let due_at = c.due_at_in(area.as_ref());
     let step = decide(&PriorScan {
@@ -145,7 +182,7 @@ fn scan_in_transaction(
         .map_err(store)
     };
     match &step {
-        ScanStep::Ignore => return Ok((step, 0)),
+        ScanStep::Ignore => return Ok((step, written)),
         ScanStep::CheckOut { record } => {
             close(record, "scan")?;
         }
@@ -172,14 +209,14 @@ fn scan_in_transaction(
                 ])
             })
             .map_err(store)?;
-            // The log's rowids start at 1 once it is emptied: this one's is its length.
-            log_rows = tx.last_insert_rowid();
+            written.logged = Some(tx.last_insert_rowid());
+            written.due_at = due_at;
         }
     }
     if c.note_time {
         put_meta(tx, Meta::ClockSeen, &c.now.to_string())?;
     }
-    Ok((step, log_rows))
+    Ok((step, written))
 }
 
 pub fn binding(
@@ -325,6 +362,7 @@ mod tests {
     fn a_panic_inside_the_scan_rolls_its_transaction_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::schema::open(dir.path()).unwrap();
+        let mut index = LogIndex::attach(&conn);
         let scan = NewCheckin {
             record: &[1; 16],
             area: 1,
@@ -338,16 +376,18 @@ mod tests {
             note_time: true,
         };
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            record_scan(&mut conn, &scan, &mut |_| panic!("a bug in the decision"))
+            record_scan(&mut conn, &mut index, &scan, &mut |_| {
+                panic!("a bug in the decision")
+            })
         }));
         assert!(unwound.is_err());
         assert!(conn.is_autocommit(), "the transaction was rolled back");
-        let refused = record_scan(&mut conn, &scan, &mut |_| {
+        let refused = record_scan(&mut conn, &mut index, &scan, &mut |_| {
             Err(crate::Error::UnknownArea("#1".into()))
         });
         assert!(refused.is_err());
         assert!(conn.is_autocommit(), "a refusal rolls back too");
-        let step = record_scan(&mut conn, &scan, &mut |_| {
+        let step = record_scan(&mut conn, &mut index, &scan, &mut |_| {
             Ok(ScanStep::CheckOut {
                 record: vec![9; 16],
             })

@@ -23,6 +23,7 @@ pub struct SqliteStore {
     conn: Connection,
     /// `total_changes` of the connection at the last idle checkpoint.
     changes_at_checkpoint: u32,
+    log_index: checkin_log::LogIndex,
 }
 
 pub(crate) fn err(e: rusqlite::Error) -> StoreError {
@@ -72,8 +73,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and brings its schema up to
     /// date.
     pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = schema::open(data_dir)?;
         Ok(SqliteStore {
-            conn: schema::open(data_dir)?,
+            log_index: checkin_log::LogIndex::attach(&conn),
+            conn,
             changes_at_checkpoint: 0,
         })
     }
@@ -264,7 +267,7 @@ impl VenueStore for SqliteStore {
         c: &NewCheckin<'_>,
         decide: &mut dyn FnMut(&PriorScan) -> Result<ScanStep, crate::Error>,
     ) -> Result<ScanStep, crate::Error> {
-        checkins::record_scan(&mut self.conn, c, decide)
+        checkins::record_scan(&mut self.conn, &mut self.log_index, c, decide)
     }
     fn checkin_binding(
         &self,
@@ -291,7 +294,7 @@ impl VenueStore for SqliteStore {
         checkins::close_overdue(&self.conn, now)
     }
     fn idle_maintenance(&mut self) -> Result<(), StoreError> {
-        checkin_log::drain_log(&self.conn)?;
+        checkin_log::drain_log(&self.conn, &mut self.log_index)?;
         // Only once the log has grown: each complete checkpoint makes the next commit start
         // the log anew, which writes and syncs its header, an extra sync.
         // SQLite counts in 32 bits, which wrap.
