@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
+use zeroize::Zeroize;
 
 use super::schema::{CHECKIN_TABLES, DRAIN_CHECKIN_LOG};
 use crate::store::*;
@@ -30,6 +32,8 @@ pub(super) struct LogIndex {
     /// Set by the update hook whenever this connection changes a row of the log.
     changed: Arc<AtomicBool>,
     drain_at: i64,
+    /// The rowid from which a scan moves the log: `drain_at`, and later after a failed move.
+    drain_from: i64,
 }
 
 /// A check-in a scan wrote into the log, for [`LogIndex::scanned`].
@@ -62,6 +66,7 @@ impl LogIndex {
             valid: false,
             changed,
             drain_at,
+            drain_from: drain_at,
         }
     }
 
@@ -75,20 +80,21 @@ impl LogIndex {
         if self.valid && !changed && version == self.data_version {
             return Ok(());
         }
-        self.valid = false;
-        self.rows.clear();
-        self.open_due_from = None;
+        self.forget();
         let mut st = tx.prepare_cached(
             "SELECT rowid, pseudonym, due_at, checked_out_at IS NULL FROM checkins_log",
         )?;
         let mut rows = st.query([])?;
+        // A row of another type (a tool's) is not matched, as by the lookup in SQL.
         while let Some(r) = rows.next()? {
-            if let Some(pseudonym) = r.get::<_, Option<Vec<u8>>>(1)? {
-                self.rows.entry(pseudonym).or_default().push(r.get(0)?);
+            if let ValueRef::Blob(pseudonym) = r.get_ref(1)? {
+                self.rows
+                    .entry(pseudonym.to_vec())
+                    .or_default()
+                    .push(r.get(0)?);
             }
-            if r.get::<_, bool>(3)? {
-                let due: i64 = r.get(2)?;
-                self.open_due_from = Some(self.open_due_from.map_or(due, |d| d.min(due)));
+            if let (ValueRef::Integer(due), true) = (r.get_ref(2)?, r.get::<_, bool>(3)?) {
+                self.lower_due_from(due);
             }
         }
         self.data_version = version;
@@ -107,6 +113,22 @@ impl LogIndex {
         self.open_due_from.is_some_and(|due| due <= now)
     }
 
+    /// When no stay in the log was overdue after all (the stay that set the bound was
+    /// closed since): the bound anew, so that the next scans do not look again.
+    pub(super) fn none_overdue(&mut self, tx: &Connection) -> Result<(), rusqlite::Error> {
+        self.open_due_from = tx
+            .prepare_cached(
+                "SELECT MIN(due_at) FROM checkins_log
+                 WHERE checked_out_at IS NULL AND typeof(due_at) = 'integer'",
+            )?
+            .query_row([], |r| r.get(0))?;
+        Ok(())
+    }
+
+    fn lower_due_from(&mut self, due: i64) {
+        self.open_due_from = Some(self.open_due_from.map_or(due, |d| d.min(due)));
+    }
+
     /// After a scan's commit: its own changes to the log, known here, need no rebuild.
     /// `closed_overdue`: it closed overdue stays in the log, which moves `open_due_from`.
     pub(super) fn scanned(&mut self, logged: Option<LoggedCheckin<'_>>, closed_overdue: bool) {
@@ -119,7 +141,7 @@ impl LogIndex {
                 .entry(c.pseudonym.to_vec())
                 .or_default()
                 .push(c.rowid);
-            self.open_due_from = Some(self.open_due_from.map_or(c.due_at, |d| d.min(c.due_at)));
+            self.lower_due_from(c.due_at);
         }
         // The scan's other changes to the log only closed stays: the index still holds.
         self.changed.store(false, Ordering::Relaxed);
@@ -127,10 +149,22 @@ impl LogIndex {
 
     /// Whether a scan whose check-in has this rowid in the log moves the log.
     pub(super) fn log_is_long(&self, rowid: i64) -> bool {
-        rowid >= self.drain_at
+        rowid >= self.drain_from
     }
 
-    fn emptied(&mut self) {
+    /// After a scan's move failed: the next try after as many check-ins again, not on each
+    /// of the next scans (a move that fails once, for want of room, mostly fails again).
+    pub(super) fn move_failed(&mut self, rowid: i64) {
+        self.drain_from = rowid.saturating_add(self.drain_at);
+    }
+
+    /// Drops the pseudonyms it holds, overwritten (after the log's move and the purge,
+    /// which erase them from the file), until the next scan rebuilds it.
+    pub(super) fn forget(&mut self) {
+        for (mut pseudonym, _) in self.rows.drain() {
+            pseudonym.zeroize();
+        }
+        self.open_due_from = None;
         self.valid = false;
     }
 }
@@ -168,13 +202,14 @@ pub(super) fn logged_stay<T>(
 
 /// Moves the scans' log into the indexed table, if it holds anything: for idle moments.
 /// It does not wait for another process's write, and a full disk leaves the log as it is
-/// (safe, and read as before): both are tried again in the next idle moment.
-pub(super) fn drain_log(conn: &Connection, index: &mut LogIndex) -> Result<(), StoreError> {
+/// (safe, and read as before): both are tried again in the next idle moment. Says whether
+/// the log is empty now.
+pub(super) fn drain_log(conn: &Connection, index: &mut LogIndex) -> Result<bool, StoreError> {
     let any: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM checkins_log)")?
         .query_row([], |r| r.get(0))?;
     if !any {
-        return Ok(());
+        return Ok(true);
     }
     conn.busy_timeout(std::time::Duration::ZERO)?;
     let moved =
@@ -184,10 +219,13 @@ pub(super) fn drain_log(conn: &Connection, index: &mut LogIndex) -> Result<(), S
                 tx.commit()
             });
     conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
-    // Emptied without the update hook (SQLite's truncate of a whole table calls none).
-    index.emptied();
     match moved.map_err(super::err) {
-        Ok(()) | Err(StoreError::Busy) | Err(StoreError::DiskFull) => Ok(()),
+        Ok(()) => {
+            index.forget();
+            index.drain_from = index.drain_at;
+            Ok(true)
+        }
+        Err(StoreError::Busy) | Err(StoreError::DiskFull) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -327,18 +365,17 @@ mod tests {
             assert_eq!(step, ScanStep::Ignore);
             (last, open)
         };
+        // Guest `i`, checked in at AT + i, is still in.
+        let still_in = |conn: &mut Connection, index: &mut LogIndex, i: u32, now: i64| {
+            let expected = (Some(AT + i64::from(i)), Some(record(i)));
+            assert_eq!(prior(conn, index, i, now), expected, "guest {i}");
+        };
         check_in(&mut a, &mut a_index, 1);
-        assert_eq!(
-            prior(&mut a, &mut a_index, 1, AT + 5),
-            (Some(AT + 1), Some(record(1)))
-        );
+        still_in(&mut a, &mut a_index, 1, AT + 5);
 
         // Another process (another connection) checks a guest in.
         check_in(&mut b, &mut b_index, 2);
-        assert_eq!(
-            prior(&mut a, &mut a_index, 2, AT + 5),
-            (Some(AT + 2), Some(record(2)))
-        );
+        still_in(&mut a, &mut a_index, 2, AT + 5);
 
         // This connection writes into the log, but not by a scan (a tool, through the view).
         a.execute(
@@ -348,10 +385,7 @@ mod tests {
             params![record(3), AT + 3, AT + 36_000, pseudonym(3)],
         )
         .unwrap();
-        assert_eq!(
-            prior(&mut a, &mut a_index, 3, AT + 5),
-            (Some(AT + 3), Some(record(3)))
-        );
+        still_in(&mut a, &mut a_index, 3, AT + 5);
         // ... and changes a stay's end to before the next scan (an area's shorter stay).
         a.execute(
             "UPDATE checkins SET due_at = ?1 WHERE id = ?2",
@@ -386,26 +420,107 @@ mod tests {
         assert_eq!(count(&a, "checkins_log"), 0);
         check_in(&mut a, &mut a_index, 6);
         check_in(&mut a, &mut a_index, 7);
-        assert_eq!(
-            prior(&mut a, &mut a_index, 1, AT + 20),
-            (Some(AT + 1), Some(record(1)))
-        );
-        assert_eq!(
-            prior(&mut a, &mut a_index, 7, AT + 20),
-            (Some(AT + 7), Some(record(7)))
-        );
+        still_in(&mut a, &mut a_index, 1, AT + 20);
+        still_in(&mut a, &mut a_index, 7, AT + 20);
         // ... and by this one.
         drain_log(&a, &mut a_index).unwrap();
         check_in(&mut b, &mut b_index, 8);
-        assert_eq!(
-            prior(&mut a, &mut a_index, 6, AT + 20),
-            (Some(AT + 6), Some(record(6)))
-        );
-        assert_eq!(
-            prior(&mut a, &mut a_index, 8, AT + 20),
-            (Some(AT + 8), Some(record(8)))
-        );
+        still_in(&mut a, &mut a_index, 6, AT + 20);
+        still_in(&mut a, &mut a_index, 8, AT + 20);
         assert_eq!(prior(&mut a, &mut a_index, 9, AT + 20), (None, None));
+
+        // A stay that this connection's scan put into the emptied log ends: the next scan
+        // closes it (what it knows of the stay comes from the scan, not from a rebuild).
+        drain_log(&a, &mut a_index).unwrap();
+        let (record10, pseudonym10) = (record(10), pseudonym(10));
+        let short = NewCheckin {
+            due_at: Some(AT + 30),
+            ..scan(&record10, &pseudonym10, AT + 10)
+        };
+        record_scan(&mut a, &mut a_index, &short, &mut |_| {
+            Ok(ScanStep::CheckIn { moved_from: None })
+        })
+        .unwrap();
+        still_in(&mut a, &mut a_index, 10, AT + 29);
+        assert_eq!(
+            prior(&mut a, &mut a_index, 10, AT + 31),
+            (Some(AT + 10), None)
+        );
+    }
+
+    /// The index's bound on overdue stays follows the check-outs; the pseudonyms it holds
+    /// leave memory with the log's move and with the purge; a move that fails is not tried
+    /// again by each of the next scans.
+    #[test]
+    fn the_log_index_follows_check_outs_and_forgets_pseudonyms() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = super::super::SqliteStore::open(dir.path()).unwrap();
+        venue_with_an_area(&store.conn);
+        let (conn, index) = (&mut store.conn, &mut store.log_index);
+        let check_in_at = |conn: &mut Connection, index: &mut LogIndex, i: u32, now, due| {
+            let (record, pseudonym) = (record(i), pseudonym(i));
+            let c = NewCheckin {
+                due_at: Some(due),
+                ..scan(&record, &pseudonym, now)
+            };
+            record_scan(conn, index, &c, &mut |_| {
+                Ok(ScanStep::CheckIn { moved_from: None })
+            })
+            .unwrap();
+        };
+        check_in_at(conn, index, 1, AT + 1, AT + 40);
+        check_in(conn, index, 2);
+        assert_eq!(index.open_due_from, Some(AT + 40));
+        let pseudonym1 = pseudonym(1);
+        let out = scan(&[9; 16], &pseudonym1, AT + 35);
+        record_scan(conn, index, &out, &mut |p| {
+            Ok(ScanStep::CheckOut {
+                record: p.open.clone().unwrap().0,
+            })
+        })
+        .unwrap();
+        check_in_at(conn, index, 3, AT + 41, AT + 36_000);
+        assert_eq!(
+            index.open_due_from,
+            Some(AT + 36_000),
+            "the stay due at AT + 40 was checked out"
+        );
+
+        assert!(!store.log_index.rows.is_empty());
+        let nothing_old = PurgePlan {
+            now: AT + 50,
+            cutoff: 0,
+            day_start: AT + 100,
+            audit_cutoff: 0,
+        };
+        let purged = store.purge(&nothing_old, false).unwrap();
+        assert_eq!((purged.checkins, purged.pseudonyms), (0, 3));
+        assert!(store.log_index.rows.is_empty(), "forgotten with the purge");
+        check_in(&mut store.conn, &mut store.log_index, 4);
+        assert!(!store.log_index.rows.is_empty());
+        store.idle_maintenance().unwrap();
+        assert_eq!(count(&store.conn, "checkins_log"), 0);
+        assert!(store.log_index.rows.is_empty(), "forgotten with the move");
+
+        // A check-in in the log that cannot move (its id is in the indexed table already).
+        let mut index = LogIndex::attach_draining_at(&store.conn, 4);
+        let conn = &mut store.conn;
+        conn.execute(
+            "INSERT INTO checkins_indexed(id, area_id, venue_key_id, checked_in_at, due_at,
+                 last_read_at, guest_seal, table_seal)
+             VALUES (?1, 1, 1, 0, 0, 0, x'00', x'00')",
+            [record(5)],
+        )
+        .unwrap();
+        for i in 5..9 {
+            check_in(conn, &mut index, i);
+        }
+        assert_eq!(index.drain_from, 8, "tried at 4 check-ins, next at 8");
+        for i in 9..13 {
+            check_in(conn, &mut index, i);
+        }
+        assert_eq!(index.drain_from, 12);
+        assert_eq!(count(conn, "checkins_log"), 8);
     }
 
     /// A scan whose move of the log fails (here: a record id already in the indexed

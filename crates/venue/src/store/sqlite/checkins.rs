@@ -94,9 +94,14 @@ pub fn record_scan(
     );
     // After the commit: the check-in is kept even if the move fails (a nearly full disk
     // has room for one page, not for the move); the next idle moment tries again.
-    if log_rowid.is_some_and(|rowid| index.log_is_long(rowid)) {
-        if let Err(e) = drain_log(conn, index) {
-            tracing::warn!("the scans' log was not moved into the indexed table: {e}");
+    if let Some(rowid) = log_rowid.filter(|&rowid| index.log_is_long(rowid)) {
+        match drain_log(conn, index) {
+            Ok(true) => {}
+            Ok(false) => index.move_failed(rowid),
+            Err(e) => {
+                tracing::warn!("the scans' log was not moved into the indexed table: {e}");
+                index.move_failed(rowid);
+            }
         }
     }
     Ok(step)
@@ -139,6 +144,9 @@ fn scan_in_transaction(
     close_overdue_in(tx, "checkins_indexed", c.now)?;
     if index.may_be_overdue(c.now) {
         written.closed_overdue_in_log = close_overdue_in(tx, "checkins_log", c.now)? > 0;
+        if !written.closed_overdue_in_log {
+            index.none_overdue(tx).map_err(store)?;
+        }
     }
     // The guest's stays of the day (a daily pseudonym): their last read and the open one,
     // from the indexed table and from the log (through its index, not a pass over it).

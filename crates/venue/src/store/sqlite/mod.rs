@@ -342,7 +342,10 @@ impl VenueStore for SqliteStore {
             .query_row("SELECT MAX(last_read_at) FROM checkins", [], |r| r.get(0))?)
     }
     fn purge(&mut self, plan: &PurgePlan, note_time: bool) -> Result<PurgeCounts, StoreError> {
-        checkins::purge(&self.conn, plan, note_time)
+        let purged = checkins::purge(&self.conn, plan, note_time);
+        // Also the pseudonyms it cleared, in the file, are no longer held in memory.
+        self.log_index.forget();
+        purged
     }
 
     fn request_decided(
