@@ -281,6 +281,31 @@ mod tests {
         assert_eq!(step, ScanStep::CheckIn { moved_from: None });
     }
 
+    /// Checks guest `i` in at `now`, for a stay that ends at `due`.
+    fn check_in_until(conn: &mut Connection, index: &mut LogIndex, i: u32, now: i64, due: i64) {
+        let (record, pseudonym) = (record(i), pseudonym(i));
+        let c = NewCheckin {
+            due_at: Some(due),
+            ..scan(&record, &pseudonym, now)
+        };
+        record_scan(conn, index, &c, &mut |_| {
+            Ok(ScanStep::CheckIn { moved_from: None })
+        })
+        .unwrap();
+    }
+
+    /// Puts guest `i`'s record id into the indexed table, so that the log cannot move once
+    /// the guest is checked in (in the field: a disk with room for one page, not the move).
+    fn block_the_move_of(conn: &Connection, i: u32) {
+        conn.execute(
+            "INSERT INTO checkins_indexed(id, area_id, venue_key_id, checked_in_at, due_at,
+                 last_read_at, guest_seal, table_seal)
+             VALUES (?1, 1, 1, 0, 0, 0, x'00', x'00')",
+            [record(i)],
+        )
+        .unwrap();
+    }
+
     fn count(conn: &Connection, table: &str) -> i64 {
         conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
@@ -395,19 +420,11 @@ mod tests {
         assert_eq!(prior(&mut a, &mut a_index, 3, AT + 5), (Some(AT + 3), None));
 
         // A stay in the log ends while no one scans; the next scan closes it.
-        let (record4, pseudonym4) = (record(4), pseudonym(4));
-        let short = NewCheckin {
-            due_at: Some(AT + 10),
-            ..scan(&record4, &pseudonym4, AT + 4)
-        };
-        record_scan(&mut a, &mut a_index, &short, &mut |_| {
-            Ok(ScanStep::CheckIn { moved_from: None })
-        })
-        .unwrap();
+        check_in_until(&mut a, &mut a_index, 4, AT + 4, AT + 10);
         check_in(&mut a, &mut a_index, 5);
         assert_eq!(
             prior(&mut a, &mut a_index, 4, AT + 9),
-            (Some(AT + 4), Some(record4))
+            (Some(AT + 4), Some(record(4)))
         );
         assert_eq!(
             prior(&mut a, &mut a_index, 4, AT + 11),
@@ -432,15 +449,7 @@ mod tests {
         // A stay that this connection's scan put into the emptied log ends: the next scan
         // closes it (what it knows of the stay comes from the scan, not from a rebuild).
         drain_log(&a, &mut a_index).unwrap();
-        let (record10, pseudonym10) = (record(10), pseudonym(10));
-        let short = NewCheckin {
-            due_at: Some(AT + 30),
-            ..scan(&record10, &pseudonym10, AT + 10)
-        };
-        record_scan(&mut a, &mut a_index, &short, &mut |_| {
-            Ok(ScanStep::CheckIn { moved_from: None })
-        })
-        .unwrap();
+        check_in_until(&mut a, &mut a_index, 10, AT + 10, AT + 30);
         still_in(&mut a, &mut a_index, 10, AT + 29);
         assert_eq!(
             prior(&mut a, &mut a_index, 10, AT + 31),
@@ -457,18 +466,7 @@ mod tests {
         let mut store = super::super::SqliteStore::open(dir.path()).unwrap();
         venue_with_an_area(&store.conn);
         let (conn, index) = (&mut store.conn, &mut store.log_index);
-        let check_in_at = |conn: &mut Connection, index: &mut LogIndex, i: u32, now, due| {
-            let (record, pseudonym) = (record(i), pseudonym(i));
-            let c = NewCheckin {
-                due_at: Some(due),
-                ..scan(&record, &pseudonym, now)
-            };
-            record_scan(conn, index, &c, &mut |_| {
-                Ok(ScanStep::CheckIn { moved_from: None })
-            })
-            .unwrap();
-        };
-        check_in_at(conn, index, 1, AT + 1, AT + 40);
+        check_in_until(conn, index, 1, AT + 1, AT + 40);
         check_in(conn, index, 2);
         assert_eq!(index.open_due_from, Some(AT + 40));
         let pseudonym1 = pseudonym(1);
@@ -479,7 +477,7 @@ mod tests {
             })
         })
         .unwrap();
-        check_in_at(conn, index, 3, AT + 41, AT + 36_000);
+        check_in_until(conn, index, 3, AT + 41, AT + 36_000);
         assert_eq!(
             index.open_due_from,
             Some(AT + 36_000),
@@ -505,13 +503,7 @@ mod tests {
         // A check-in in the log that cannot move (its id is in the indexed table already).
         let mut index = LogIndex::attach_draining_at(&store.conn, 4);
         let conn = &mut store.conn;
-        conn.execute(
-            "INSERT INTO checkins_indexed(id, area_id, venue_key_id, checked_in_at, due_at,
-                 last_read_at, guest_seal, table_seal)
-             VALUES (?1, 1, 1, 0, 0, 0, x'00', x'00')",
-            [record(5)],
-        )
-        .unwrap();
+        block_the_move_of(conn, 5);
         for i in 5..9 {
             check_in(conn, &mut index, i);
         }
@@ -532,13 +524,7 @@ mod tests {
         let mut conn = super::super::schema::open(dir.path()).unwrap();
         let mut index = LogIndex::attach_draining_at(&conn, 256);
         venue_with_an_area(&conn);
-        conn.execute(
-            "INSERT INTO checkins_indexed(id, area_id, venue_key_id, checked_in_at, due_at,
-                 last_read_at, guest_seal, table_seal)
-             VALUES (?1, 1, 1, 0, 0, 0, x'00', x'00')",
-            [record(0)],
-        )
-        .unwrap();
+        block_the_move_of(&conn, 0);
         for i in 0..300 {
             check_in(&mut conn, &mut index, i);
         }
