@@ -2,7 +2,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::checkin_log::{drain_log, logged_stay, on_checkin_tables, LogIndex, LoggedCheckin};
+use super::checkin_log::{drain_log, logged_stay, on_checkin_tables};
+use super::log_index::{LogIndex, LoggedCheckin};
 use super::{put_meta, requests};
 use crate::store::*;
 

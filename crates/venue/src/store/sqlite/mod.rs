@@ -3,6 +3,7 @@
 mod areas;
 mod checkin_log;
 mod checkins;
+mod log_index;
 mod requests;
 pub mod schema;
 mod venue_rows;
@@ -23,7 +24,7 @@ pub struct SqliteStore {
     conn: Connection,
     /// `total_changes` of the connection at the last idle checkpoint.
     changes_at_checkpoint: u32,
-    log_index: checkin_log::LogIndex,
+    log_index: log_index::LogIndex,
 }
 
 pub(crate) fn err(e: rusqlite::Error) -> StoreError {
@@ -75,7 +76,7 @@ impl SqliteStore {
     pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         let conn = schema::open(data_dir)?;
         Ok(SqliteStore {
-            log_index: checkin_log::LogIndex::attach(&conn),
+            log_index: log_index::LogIndex::attach(&conn),
             conn,
             changes_at_checkpoint: 0,
         })
