@@ -7,6 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A cold run needs about 6 GB in the target directory (the build, the packages) besides
+# what the system packages take: say so before a build that would stop on a full disk.
+target_dir=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target_dir"
+free_kb=$(df -Pk "$target_dir" | awk 'NR == 2 { print $4 }')
+echo "test.sh: $((free_kb / 1024)) MB free for $target_dir"
+if [ "$free_kb" -lt $((3 * 1024 * 1024)) ]; then
+  echo "test.sh: less than 3 GB free on the disk of $target_dir: the build would stop on a full disk" >&2
+  exit 1
+fi
+
 scripts/setup-system.sh
 scripts/setup-spreadsheet.sh
 if ! command -v tauri-driver >/dev/null 2>&1; then
@@ -40,7 +51,9 @@ else
     exit 1
   fi
   CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
-  export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+  # A fresh clone is built once: an incremental cache (over 1 GB) would only fill the disk.
+  CARGO_INCREMENTAL=0
+  export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS CARGO_INCREMENTAL
 fi
 cargo build --workspace --all-targets --locked "$app_as_shipped"
 # The tests use the workspace's other tools from this build (cli/tresen/tests/common).
@@ -67,3 +80,4 @@ dbus-run-session -- sh -c '
 # The Debian packages, built from the debug build with Tauri's bundler and checked with
 # dpkg-deb (the full install test in a chroot: scripts/package.sh --install-test).
 scripts/package.sh --quick
+echo "test.sh: $(du -sh "$target_dir" | cut -f1) in $target_dir; $(($(df -Pk "$target_dir" | awk 'NR == 2 { print $4 }') / 1024)) MB left free"
