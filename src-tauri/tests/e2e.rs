@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use tresen_devices::scanner::sim::{SerialSim, SimConfig};
 use tresen_protocol::authority_keys::AuthorityKeys;
 use tresen_protocol::checkin_record::Method;
@@ -282,11 +283,7 @@ async fn session_with(
         "tauri:options".into(),
         serde_json::json!({ "application": env!("CARGO_BIN_EXE_tresen-app") }),
     );
-    // fantoccini's hyper-rustls and the venue's PostgreSQL link enable two rustls
-    // providers; with both linked, rustls refuses to guess.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = ClientBuilder::rustls()
-        .unwrap()
+    let client = ClientBuilder::new(HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
