@@ -271,11 +271,15 @@ async fn session_with(
     }
     cmd.envs(env.iter().copied());
     let driver = Driver(cmd.spawn().expect("start tauri-driver"));
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
+    // tauri-driver forwards the new session to WebKitWebDriver, which it starts beside
+    // itself: until that one listens too, the session's request is dropped unanswered.
+    for listener in [port, native] {
+        let mut tries = 0;
+        while std::net::TcpStream::connect(("127.0.0.1", listener)).is_err() {
+            tries += 1;
+            assert!(tries < 200, "nothing listens on port {listener} after 10 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
