@@ -449,6 +449,65 @@ fn retention_purges_exactly_what_is_due() {
     assert!(v.venue.set_setting("no-such-setting", "1", 0).is_err());
 }
 
+/// A purge while another program reads the database (a `tresen` command beside the app)
+/// cannot empty the log, which still holds the deleted check-in: the purge says so, and
+/// the next one empties it even with nothing new to delete.
+#[test]
+fn a_purge_that_cannot_empty_the_log_says_so_and_the_next_one_empties_it() {
+    let t0 = at(2026, 10, 1, 12, 0);
+    let mut v = venue(t0);
+    let ter = v.terrasse;
+    let code = GuestCode::create(&contact(1), &v.authority.contact_key()).unwrap();
+    v.venue
+        .scan_guest(&code.to_text(), ter, None, Method::Fob, t0)
+        .unwrap();
+    let seal: Vec<u8> = v
+        .venue
+        .sqlite()
+        .query_row("SELECT guest_seal FROM checkins", [], |r| r.get(0))
+        .unwrap();
+    v.venue.close_all(None, t0 + 60).unwrap();
+    let later = t0 + 30 * 86_400;
+    v.venue.confirm_clock(later).unwrap();
+    let dir = v.venue.data_dir().to_path_buf();
+    let seal_in_files = || {
+        std::fs::read_dir(&dir).unwrap().any(|e| {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap();
+            bytes.windows(48).any(|w| w == &seal[..48])
+        })
+    };
+    let wal = dir.join("tresen.sqlite3-wal");
+
+    let reader = rusqlite::Connection::open(dir.join("tresen.sqlite3")).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT COUNT(*) FROM checkins_log", [], |r| r.get(0))
+        .unwrap();
+    let report = v.venue.purge(later).unwrap();
+    assert_eq!(report.checkins_deleted, 1);
+    assert!(report.log_kept, "the purge says the log was kept");
+    assert!(
+        seal_in_files(),
+        "the reader's snapshot keeps the row in the files"
+    );
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+
+    let report = v.venue.purge(later + 3600).unwrap();
+    assert_eq!(report.checkins_deleted, 0);
+    assert!(!report.log_kept);
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    assert!(!seal_in_files(), "sealed data survived the next purge");
+
+    // Once the log is empty, a purge with nothing to delete leaves it alone.
+    let next = GuestCode::create(&contact(2), &v.authority.contact_key()).unwrap();
+    v.venue
+        .scan_guest(&next.to_text(), ter, None, Method::Fob, later + 3600)
+        .unwrap();
+    assert!(!v.venue.purge(later + 7200).unwrap().log_kept);
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+}
+
 #[test]
 fn purged_data_is_gone_from_the_database_file() {
     purged_check_in_is_gone(false);

@@ -100,5 +100,11 @@ pub fn purge(k: &mut Venue) -> Result<ExitCode> {
         "Deleted {} check-in(s) and {} archived area(s); cleared {} old pseudonym(s); {} stay(s) closed at their maximum.",
         r.checkins_deleted, r.areas_deleted, r.pseudonyms_cleared, r.auto_checked_out
     );
+    if r.log_kept {
+        eprintln!(
+            "The database's log could not be emptied: another program (the app, another `tresen` command) kept the database busy, so deleted rows may still lie in it. Close it and run `tresen purge` again."
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -117,6 +117,9 @@ pub struct PurgeReport {
     pub pseudonyms_cleared: u64,
     pub auto_checked_out: u64,
     pub audit_entries_deleted: u64,
+    /// Deleted rows may remain in the store's log: another program kept the database busy.
+    /// The next purge empties it.
+    pub log_kept: bool,
 }
 
 /// The state of the key file backup, for the app to show in its own language.

@@ -12,6 +12,7 @@ impl Venue {
             tracing::warn!(event = "retention.purge_skipped", reason = "clock");
             return Ok(PurgeReport {
                 skipped_clock: true,
+                log_kept: self.log_to_empty,
                 ..PurgeReport::default()
             });
         }
@@ -26,8 +27,15 @@ impl Venue {
         if note_time {
             self.clock_seen = Some(now);
         }
-        if c.checkins + c.areas + c.pseudonyms + c.audit_entries > 0 {
-            self.store.checkpoint()?;
+        let deleted = c.checkins + c.areas + c.pseudonyms + c.audit_entries > 0;
+        if deleted || self.log_to_empty {
+            self.log_to_empty = !self.store.checkpoint()?;
+            if self.log_to_empty {
+                tracing::warn!(
+                    event = "retention.log_kept",
+                    "another program kept the database busy: deleted rows may remain in its log until the next purge"
+                );
+            }
         }
         tracing::info!(
             event = "retention.purge",
@@ -42,6 +50,7 @@ impl Venue {
             pseudonyms_cleared: c.pseudonyms,
             auto_checked_out: c.auto_checked_out,
             audit_entries_deleted: c.audit_entries,
+            log_kept: self.log_to_empty,
         })
     }
 }

@@ -42,6 +42,8 @@ pub struct Venue {
     pub(crate) prepared: crypto::PreparedSeals,
     /// The latest time this venue has seen (see `clock`).
     pub(crate) clock_seen: Option<i64>,
+    /// A purge deleted rows but could not empty the store's log: the next purge tries again.
+    pub(crate) log_to_empty: bool,
 }
 
 pub fn default_data_dir() -> Option<PathBuf> {
@@ -247,6 +249,7 @@ impl Venue {
             known_contact_keys: known,
             prepared: crypto::PreparedSeals::default(),
             clock_seen,
+            log_to_empty: false,
         };
         venue.purge(now)?;
         Ok(venue)

@@ -553,8 +553,10 @@ pub trait VenueStore: Send {
     fn audit_entries(&self) -> Result<Vec<AuditRow>, StoreError>;
     fn audit_anchors(&self) -> Result<AuditAnchors, StoreError>;
 
-    /// Makes deleted data unrecoverable from the store's files.
-    fn checkpoint(&mut self) -> Result<(), StoreError>;
+    /// Makes deleted data unrecoverable from the store's files. False when the log could
+    /// not be emptied because another connection kept reading or writing: deleted rows may
+    /// still lie in it.
+    fn checkpoint(&mut self) -> Result<bool, StoreError>;
 
     // ----- a server shared by several counters -----
     /// Whether the database is reached and how many scans wait here.

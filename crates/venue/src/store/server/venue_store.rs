@@ -520,9 +520,8 @@ impl VenueStore for ServerStore {
         self.db(venue_rows::audit_anchors)
     }
 
-    fn checkpoint(&mut self) -> Result<(), StoreError> {
-        self.local
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    fn checkpoint(&mut self) -> Result<bool, StoreError> {
+        let emptied = crate::store::sqlite::truncate_log(&self.local)?;
         if self.link.role == ServerRole::Operator {
             // Rewrites the tables, so that deleted rows leave their files.
             // One statement at a time: several in one message would run as a transaction.
@@ -539,7 +538,7 @@ impl VenueStore for ServerStore {
                 Ok(())
             })?;
         }
-        Ok(())
+        Ok(emptied)
     }
 
     fn sync_state(&self) -> SyncState {

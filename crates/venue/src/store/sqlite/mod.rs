@@ -394,14 +394,20 @@ impl VenueStore for SqliteStore {
         requests::audit_anchors(&self.conn)
     }
 
-    fn checkpoint(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
+    fn checkpoint(&mut self) -> Result<bool, StoreError> {
+        truncate_log(&self.conn)
     }
 
     #[cfg(feature = "test-support")]
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         Some(&self.conn)
     }
+}
+
+/// Copies the log into the database file and empties it. SQLite reports a busy log (a
+/// reader or writer that did not finish within the busy timeout) as a result, not as an
+/// error.
+pub(crate) fn truncate_log(conn: &Connection) -> Result<bool, StoreError> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
 }
