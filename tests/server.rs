@@ -344,6 +344,35 @@ fn a_stopped_server_loses_no_scan_and_forwards_each_exactly_once() {
     // on a new connection instead of failing on the one the restart broke.
     op.venue.add_location("Filiale 2", t + 2001).unwrap();
     assert_eq!(op.venue.present_total(t + 2000).unwrap(), 50);
+
+    // The forwarded outbox rows are deleted from the counter's own file, but their old
+    // pages still lie in its log until the hourly purge empties it, with nothing due.
+    let seal: Vec<u8> = pg
+        .superuser_in_venue()
+        .query_one(
+            "SELECT guest_seal FROM checkins WHERE checked_in_at = $1",
+            &[&(t + 30)],
+        )
+        .unwrap()
+        .get(0);
+    let data = counter.data_dir().to_path_buf();
+    let seal_in_files = || {
+        std::fs::read_dir(&data).unwrap().any(|e| {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+            bytes.windows(48).any(|w| w == &seal[..48])
+        })
+    };
+    assert!(
+        seal_in_files(),
+        "an offline scan's seal in the counter's files"
+    );
+    let report = counter.purge(t + 2002).unwrap();
+    assert_eq!(report.checkins_deleted, 0);
+    assert!(!report.log_kept);
+    assert!(
+        !seal_in_files(),
+        "a forwarded scan's seal left in the counter's files"
+    );
 }
 
 #[test]

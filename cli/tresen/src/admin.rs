@@ -102,7 +102,7 @@ pub fn purge(k: &mut Venue) -> Result<ExitCode> {
     );
     if r.log_kept {
         eprintln!(
-            "The database's log could not be emptied: another program (the app, another `tresen` command) kept the database busy, so deleted rows may still lie in it. Close it and run `tresen purge` again."
+            "The database's log could not be emptied: another program (the app, another `tresen` command) kept the database busy, so deleted rows may still lie in it. Close it and run `tresen purge` again; a running app also empties the log within the hour."
         );
         return Ok(ExitCode::FAILURE);
     }

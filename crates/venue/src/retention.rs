@@ -7,12 +7,22 @@ use crate::store::PurgePlan;
 use crate::{ClockState, Error, PurgeReport, Venue};
 
 impl Venue {
+    /// Deletes what is due and empties this PC's database log, also when nothing was due:
+    /// rows deleted earlier (a counter's forwarded outbox, a purge that found the log
+    /// busy) may still lie in it. The app runs this hourly.
     pub fn purge(&mut self, now: i64) -> Result<PurgeReport, Error> {
+        self.purge_due(now, true)
+    }
+
+    /// `empty_log` false: the log is emptied only when rows were deleted, so that opening
+    /// a venue beside a running app does not wait on the app's reads.
+    pub(crate) fn purge_due(&mut self, now: i64, empty_log: bool) -> Result<PurgeReport, Error> {
         if self.clock_state(now)? != ClockState::Ok {
             tracing::warn!(event = "retention.purge_skipped", reason = "clock");
+            let emptied = !empty_log || self.store.empty_log()?;
             return Ok(PurgeReport {
                 skipped_clock: true,
-                log_kept: self.log_to_empty,
+                log_kept: !emptied,
                 ..PurgeReport::default()
             });
         }
@@ -28,14 +38,21 @@ impl Venue {
             self.clock_seen = Some(now);
         }
         let deleted = c.checkins + c.areas + c.pseudonyms + c.audit_entries > 0;
-        if deleted || self.log_to_empty {
-            self.log_to_empty = !self.store.checkpoint()?;
-            if self.log_to_empty {
-                tracing::warn!(
-                    event = "retention.log_kept",
-                    "another program kept the database busy: deleted rows may remain in its log until the next purge"
-                );
-            }
+        let emptied = if deleted || self.checkpoint_due {
+            // Stays due if the checkpoint fails (a server out of reach): the next purge
+            // runs it even with nothing new deleted.
+            self.checkpoint_due = true;
+            let emptied = self.store.checkpoint()?;
+            self.checkpoint_due = false;
+            emptied
+        } else {
+            !empty_log || self.store.empty_log()?
+        };
+        if !emptied {
+            tracing::warn!(
+                event = "retention.log_kept",
+                "another program kept the database busy: deleted rows may remain in its log until the next purge"
+            );
         }
         tracing::info!(
             event = "retention.purge",
@@ -50,7 +67,7 @@ impl Venue {
             pseudonyms_cleared: c.pseudonyms,
             auto_checked_out: c.auto_checked_out,
             audit_entries_deleted: c.audit_entries,
-            log_kept: self.log_to_empty,
+            log_kept: !emptied,
         })
     }
 }

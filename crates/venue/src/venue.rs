@@ -42,8 +42,8 @@ pub struct Venue {
     pub(crate) prepared: crypto::PreparedSeals,
     /// The latest time this venue has seen (see `clock`).
     pub(crate) clock_seen: Option<i64>,
-    /// A purge deleted rows but could not empty the store's log: the next purge tries again.
-    pub(crate) log_to_empty: bool,
+    /// A purge deleted rows but its checkpoint failed: the next purge runs it again.
+    pub(crate) checkpoint_due: bool,
 }
 
 pub fn default_data_dir() -> Option<PathBuf> {
@@ -249,9 +249,9 @@ impl Venue {
             known_contact_keys: known,
             prepared: crypto::PreparedSeals::default(),
             clock_seen,
-            log_to_empty: false,
+            checkpoint_due: false,
         };
-        venue.purge(now)?;
+        venue.purge_due(now, false)?;
         Ok(venue)
     }
 

@@ -558,6 +558,10 @@ pub trait VenueStore: Send {
     /// still lie in it.
     fn checkpoint(&mut self) -> Result<bool, StoreError>;
 
+    /// Empties this PC's own database log (SQLite's write-ahead log), where rows deleted
+    /// since the last checkpoint may still lie. False when another connection kept it busy.
+    fn empty_log(&mut self) -> Result<bool, StoreError>;
+
     // ----- a server shared by several counters -----
     /// Whether the database is reached and how many scans wait here.
     fn sync_state(&self) -> SyncState {

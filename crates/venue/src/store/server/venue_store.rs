@@ -541,6 +541,10 @@ impl VenueStore for ServerStore {
         Ok(emptied)
     }
 
+    fn empty_log(&mut self) -> Result<bool, StoreError> {
+        crate::store::sqlite::truncate_log(&self.local)
+    }
+
     fn sync_state(&self) -> SyncState {
         // Asks the server only when it is due: a counter offline does not wait on every call.
         let online = self.db(|_| Ok(())).is_ok();

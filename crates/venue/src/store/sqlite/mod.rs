@@ -397,6 +397,9 @@ impl VenueStore for SqliteStore {
     fn checkpoint(&mut self) -> Result<bool, StoreError> {
         truncate_log(&self.conn)
     }
+    fn empty_log(&mut self) -> Result<bool, StoreError> {
+        truncate_log(&self.conn)
+    }
 
     #[cfg(feature = "test-support")]
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
