@@ -356,12 +356,7 @@ fn a_stopped_server_loses_no_scan_and_forwards_each_exactly_once() {
         .unwrap()
         .get(0);
     let data = counter.data_dir().to_path_buf();
-    let seal_in_files = || {
-        std::fs::read_dir(&data).unwrap().any(|e| {
-            let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
-            bytes.windows(48).any(|w| w == &seal[..48])
-        })
-    };
+    let seal_in_files = || common::folder_holds(&data, &seal[..48]);
     assert!(
         seal_in_files(),
         "an offline scan's seal in the counter's files"

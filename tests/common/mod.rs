@@ -501,6 +501,14 @@ pub fn keys(v: &TestVenue) -> tresen_protocol::venue_keys::VenueSecretKeys {
 
 pub fn no_progress(_: u64, _: u64) {}
 
+/// Whether any file in `dir` holds `needle`: what a copy of the data folder would show.
+pub fn folder_holds(dir: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+        bytes.windows(needle.len()).any(|w| w == needle)
+    })
+}
+
 pub fn read_csv(path: &std::path::Path) -> Vec<Vec<String>> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(true)
